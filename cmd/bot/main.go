@@ -1,0 +1,82 @@
+// Command bot runs soebot, the Stack Overflow Enterprise app for Slack.
+//
+//	bot                 run the bot (configuration from the environment; bot -h lists it)
+//	bot demo            run the whole product against built-in fakes and play a tour
+//	bot backup FILE     write a consistent copy of the database while the bot runs
+//	bot rotate-keys     re-encrypt stored tokens with the first key of TOKEN_KEY
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/soebot/soebot/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, "soebot: Stack Overflow Enterprise in Slack.\n\nUsage:\n  bot               run the bot\n  bot demo          run against built-in fakes and play a tour\n  bot backup FILE   hot copy of the database\n  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY\n\nEnvironment:")
+		if err := app.Usage(stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	case "":
+		return serve(ctx, lookup, stderr)
+	default:
+		if f, ok := subcommands[cmd]; ok {
+			return f(ctx, args[1:], lookup, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "bot: unknown command %q (try bot -h)\n", cmd)
+		return 2
+	}
+}
+
+// subcommands are the non-default modes; each lives in its own file.
+var subcommands = map[string]func(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int{}
+
+func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Writer) int {
+	cfg, err := app.LoadConfig(lookup)
+	if err != nil {
+		fmt.Fprintln(stderr, "bot:", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg app.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

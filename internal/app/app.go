@@ -1,0 +1,172 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/soebot/soebot/internal/commands"
+	"github.com/soebot/soebot/internal/metrics"
+	"github.com/soebot/soebot/internal/slackapp"
+)
+
+// Options are the knobs tests, the demo and benchmarks turn; production uses
+// the zero values.
+type Options struct {
+	Logger       *slog.Logger
+	HTTPClient   *http.Client  // for Slack and SOE calls
+	Listener     net.Listener  // pre-bound HTTP listener (default: listen on Config.HTTPAddr)
+	PingInterval time.Duration // Socket Mode ping watchdog
+	Workers      int           // handler pool size
+	ShutdownWait time.Duration // bound on draining handlers at shutdown
+	Now          func() time.Time
+}
+
+// App is one running soebot.
+type App struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+	met  *metrics.Metrics
+
+	slack *slackapp.App
+	bot   *commands.Bot
+	mux   *http.ServeMux
+	ln    net.Listener
+	srv   *http.Server
+
+	closers []func() error
+	ready   []func() bool
+}
+
+// New builds the bot from cfg. Nothing runs until Run.
+func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a = &App{cfg: cfg, opts: opts, log: opts.Logger, met: metrics.New(), mux: http.NewServeMux()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	a.slack = slackapp.New(slackapp.Config{
+		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
+		Workers: opts.Workers, PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
+		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met,
+	})
+	a.bot = commands.New(commands.Config{SiteURL: cfg.SOEURL, PublicURL: cfg.PublicURL}, commands.Deps{
+		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
+	})
+	a.slack.SetHandler(a.bot)
+	a.ready = append(a.ready, a.slack.Connected)
+
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.Handle("GET /metrics", a.met.Handler())
+
+	a.ln = opts.Listener
+	if a.ln == nil {
+		if a.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("http server: %w", err)
+		}
+	}
+	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	return a, nil
+}
+
+func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, ok := range a.ready {
+		if !ok() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Bot returns the product router (tests and the manifest check use it).
+func (a *App) Bot() *commands.Bot { return a.bot }
+
+// Metrics returns the process metrics.
+func (a *App) Metrics() *metrics.Metrics { return a.met }
+
+// HTTPAddr is the address the HTTP server listens on.
+func (a *App) HTTPAddr() string { return a.ln.Addr().String() }
+
+// Ready reports what /readyz reports.
+func (a *App) Ready() bool {
+	for _, ok := range a.ready {
+		if !ok() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run serves until ctx is done, then shuts down in order: stop taking
+// envelopes, let in-flight handlers finish (bounded), stop HTTP, close the
+// store. It returns nil after a clean shutdown.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http server: %w", err)
+			cancel()
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.slack.Run(ctx); err != nil {
+			errs <- err
+			cancel()
+		}
+	}()
+	a.log.Info("soebot running", "http", a.HTTPAddr())
+	<-ctx.Done()
+	a.log.Info("soebot shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = a.srv.Shutdown(sctx)
+	wg.Wait()
+	cerr := a.close()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	if cerr != nil {
+		all = append(all, cerr)
+	}
+	a.log.Info("soebot stopped")
+	return errors.Join(all...)
+}
+
+func (a *App) close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,198 @@
+// Package app wires soebot together: configuration, the store, the SOE
+// client, the Slack transport, the product and the HTTP server. cmd/bot, the
+// end-to-end tests, the demo and the benchmarks all start the bot through it.
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// env is what envconfig reads: every value as a string, so that all problems
+// can be reported together (envconfig itself stops at the first).
+type env struct {
+	SlackAppToken         string `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (connections:write)" required:"true"`
+	SlackBotToken         string `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-…" required:"true"`
+	SlackAPIURL           string `envconfig:"SLACK_API_URL" desc:"Slack Web API base, must end in /" default:"https://slack.com/api/"`
+	SOEURL                string `envconfig:"SOE_URL" desc:"the SOE site root, e.g. https://acme.stackenterprise.co" required:"true"`
+	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3)"`
+	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id" required:"true"`
+	PublicURL             string `envconfig:"PUBLIC_URL" desc:"the bot's external base URL; OAuth redirect is $PUBLIC_URL/oauth/callback" required:"true"`
+	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the bot's HTTP server" default:":8080"`
+	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file" default:"soebot.db"`
+	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH"`
+	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period" default:"60s"`
+	LogLevel              string `envconfig:"LOG_LEVEL" desc:"debug|info|warn|error" default:"info"`
+	LogFormat             string `envconfig:"LOG_FORMAT" desc:"json|text" default:"json"`
+	LinkRequireEmailMatch string `envconfig:"LINK_REQUIRE_EMAIL_MATCH" desc:"refuse a link when the Slack and SOE emails are both known and differ" default:"true"`
+	LinkWriteAccess       string `envconfig:"LINK_WRITE_ACCESS" desc:"request write_access when linking" default:"true"`
+	LinkNoExpiry          string `envconfig:"LINK_NO_EXPIRY" desc:"request no_expiry when linking" default:"true"`
+	CacheTTL              string `envconfig:"CACHE_TTL" desc:"how long SME lists, tag ids and user mappings are cached" default:"5m"`
+}
+
+// Config is the validated configuration.
+type Config struct {
+	SlackAppToken string
+	SlackBotToken string
+	SlackAPIURL   string
+	SOEURL        string
+	SOEAPIURL     string
+	SOEClientID   string
+	PublicURL     string
+	HTTPAddr      string
+	DBPath        string
+	TokenKey      string
+	PollInterval  time.Duration
+	LogLevel      slog.Level
+	LogFormat     string
+
+	LinkRequireEmailMatch bool
+	LinkWriteAccess       bool
+	LinkNoExpiry          bool
+	CacheTTL              time.Duration
+}
+
+// Usage prints the variables table (bot -h).
+func Usage(w io.Writer) error {
+	var e env
+	return envconfig.Usagef("", &e, w, envconfig.DefaultTableFormat)
+}
+
+// LoadConfig reads the environment through lookup (os.LookupEnv in
+// production). It reports every missing or malformed variable in one error,
+// and never echoes a token back.
+func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
+	e := readEnv(lookup)
+	var problems []string
+	req := func(name, v string) bool {
+		if strings.TrimSpace(v) == "" {
+			problems = append(problems, name+" is required")
+			return false
+		}
+		return true
+	}
+	var c Config
+	if req("SLACK_APP_TOKEN", e.SlackAppToken) && !strings.HasPrefix(e.SlackAppToken, "xapp-") {
+		problems = append(problems, "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+	}
+	if req("SLACK_BOT_TOKEN", e.SlackBotToken) && !strings.HasPrefix(e.SlackBotToken, "xoxb-") {
+		problems = append(problems, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+	}
+	c.SlackAppToken, c.SlackBotToken = e.SlackAppToken, e.SlackBotToken
+	c.SlackAPIURL = e.SlackAPIURL
+	if checkURL(&problems, "SLACK_API_URL", c.SlackAPIURL) && !strings.HasSuffix(c.SlackAPIURL, "/") {
+		problems = append(problems, "SLACK_API_URL must end in /")
+	}
+	if req("SOE_URL", e.SOEURL) {
+		c.SOEURL = strings.TrimRight(e.SOEURL, "/")
+		checkURL(&problems, "SOE_URL", c.SOEURL)
+	}
+	c.SOEAPIURL = strings.TrimRight(e.SOEAPIURL, "/")
+	if c.SOEAPIURL == "" && c.SOEURL != "" {
+		c.SOEAPIURL = c.SOEURL + "/api/v3"
+	} else if c.SOEAPIURL != "" {
+		checkURL(&problems, "SOE_API_URL", c.SOEAPIURL)
+	}
+	if req("SOE_CLIENT_ID", e.SOEClientID) {
+		c.SOEClientID = strings.TrimSpace(e.SOEClientID)
+	}
+	if req("PUBLIC_URL", e.PublicURL) {
+		c.PublicURL = strings.TrimRight(e.PublicURL, "/")
+		checkURL(&problems, "PUBLIC_URL", c.PublicURL)
+	}
+	c.HTTPAddr = e.HTTPAddr
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		problems = append(problems, fmt.Sprintf("HTTP_ADDR %q is not host:port", c.HTTPAddr))
+	}
+	c.DBPath = e.DBPath
+	if c.DBPath == "" {
+		problems = append(problems, "DB_PATH must not be empty")
+	}
+	c.TokenKey = e.TokenKey // checked by the vault, which never echoes it
+	c.PollInterval = duration(&problems, "POLL_INTERVAL", e.PollInterval, time.Second)
+	c.CacheTTL = duration(&problems, "CACHE_TTL", e.CacheTTL, 0)
+	switch strings.ToLower(e.LogLevel) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info", "":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		problems = append(problems, fmt.Sprintf("LOG_LEVEL %q is not one of debug, info, warn, error", e.LogLevel))
+	}
+	switch c.LogFormat = strings.ToLower(e.LogFormat); c.LogFormat {
+	case "json", "text":
+	default:
+		problems = append(problems, fmt.Sprintf("LOG_FORMAT %q is not json or text", e.LogFormat))
+	}
+	c.LinkRequireEmailMatch = boolean(&problems, "LINK_REQUIRE_EMAIL_MATCH", e.LinkRequireEmailMatch)
+	c.LinkWriteAccess = boolean(&problems, "LINK_WRITE_ACCESS", e.LinkWriteAccess)
+	c.LinkNoExpiry = boolean(&problems, "LINK_NO_EXPIRY", e.LinkNoExpiry)
+	if len(problems) > 0 {
+		return c, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// ConfigError lists every configuration problem.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration is not valid:\n  - " + strings.Join(e.Problems, "\n  - ") + "\nRun with -h for the list of variables."
+}
+
+func checkURL(problems *[]string, name, v string) bool {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		*problems = append(*problems, name+" must be an absolute http(s) URL")
+		return false
+	}
+	return true
+}
+
+func duration(problems *[]string, name, v string, min time.Duration) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min {
+		*problems = append(*problems, fmt.Sprintf("%s %q is not a duration of at least %s (e.g. 60s)", name, v, min))
+	}
+	return d
+}
+
+func boolean(problems *[]string, name, v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "yes", "on":
+		return true
+	case "0", "f", "false", "no", "off":
+		return false
+	}
+	*problems = append(*problems, fmt.Sprintf("%s %q is not true or false", name, v))
+	return false
+}
+
+// readEnv fills env from lookup, applying the struct's defaults. It does not
+// touch the process environment, so tests can run in parallel.
+func readEnv(lookup func(string) (string, bool)) env {
+	var e env
+	v := reflect.ValueOf(&e).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		val, ok := lookup(f.Tag.Get("envconfig"))
+		if !ok {
+			val = f.Tag.Get("default")
+		}
+		v.Field(i).SetString(val)
+	}
+	return e
+}

@@ -1,0 +1,151 @@
+// Package chat is the seam between the product and Slack: the decoded
+// envelopes the product handles and the small set of Slack operations it may
+// perform. internal/slackapp implements it over slack-go; the product packages
+// (commands, linking, notify) depend only on this package.
+package chat
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// Envelope types, as Socket Mode names them.
+const (
+	TypeSlashCommand = "slash_commands"
+	TypeInteractive  = "interactive"
+	TypeEventsAPI    = "events_api"
+)
+
+// Envelope is one Socket Mode delivery, decoded.
+type Envelope struct {
+	ID           string // envelope_id
+	Type         string // TypeSlashCommand, TypeInteractive or TypeEventsAPI
+	TeamID       string
+	UserID       string // the Slack user who acted (empty for some events)
+	Slash        *slack.SlashCommand
+	Interaction  *slack.InteractionCallback
+	Event        *slackevents.EventsAPIEvent
+	EventID      string // events_api only
+	RetryAttempt int
+	Raw          []byte // the raw payload JSON (for fields slack-go does not decode)
+	Received     time.Time
+}
+
+// ResponseURL returns the envelope's response_url, if it has one.
+func (e *Envelope) ResponseURL() string {
+	switch {
+	case e.Slash != nil:
+		return e.Slash.ResponseURL
+	case e.Interaction != nil:
+		if e.Interaction.ResponseURL != "" {
+			return e.Interaction.ResponseURL
+		}
+		if len(e.Interaction.ResponseURLs) > 0 {
+			return e.Interaction.ResponseURLs[0].ResponseURL
+		}
+	}
+	return ""
+}
+
+// ChannelID returns the channel the envelope came from, if any.
+func (e *Envelope) ChannelID() string {
+	switch {
+	case e.Slash != nil:
+		return e.Slash.ChannelID
+	case e.Interaction != nil:
+		if e.Interaction.Channel.ID != "" {
+			return e.Interaction.Channel.ID
+		}
+		return e.Interaction.Container.ChannelID
+	}
+	return ""
+}
+
+// Handler is what the transport drives. Ack runs before the envelope is
+// acknowledged and must not do I/O (it returns the ack payload or nil);
+// Handle runs afterwards on a worker and may take its time.
+type Handler interface {
+	Ack(ctx context.Context, env *Envelope) any
+	Handle(ctx context.Context, env *Envelope)
+}
+
+// Message is an outgoing message. Text is the notification/fallback text;
+// Blocks, when present, are what Slack shows.
+type Message struct {
+	Text     string
+	Blocks   []slack.Block
+	ThreadTS string
+	// Metadata is attached to posted messages (chat.postMessage/update).
+	Metadata *slack.SlackMetadata
+	// response_url only:
+	InChannel       bool
+	ReplaceOriginal bool
+	DeleteOriginal  bool
+}
+
+// Slack is everything the product may ask of Slack.
+type Slack interface {
+	// Respond posts to an interaction's response_url (ephemeral unless InChannel).
+	Respond(ctx context.Context, responseURL string, m Message) error
+	Post(ctx context.Context, channel string, m Message) (ts string, err error)
+	PostEphemeral(ctx context.Context, channel, user string, m Message) error
+	Update(ctx context.Context, channel, ts string, m Message) error
+	// DM opens (or reuses) the IM with user and posts m there.
+	DM(ctx context.Context, user string, m Message) (channel, ts string, err error)
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (*slack.View, error)
+	PushView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (*slack.View, error)
+	UpdateView(ctx context.Context, viewID, hash string, v slack.ModalViewRequest) (*slack.View, error)
+	PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error
+	UserInfo(ctx context.Context, user string) (*slack.User, error)
+	LookupUserByEmail(ctx context.Context, email string) (*slack.User, error)
+	Permalink(ctx context.Context, channel, ts string) (string, error)
+	Unfurl(ctx context.Context, channel, ts string, unfurls map[string]slack.Attachment) error
+	// History returns recent messages of channel (newest first) with their metadata.
+	History(ctx context.Context, channel string, oldest time.Time, limit int) ([]slack.Message, error)
+	ConversationInfo(ctx context.Context, channel string) (*slack.Channel, error)
+	// Replies returns a thread's messages, parent first.
+	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
+	// TeamName is the workspace's display name ("" when unknown).
+	TeamName(ctx context.Context) string
+}
+
+// Error is a Slack Web API error answer ({"ok":false,"error":Code}).
+type Error struct {
+	Method string
+	Code   string
+}
+
+func (e *Error) Error() string { return "slack " + e.Method + ": " + e.Code }
+
+// Is maps Slack error codes onto the sentinels below.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrChannelGone:
+		switch e.Code {
+		case "channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "restricted_action", "no_permission":
+			return true
+		}
+	case ErrUserNotFound:
+		return e.Code == "user_not_found" || e.Code == "users_not_found"
+	case ErrTriggerExpired:
+		return e.Code == "expired_trigger_id" || e.Code == "exchanged_trigger_id" || e.Code == "invalid_trigger_id"
+	case ErrResponseURLExpired:
+		return e.Code == "expired_url" || e.Code == "used_url"
+	}
+	return false
+}
+
+var (
+	// ErrChannelGone: the bot can no longer post to that channel.
+	ErrChannelGone = errors.New("channel unavailable to the bot")
+	// ErrUserNotFound: no such Slack user (or no such email).
+	ErrUserNotFound = errors.New("slack user not found")
+	// ErrTriggerExpired: the trigger_id is too old or already used.
+	ErrTriggerExpired = errors.New("trigger expired")
+	// ErrResponseURLExpired: the response_url is used up or expired.
+	ErrResponseURLExpired = errors.New("response_url expired")
+)

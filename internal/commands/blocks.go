@@ -1,0 +1,78 @@
+package commands
+
+import (
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/mrkdwn"
+)
+
+// Block Kit helpers. Every mrkdwn text object is verbatim, so Slack does not
+// auto-link or auto-mention inside text we escaped.
+
+// Markdown returns a verbatim mrkdwn text object.
+func Markdown(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
+}
+
+// Plain returns a plain_text object (emoji on).
+func Plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+// Section is a mrkdwn section block, cut to Slack's 3000-character limit.
+func Section(text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(Markdown(mrkdwn.Truncate(text, 3000)), nil, nil)
+}
+
+// SectionWithButton is a section with a button accessory.
+func SectionWithButton(text string, btn *slack.ButtonBlockElement) *slack.SectionBlock {
+	return slack.NewSectionBlock(Markdown(mrkdwn.Truncate(text, 3000)), nil, slack.NewAccessory(btn))
+}
+
+// Header is a header block (plain text, ≤150 chars).
+func Header(text string) *slack.HeaderBlock {
+	return slack.NewHeaderBlock(Plain(mrkdwn.Truncate(text, 150)))
+}
+
+// Context is a context block of mrkdwn elements.
+func Context(texts ...string) *slack.ContextBlock {
+	els := make([]slack.MixedElement, 0, len(texts))
+	for _, t := range texts {
+		els = append(els, Markdown(mrkdwn.Truncate(t, 3000)))
+	}
+	return slack.NewContextBlock("", els...)
+}
+
+// Button is an action button; value carries the handler's data.
+func Button(actionID, label, value string) *slack.ButtonBlockElement {
+	return slack.NewButtonBlockElement(actionID, value, Plain(mrkdwn.Truncate(label, 75)))
+}
+
+// PrimaryButton is a green button.
+func PrimaryButton(actionID, label, value string) *slack.ButtonBlockElement {
+	return Button(actionID, label, value).WithStyle(slack.StylePrimary)
+}
+
+// LinkButton opens url.
+func LinkButton(actionID, label, url string) *slack.ButtonBlockElement {
+	b := Button(actionID, label, "")
+	b.URL = url
+	return b
+}
+
+// Actions is an actions block.
+func Actions(blockID string, els ...slack.BlockElement) *slack.ActionBlock {
+	return slack.NewActionBlock(blockID, els...)
+}
+
+// Divider is a divider block.
+func Divider() *slack.DividerBlock { return slack.NewDividerBlock() }
+
+// Text is a message with a single section.
+func Text(text string) chat.Message {
+	return chat.Message{Text: text, Blocks: []slack.Block{Section(text)}}
+}
+
+// Errorf is a friendly error message (⚠️ + text).
+func Warning(text string) chat.Message { return Text(":warning: " + text) }

@@ -1,0 +1,81 @@
+package commands
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+)
+
+// SplitWord splits "/soe" text into its first word and the rest (trimmed).
+func SplitWord(text string) (word, rest string) {
+	text = strings.TrimSpace(text)
+	i := strings.IndexFunc(text, unicode.IsSpace)
+	if i < 0 {
+		return text, ""
+	}
+	return text[:i], strings.TrimSpace(text[i:])
+}
+
+// Fields splits s on white space. Double-quoted parts ("two words") stay one
+// field; an unterminated quote runs to the end.
+func Fields(s string) []string {
+	var out []string
+	var cur strings.Builder
+	inQuote, has := false, false
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '“' || r == '”':
+			inQuote = !inQuote
+			has = true
+		case unicode.IsSpace(r) && !inQuote:
+			if has {
+				out = append(out, cur.String())
+				cur.Reset()
+				has = false
+			}
+		default:
+			cur.WriteRune(r)
+			has = true
+		}
+	}
+	if has {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// ErrBadTeam is returned for a malformed "team <slug>" option.
+var ErrBadTeam = errors.New("a team needs a slug, like `team platform`")
+
+// TakeTeam removes a "team <slug>" option (anywhere in args) and returns the
+// slug (lower-cased) and the remaining args.
+func TakeTeam(args []string) (team string, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		if strings.EqualFold(args[i], "team") {
+			if i+1 >= len(args) || !ValidTeamSlug(args[i+1]) {
+				return "", args, ErrBadTeam
+			}
+			if team != "" {
+				return "", args, errors.New("give at most one `team <slug>`")
+			}
+			team = strings.ToLower(args[i+1])
+			i++
+			continue
+		}
+		rest = append(rest, args[i])
+	}
+	return team, rest, nil
+}
+
+// ValidTeamSlug reports whether s looks like an SOE private team slug.
+func ValidTeamSlug(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

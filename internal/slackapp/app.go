@@ -1,0 +1,373 @@
+// Package slackapp is the Slack transport: it holds the Socket Mode
+// connection, acknowledges every envelope at once, runs the product's handler
+// on a bounded worker pool, and implements chat.Slack for replies.
+package slackapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/metrics"
+)
+
+// Config configures the transport.
+type Config struct {
+	AppToken string // xapp-…
+	BotToken string // xoxb-…
+	APIURL   string // Slack Web API base, ending in "/"
+
+	Workers        int           // concurrent handlers (default 32)
+	HandlerTimeout time.Duration // per-envelope deadline after the ack (default 60s)
+	ShutdownWait   time.Duration // how long in-flight handlers may run after shutdown starts (default 10s)
+	PingInterval   time.Duration // Socket Mode ping watchdog (default: slack-go's 30s)
+	PostRate       float64       // messages per second per channel (default 1)
+
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Metrics    *metrics.Metrics
+}
+
+// App is the running transport.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	met     *metrics.Metrics
+	api     *slack.Client
+	sm      *socketmode.Client
+	client  *Client
+	handler chat.Handler
+
+	sem       chan struct{}
+	inflight  sync.WaitGroup
+	connected atomic.Bool
+	dedupe    *eventDedupe
+
+	handlerCtx    context.Context
+	cancelHandler context.CancelFunc
+}
+
+// New builds the transport. Call SetHandler before Run.
+func New(cfg Config) *App {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
+	}
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = 60 * time.Second
+	}
+	if cfg.ShutdownWait <= 0 {
+		cfg.ShutdownWait = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	counted := *hc
+	counted.Transport = cfg.Metrics.SlackTransport(hc.Transport)
+	api := slack.New(cfg.BotToken,
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionHTTPClient(&counted),
+	)
+	var smOpts []socketmode.Option
+	if cfg.PingInterval > 0 {
+		smOpts = append(smOpts, socketmode.OptionPingInterval(cfg.PingInterval))
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	return &App{
+		cfg: cfg, log: cfg.Logger, met: cfg.Metrics, api: api,
+		sm:     socketmode.New(api, smOpts...),
+		client: NewClient(api, cfg.Logger, rateOr(cfg.PostRate, 1)),
+		sem:    make(chan struct{}, cfg.Workers),
+		dedupe: newEventDedupe(10000, 10*time.Minute),
+
+		handlerCtx: hctx, cancelHandler: cancel,
+	}
+}
+
+func rateOr(r, def float64) slackRate {
+	if r <= 0 {
+		return slackRate(def)
+	}
+	return slackRate(r)
+}
+
+// Slack returns the chat.Slack implementation for handlers.
+func (a *App) Slack() *Client { return a.client }
+
+// SetHandler sets the product handler. It must be called before Run.
+func (a *App) SetHandler(h chat.Handler) { a.handler = h }
+
+// Connected reports whether the Socket Mode connection is up.
+func (a *App) Connected() bool { return a.connected.Load() }
+
+// Run connects and serves envelopes until ctx is done, then waits (up to
+// ShutdownWait) for in-flight handlers. It returns nil on a clean shutdown and
+// an error when Slack refuses the app token.
+func (a *App) Run(ctx context.Context) error {
+	if a.handler == nil {
+		return errors.New("slackapp: no handler set")
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.sm.RunContext(runCtx) }()
+
+	var fatal error
+loop:
+	for {
+		select {
+		case <-runCtx.Done():
+			break loop
+		case err := <-runErr:
+			if ctx.Err() == nil && err != nil && !errors.Is(err, context.Canceled) {
+				fatal = fmt.Errorf("slack socket mode: %w", err)
+			}
+			runErr = nil
+			break loop
+		case evt := <-a.sm.Events:
+			a.dispatch(evt)
+		}
+	}
+	a.connected.Store(false)
+	stop()
+	if runErr != nil {
+		<-runErr
+	}
+	a.drain()
+	return fatal
+}
+
+// drain waits for in-flight handlers, cancelling them after ShutdownWait.
+func (a *App) drain() {
+	done := make(chan struct{})
+	go func() { a.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.cfg.ShutdownWait):
+		a.log.Warn("shutdown: cancelling handlers still running", "wait", a.cfg.ShutdownWait)
+		a.cancelHandler()
+		<-done
+	}
+	a.cancelHandler()
+}
+
+func (a *App) dispatch(evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		a.connected.Store(true)
+		a.log.Info("slack socket mode connected")
+		return
+	case socketmode.EventTypeConnecting:
+		a.connected.Store(false)
+		return
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		a.connected.Store(false)
+		a.log.Warn("slack socket mode connection problem", "event", string(evt.Type))
+		return
+	case socketmode.EventTypeInvalidAuth:
+		a.connected.Store(false)
+		a.log.Error("slack refused the app token (invalid_auth)")
+		return
+	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
+		return
+	}
+	if evt.Request == nil {
+		return
+	}
+	start := time.Now()
+	env := &chat.Envelope{ID: evt.Request.EnvelopeID, Type: evt.Request.Type, RetryAttempt: evt.Request.RetryAttempt, Raw: evt.Request.Payload, Received: start}
+	switch d := evt.Data.(type) {
+	case slack.SlashCommand:
+		env.Slash, env.TeamID, env.UserID = &d, d.TeamID, d.UserID
+	case slack.InteractionCallback:
+		env.Interaction, env.TeamID, env.UserID = &d, d.Team.ID, d.User.ID
+	case slackevents.EventsAPIEvent:
+		env.Event, env.TeamID = &d, d.TeamID
+		var outer struct {
+			EventID string `json:"event_id"`
+			Event   struct {
+				User string `json:"user"`
+			} `json:"event"`
+		}
+		_ = json.Unmarshal(evt.Request.Payload, &outer)
+		env.EventID, env.UserID = outer.EventID, outer.Event.User
+	default:
+		a.ack(evt.Request, nil, start)
+		a.log.Warn("slack envelope not understood", "type", evt.Request.Type, "event", string(evt.Type))
+		return
+	}
+	a.met.Envelopes.WithLabelValues(env.Type).Inc()
+
+	if env.EventID != "" && a.dedupe.seen(env.EventID, start) {
+		a.ack(evt.Request, nil, start)
+		a.log.Info("duplicate event delivery ignored", "event_id", env.EventID, "retry_attempt", env.RetryAttempt)
+		return
+	}
+
+	select {
+	case a.sem <- struct{}{}:
+	default:
+		a.busy(evt.Request, env, start)
+		return
+	}
+	// Ack and handle on a worker so a slow Ack (block_suggestion options) never
+	// holds up the socket reader.
+	req := evt.Request
+	a.inflight.Add(1)
+	go func() {
+		defer a.inflight.Done()
+		defer func() { <-a.sem }()
+		payload := a.safeAck(env)
+		a.ack(req, payload, start)
+		a.run(env)
+	}()
+}
+
+func (a *App) ack(req *socketmode.Request, payload any, start time.Time) {
+	var err error
+	if payload == nil {
+		err = a.sm.Ack(*req)
+	} else {
+		err = a.sm.Ack(*req, payload)
+	}
+	a.met.AckLatency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.log.Error("ack failed", "envelope_type", req.Type, "err", err)
+	}
+}
+
+// safeAck asks the handler for the ack payload, turning a panic into an
+// apology (for slash commands) or an empty ack.
+func (a *App) safeAck(env *chat.Envelope) (payload any) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.met.HandlerErrors.WithLabelValues(env.Type, "panic").Inc()
+			a.log.Error("handler panic while acking", "envelope_type", env.Type, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			payload = nil
+			if env.Slash != nil {
+				payload = apology()
+			}
+		}
+	}()
+	return a.handler.Ack(a.handlerCtx, env)
+}
+
+func (a *App) run(env *chat.Envelope) {
+	ctx, cancel := context.WithTimeout(a.handlerCtx, a.cfg.HandlerTimeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		a.met.Handling.WithLabelValues(env.Type).Observe(time.Since(start).Seconds())
+		if r := recover(); r != nil {
+			a.met.HandlerErrors.WithLabelValues(env.Type, "panic").Inc()
+			a.log.Error("handler panic", "envelope_type", env.Type, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			a.tell(ctx, env, apology())
+		}
+	}()
+	a.handler.Handle(ctx, env)
+}
+
+// busy acks an envelope the pool has no room for and tells the user to retry.
+func (a *App) busy(req *socketmode.Request, env *chat.Envelope, start time.Time) {
+	a.met.HandlerErrors.WithLabelValues(env.Type, "busy").Inc()
+	a.log.Warn("worker pool full; envelope refused", "envelope_type", env.Type)
+	msg := busyMessage()
+	switch {
+	case env.Slash != nil:
+		a.ack(req, map[string]any{"response_type": "ephemeral", "text": msg.Text}, start)
+	case env.Interaction != nil && env.Interaction.Type == slack.InteractionTypeViewSubmission:
+		// Keep the user's modal (and what they typed) and push a notice on top.
+		a.ack(req, slack.NewPushViewSubmissionResponse(&slack.ModalViewRequest{
+			Type:   slack.VTModal,
+			Title:  slack.NewTextBlockObject(slack.PlainTextType, "Busy", false, false),
+			Close:  slack.NewTextBlockObject(slack.PlainTextType, "Back", false, false),
+			Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, msg.Text, false, true), nil, nil)}},
+		}), start)
+	default:
+		a.ack(req, nil, start)
+		if env.ResponseURL() != "" || (env.UserID != "" && env.ChannelID() != "") {
+			a.inflight.Add(1)
+			go func() {
+				defer a.inflight.Done()
+				ctx, cancel := context.WithTimeout(a.handlerCtx, 5*time.Second)
+				defer cancel()
+				a.tell(ctx, env, msg)
+			}()
+		}
+	}
+}
+
+// tell shows m to the user behind env, by whatever channel is available.
+func (a *App) tell(ctx context.Context, env *chat.Envelope, m chat.Message) {
+	var err error
+	switch {
+	case env.ResponseURL() != "":
+		err = a.client.Respond(ctx, env.ResponseURL(), m)
+	case env.UserID != "" && env.ChannelID() != "":
+		err = a.client.PostEphemeral(ctx, env.ChannelID(), env.UserID, m)
+	case env.UserID != "":
+		_, _, err = a.client.DM(ctx, env.UserID, m)
+	}
+	if err != nil {
+		a.log.Warn("could not tell the user", "envelope_type", env.Type, "err", err)
+	}
+}
+
+func apology() chat.Message {
+	return chat.Message{Text: ":warning: Sorry, something went wrong on our side while handling that. It has been logged; please try again."}
+}
+
+func busyMessage() chat.Message {
+	return chat.Message{Text: ":hourglass: soebot is very busy right now and could not take that. Please try again in a moment."}
+}
+
+// eventDedupe remembers recent event_ids (bounded, expiring).
+type eventDedupe struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	seenM map[string]time.Time
+}
+
+func newEventDedupe(max int, ttl time.Duration) *eventDedupe {
+	return &eventDedupe{max: max, ttl: ttl, seenM: map[string]time.Time{}}
+}
+
+func (d *eventDedupe) seen(id string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t, ok := d.seenM[id]; ok && now.Sub(t) < d.ttl {
+		return true
+	}
+	if len(d.seenM) >= d.max {
+		for k, t := range d.seenM {
+			if now.Sub(t) >= d.ttl {
+				delete(d.seenM, k)
+			}
+		}
+		if len(d.seenM) >= d.max {
+			clear(d.seenM)
+		}
+	}
+	d.seenM[id] = now
+	return false
+}
