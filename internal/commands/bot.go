@@ -14,6 +14,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/soe"
 )
 
 // Config is what the product needs to know about its surroundings.
@@ -31,6 +33,11 @@ type Deps struct {
 	Slack  chat.Slack
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Links is the account-linking service (nil: features that need an SOE
+	// token answer that Stack Overflow is not connected).
+	Links *linking.Service
+	// SOE is the shared SOE API service (for features that need it directly).
+	SOE *soe.Service
 }
 
 // Request is one /soe invocation.
@@ -84,6 +91,8 @@ type Bot struct {
 	slack chat.Slack
 	log   *slog.Logger
 	now   func() time.Time
+	links *linking.Service
+	api   *soe.Service
 
 	subs        []*Subcommand
 	byName      map[string]*Subcommand
@@ -92,6 +101,13 @@ type Bot struct {
 	suggestions map[string]SuggestFunc
 	shortcuts   map[string]ShortcutFunc
 	events      map[string]EventFunc
+
+	// channelScope, when set (by the notifications feature), gives a
+	// channel's default scope for commands that name no team.
+	channelScope func(ctx context.Context, teamID, channelID string) (soe.Scope, bool)
+
+	// home is the App Home tab and its extension sections (home.go).
+	home *homeTab
 }
 
 var _ chat.Handler = (*Bot)(nil)
@@ -112,7 +128,7 @@ func New(cfg Config, d Deps) *Bot {
 		d.Now = time.Now
 	}
 	b := &Bot{
-		cfg: cfg, slack: d.Slack, log: d.Logger, now: d.Now,
+		cfg: cfg, slack: d.Slack, log: d.Logger, now: d.Now, links: d.Links, api: d.SOE,
 		byName:      map[string]*Subcommand{},
 		actions:     map[string]ActionFunc{},
 		views:       map[string]ViewHandler{},
@@ -149,6 +165,27 @@ func (b *Bot) Subcommand(s *Subcommand) {
 
 // HasSubcommand reports whether name (or an alias) is registered.
 func (b *Bot) HasSubcommand(name string) bool { _, ok := b.byName[name]; return ok }
+
+// SetChannelScope installs the lookup of a channel's default scope.
+func (b *Bot) SetChannelScope(f func(ctx context.Context, teamID, channelID string) (soe.Scope, bool)) {
+	b.channelScope = f
+}
+
+// ScopeFor is the scope a command means: the team it names, else the
+// channel's default, else the main site.
+func (b *Bot) ScopeFor(ctx context.Context, env *chat.Envelope, team string) soe.Scope {
+	if team != "" {
+		return soe.TeamScope(team)
+	}
+	if b.channelScope != nil {
+		if s, ok := b.channelScope(ctx, env.TeamID, env.ChannelID()); ok {
+			return s
+		}
+	}
+	return soe.MainSite()
+}
+
+func (b *Bot) hasAction(id string) bool { _, ok := b.actions[id]; return ok }
 
 // Action registers a block_actions handler by action_id.
 func (b *Bot) Action(actionID string, f ActionFunc) { b.actions[actionID] = f }

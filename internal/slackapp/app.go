@@ -189,6 +189,9 @@ func (a *App) dispatch(evt socketmode.Event) {
 		return
 	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
 		return
+	case socketmode.EventTypeErrorBadMessage:
+		a.ackUndecodable(evt)
+		return
 	}
 	if evt.Request == nil {
 		return
@@ -240,6 +243,28 @@ func (a *App) dispatch(evt socketmode.Event) {
 		a.ack(req, payload, start)
 		a.run(env)
 	}()
+}
+
+// ackUndecodable acks an envelope slack-go could not decode (so Slack does
+// not retry it forever) and logs it without its payload.
+func (a *App) ackUndecodable(evt socketmode.Event) {
+	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	var req struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	_ = json.Unmarshal(bad.Message, &req)
+	a.met.HandlerErrors.WithLabelValues(req.Type, "undecodable").Inc()
+	a.log.Warn("slack envelope could not be decoded", "envelope_type", req.Type, "err", bad.Cause)
+	if req.EnvelopeID == "" {
+		return
+	}
+	if err := a.sm.AckCtx(context.Background(), req.EnvelopeID, nil); err != nil {
+		a.log.Error("ack failed", "envelope_type", req.Type, "err", err)
+	}
 }
 
 func (a *App) ack(req *socketmode.Request, payload any, start time.Time) {

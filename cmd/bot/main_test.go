@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestNoEnvironmentExits2NamingEveryMissingVariable(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), nil, func(string) (string, bool) { return "", false }, &out, &errb)
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2", code)
+	}
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SOE_URL", "SOE_CLIENT_ID", "PUBLIC_URL"} {
+		if !strings.Contains(errb.String(), v) {
+			t.Errorf("stderr does not name %s:\n%s", v, errb.String())
+		}
+	}
+}
+
+func TestHelpListsVariables(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{arg}, func(string) (string, bool) { return "", false }, &out, &errb); code != 0 {
+			t.Fatalf("bot %s exit %d: %s", arg, code, errb.String())
+		}
+		for _, v := range []string{"SLACK_APP_TOKEN", "SOE_URL", "POLL_INTERVAL", "demo"} {
+			if !strings.Contains(out.String(), v) {
+				t.Errorf("bot %s output lacks %s", arg, v)
+			}
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"frobnicate"}, func(string) (string, bool) { return "", false }, &out, &errb); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestMalformedValuesNeverEchoTokens(t *testing.T) {
+	env := map[string]string{"SLACK_APP_TOKEN": "xoxb-SENTINEL-1", "SLACK_BOT_TOKEN": "xoxp-SENTINEL-2", "SOE_URL": "::", "SOE_CLIENT_ID": "1", "PUBLIC_URL": "https://x"}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &errb)
+	if code != 2 || strings.Contains(errb.String(), "SENTINEL") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+	}
+}

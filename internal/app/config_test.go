@@ -1,0 +1,90 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func TestLoadConfig(t *testing.T) {
+	valid := map[string]string{
+		"SLACK_APP_TOKEN": "xapp-1-A", "SLACK_BOT_TOKEN": "xoxb-1", "SOE_URL": "https://acme.stackenterprise.co/",
+		"SOE_CLIENT_ID": "42", "PUBLIC_URL": "https://bot.acme.example",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range valid {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "<unset>" {
+				delete(m, kv[i])
+				continue
+			}
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    []string // substrings of the error; nil = valid
+		notWant []string
+	}{
+		{name: "valid with defaults", env: valid},
+		{name: "empty", env: map[string]string{}, want: []string{"SLACK_APP_TOKEN is required", "SLACK_BOT_TOKEN is required", "SOE_URL is required", "SOE_CLIENT_ID is required", "PUBLIC_URL is required"}},
+		{name: "wrong token kinds never echoed", env: with("SLACK_BOT_TOKEN", "xoxp-SECRET-user-token", "SLACK_APP_TOKEN", "xoxb-SECRET2"),
+			want: []string{"SLACK_BOT_TOKEN must be a bot token", "SLACK_APP_TOKEN must be an app-level token"}, notWant: []string{"SECRET"}},
+		{name: "bad urls", env: with("SOE_URL", "acme", "PUBLIC_URL", "ftp://x", "SLACK_API_URL", "https://slack.com/api"),
+			want: []string{"SOE_URL must be", "PUBLIC_URL must be", "SLACK_API_URL must end in /"}},
+		{name: "bad duration and level", env: with("POLL_INTERVAL", "soon", "LOG_LEVEL", "loud", "LOG_FORMAT", "xml"),
+			want: []string{"POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT"}},
+		{name: "bad bool", env: with("LINK_REQUIRE_EMAIL_MATCH", "maybe"), want: []string{"LINK_REQUIRE_EMAIL_MATCH"}},
+		{name: "bad addr", env: with("HTTP_ADDR", "8080"), want: []string{"HTTP_ADDR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig(mapLookup(tt.env))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch {
+					t.Fatalf("defaults not applied: %+v", cfg)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *ConfigError, got %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error leaks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestUsageListsEveryVariable(t *testing.T) {
+	var b strings.Builder
+	if err := Usage(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SOE_URL", "SOE_API_URL", "SOE_CLIENT_ID", "PUBLIC_URL", "HTTP_ADDR", "DB_PATH", "TOKEN_KEY", "POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT"} {
+		if !strings.Contains(b.String(), v) {
+			t.Errorf("usage lacks %s", v)
+		}
+	}
+}

@@ -1,0 +1,496 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// Action ids of the experts feature.
+const (
+	actionExpertsShare = "experts_share"
+	// ActionAskOpen opens the ask modal; its value is an AskPrefill JSON. The
+	// ask feature registers it; experts shows "Ask the experts" only then.
+	ActionAskOpen = "ask_open"
+)
+
+// AskPrefill is the value of an ActionAskOpen button.
+type AskPrefill struct {
+	Scope string   `json:"s,omitempty"` // soe.Scope.Key()
+	Tags  []string `json:"t,omitempty"`
+	Title string   `json:"q,omitempty"`
+}
+
+const (
+	maxExpertTags = 5
+	maxTagLen     = 35
+	// forbiddenTagChars are the characters SOE does not allow in tag names.
+	forbiddenTagChars = "<>&\"'`()[]{}\\/_=~|^@$%*?!,;:"
+)
+
+// experts is the state of the experts feature.
+type experts struct {
+	b *Bot
+	// tags: (scope, lower name) -> tag; smes: (scope, tag id) -> SMEs;
+	// people: (team, scope, caller SOE id, SOE user id) -> Slack id or "".
+	tags   *cache[string, *soe.TagSummary]
+	smes   *cache[string, *soe.SubjectMatterExperts]
+	mapped *cache[string, string]
+	emails *cache[string, string]
+}
+
+// AddExperts registers /soe experts (aliases expert, sme, smes) and its buttons.
+func (b *Bot) AddExperts(ttl time.Duration) {
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	x := &experts{
+		b:      b,
+		tags:   newCache[string, *soe.TagSummary](ttl, 5000, b.now),
+		smes:   newCache[string, *soe.SubjectMatterExperts](ttl, 5000, b.now),
+		mapped: newCache[string, string](ttl, 20000, b.now),
+		emails: newCache[string, string](ttl, 20000, b.now),
+	}
+	b.Subcommand(&Subcommand{
+		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
+		Usage:   "experts <tag> [tag…] [team <slug>]",
+		Summary: "Who are the subject-matter experts for a tag? Reach them in Slack.",
+		Run:     x.run,
+	})
+	b.Action(actionExpertsShare, x.share)
+}
+
+// NormalizeTag turns what a user typed ([go], #Go, GO) into a tag name.
+func NormalizeTag(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "#")
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// ValidateTag explains what is wrong with a (normalised) tag name, or "".
+func ValidateTag(tag string) string {
+	switch {
+	case tag == "":
+		return "a tag name is empty"
+	case len([]rune(tag)) > maxTagLen:
+		return fmt.Sprintf("%s is longer than %d characters", mrkdwn.Code(mrkdwn.Truncate(tag, 40)), maxTagLen)
+	case strings.ContainsAny(tag, forbiddenTagChars) || strings.ContainsFunc(tag, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Sprintf("%s has characters tags cannot contain", mrkdwn.Code(tag))
+	}
+	return ""
+}
+
+// parseExpertsArgs returns the tags and scope asked for, or a usage problem.
+func parseExpertsArgs(args []string) (tags []string, team string, problem string) {
+	team, rest, err := TakeTeam(args)
+	if err != nil {
+		return nil, "", err.Error()
+	}
+	seen := map[string]bool{}
+	for _, a := range rest {
+		for _, part := range strings.Split(a, ",") {
+			t := NormalizeTag(part)
+			if t == "" && part != a { // "go,,k8s"
+				continue
+			}
+			if p := ValidateTag(t); p != "" {
+				return nil, "", p
+			}
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	switch {
+	case len(tags) == 0:
+		return nil, "", "name a tag"
+	case len(tags) > maxExpertTags:
+		return nil, "", fmt.Sprintf("ask about at most %d tags at once", maxExpertTags)
+	}
+	return tags, team, ""
+}
+
+func (x *experts) usage(problem string) chat.Message {
+	cmd := x.b.cfg.Command
+	return Warning(fmt.Sprintf("%s: %s.\nUsage: %s, for example %s or %s.",
+		"That did not work", problem, mrkdwn.Code(cmd+" experts <tag> [tag…] [team <slug>]"),
+		mrkdwn.Code(cmd+" experts kubernetes"), mrkdwn.Code(cmd+" experts go postgresql team platform")))
+}
+
+func (x *experts) run(ctx context.Context, r *Request) {
+	tags, team, problem := parseExpertsArgs(r.Args)
+	if problem != "" {
+		x.b.Reply(ctx, r, x.usage(problem))
+		return
+	}
+	scope := x.b.ScopeFor(ctx, r.Env, team)
+	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
+	c, link, ok := x.b.SOE(ctx, r.Env, scope, resume)
+	if !ok {
+		return
+	}
+	results, err := x.lookup(ctx, r.TeamID, c, link, tags)
+	if err != nil {
+		x.b.SOEFailed(ctx, r.Env, link, err)
+		return
+	}
+	share, _ := json.Marshal(AskPrefill{Scope: scope.Key(), Tags: tags})
+	x.b.Reply(ctx, r, x.render(scope, results, renderOpts{shareValue: string(share)}))
+}
+
+// share re-posts an experts answer in the channel, from the bot, so that the
+// mapped experts are notified.
+func (x *experts) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+	var v AskPrefill
+	if err := json.Unmarshal([]byte(a.Value), &v); err != nil || len(v.Tags) == 0 || len(v.Tags) > maxExpertTags {
+		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		return
+	}
+	scope, err := soe.ParseScopeKey(v.Scope)
+	if err != nil {
+		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		return
+	}
+	for _, t := range v.Tags {
+		if ValidateTag(t) != "" {
+			x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+			return
+		}
+	}
+	c, link, ok := x.b.SOE(ctx, env, scope, nil)
+	if !ok {
+		return
+	}
+	results, err := x.lookup(ctx, env.TeamID, c, link, v.Tags)
+	if err != nil {
+		x.b.SOEFailed(ctx, env, link, err)
+		return
+	}
+	msg := x.render(scope, results, renderOpts{sharedBy: env.UserID})
+	channel := env.ChannelID()
+	if _, err := x.b.slack.Post(ctx, channel, msg); err != nil {
+		x.b.log.WarnContext(ctx, "share: post failed; falling back to response_url", "channel", channel, "err", err)
+		msg.InChannel = true
+		if u := env.ResponseURL(); u == "" || x.b.slack.Respond(ctx, u, msg) != nil {
+			x.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			return
+		}
+	}
+	// Tell the sharer it worked by removing the Share button's message.
+	if u := env.ResponseURL(); u != "" {
+		_ = x.b.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
+	}
+}
+
+type person struct {
+	ID         int
+	Name       string
+	ProfileURL string
+	SlackID    string
+}
+
+type expertGroup struct {
+	Name    string
+	Members []person
+}
+
+type tagExperts struct {
+	Typed       string
+	Tag         *soe.TagSummary
+	Suggestions []string
+	SMEDisabled bool
+	Users       []person
+	Groups      []expertGroup
+}
+
+// lookup resolves each tag and its experts with the caller's client. An error
+// is returned only when SOE failed as a whole (unauthorised, down…).
+func (x *experts) lookup(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, tags []string) ([]tagExperts, error) {
+	ctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
+	defer cancel()
+	scope := c.Scope().Key()
+	out := make([]tagExperts, len(tags))
+	for i, name := range tags {
+		res := tagExperts{Typed: name}
+		tag, err := x.tags.GetOrLoad(ctx, scope+"\x00"+name, func(ctx context.Context) (*soe.TagSummary, error) {
+			t, sugg, err := c.TagByName(ctx, name)
+			if errors.Is(err, soe.ErrNotFound) {
+				res.Suggestions = sugg
+			}
+			return t, err
+		})
+		if errors.Is(err, soe.ErrNotFound) {
+			out[i] = res
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Tag = tag
+		smes, err := x.smes.GetOrLoad(ctx, fmt.Sprintf("%s\x00%d", scope, tag.ID), func(ctx context.Context) (*soe.SubjectMatterExperts, error) {
+			s, err := c.SubjectMatterExperts(ctx, tag.ID)
+			if errors.Is(err, soe.ErrNotFound) {
+				return &soe.SubjectMatterExperts{}, nil
+			}
+			return s, err
+		})
+		switch {
+		case errors.Is(err, soe.ErrSMEDisabled):
+			res.SMEDisabled = true
+			out[i] = res
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if res.Users, res.Groups, err = x.people(ctx, teamID, c, link, smes); err != nil {
+			return nil, err
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// people resolves SME users and groups (with members) to persons with Slack ids.
+func (x *experts) people(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, smes *soe.SubjectMatterExperts) ([]person, []expertGroup, error) {
+	var users []person
+	for _, u := range smes.Users {
+		users = append(users, person{ID: u.ID, Name: u.Name, ProfileURL: u.WebURL})
+	}
+	var groups []expertGroup
+	for _, g := range smes.UserGroups {
+		members := g.Users
+		if len(members) == 0 {
+			full, err := c.UserGroup(ctx, g.ID)
+			if err != nil && !errors.Is(err, soe.ErrNotFound) && !errors.Is(err, soe.ErrForbidden) {
+				return nil, nil, err
+			}
+			if full != nil {
+				members = full.Users
+			}
+		}
+		eg := expertGroup{Name: g.Name}
+		for _, u := range members {
+			eg.Members = append(eg.Members, person{ID: u.ID, Name: u.Name, ProfileURL: u.WebURL})
+		}
+		groups = append(groups, eg)
+	}
+	// Map everyone to Slack, a few at a time.
+	var all []*person
+	for i := range users {
+		all = append(all, &users[i])
+	}
+	for gi := range groups {
+		for mi := range groups[gi].Members {
+			all = append(all, &groups[gi].Members[mi])
+		}
+	}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for _, p := range all {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			id, err := x.slackID(ctx, teamID, c, link, p.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			p.SlackID = id
+		}()
+	}
+	wg.Wait()
+	return users, groups, firstErr
+}
+
+// slackID maps an SOE user to a Slack user of this workspace: exactly, via a
+// link someone made in this scope, or through an email the caller is allowed
+// to see that Slack knows. Never by display name.
+func (x *experts) slackID(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, soeUserID int) (string, error) {
+	scope := c.Scope()
+	if links := x.b.Links(); links != nil {
+		id, ok, err := links.SlackUserFor(ctx, teamID, scope, soeUserID)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return id, nil
+		}
+	}
+	caller := 0
+	if link != nil {
+		caller = link.SOEUserID
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", teamID, scope.Key(), caller, soeUserID)
+	return x.mapped.GetOrLoad(ctx, key, func(ctx context.Context) (string, error) {
+		u, err := c.User(ctx, soeUserID)
+		switch {
+		case errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
+			return "", nil
+		case err != nil:
+			return "", err
+		case u.Email == "":
+			return "", nil
+		}
+		email := strings.ToLower(u.Email)
+		return x.emails.GetOrLoad(ctx, teamID+"\x00"+email, func(ctx context.Context) (string, error) {
+			su, err := x.b.slack.LookupUserByEmail(ctx, email)
+			if errors.Is(err, chat.ErrUserNotFound) {
+				return "", nil
+			}
+			if err != nil {
+				x.b.log.WarnContext(ctx, "users.lookupByEmail failed", "err", err)
+				return "", nil // a Slack hiccup only costs a mention
+			}
+			if su.Deleted || su.IsBot {
+				return "", nil
+			}
+			return su.ID, nil
+		})
+	})
+}
+
+type renderOpts struct {
+	shareValue string // set on the private answer: the Share button's value
+	sharedBy   string // set on the shared message: who shared it
+}
+
+// render builds the experts answer. Every SOE string is escaped; the only
+// mentions are the Slack ids we mapped ourselves.
+func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) chat.Message {
+	var blocks []slack.Block
+	var summary []string
+	askable := x.b.hasAction(ActionAskOpen)
+	for i, res := range results {
+		if i > 0 {
+			blocks = append(blocks, Divider())
+		}
+		name := res.Typed
+		if res.Tag != nil {
+			name = res.Tag.Name
+		}
+		switch {
+		case res.Tag == nil:
+			text := fmt.Sprintf(":mag: No tag %s on %s.", mrkdwn.Code(name), mrkdwn.Escape(scope.String()))
+			if len(res.Suggestions) > 0 {
+				var s []string
+				for _, n := range res.Suggestions {
+					s = append(s, mrkdwn.Code(n))
+				}
+				text += " Did you mean " + strings.Join(s, ", ") + "?"
+			}
+			blocks = append(blocks, Section(text))
+			summary = append(summary, "no tag "+name)
+			continue
+		case res.SMEDisabled:
+			blocks = append(blocks, Section(fmt.Sprintf(":no_entry: Subject-matter experts are turned off on %s, so I cannot say who the experts on %s are.",
+				mrkdwn.Escape(scope.String()), mrkdwn.Code(name))))
+			summary = append(summary, "SMEs are turned off")
+			continue
+		}
+		tagLink := mrkdwn.Link(res.Tag.WebURL, name)
+		blocks = append(blocks, Header("Experts on "+name))
+		if len(res.Users) == 0 && len(res.Groups) == 0 {
+			text := fmt.Sprintf("%s has no subject-matter experts yet.", mrkdwn.Code(name))
+			switch n := res.Tag.WatcherCount; n {
+			case 0:
+				text += " Nobody watches it either."
+			case 1:
+				text += " 1 person watches it."
+			default:
+				text += fmt.Sprintf(" %d people watch it.", n)
+			}
+			if askable && o.sharedBy == "" {
+				text += " You could ask a question in this tag instead."
+			}
+			blocks = append(blocks, Section(text))
+			summary = append(summary, "no experts on "+name)
+		} else {
+			var lines []string
+			for _, p := range res.Users {
+				lines = append(lines, "• "+renderPerson(p))
+			}
+			for _, g := range res.Groups {
+				var ms []string
+				for _, m := range g.Members {
+					ms = append(ms, renderPerson(m))
+				}
+				line := "• *" + mrkdwn.Escape(mrkdwn.Truncate(g.Name, 80)) + "* (group)"
+				if len(ms) > 0 {
+					line += ": " + strings.Join(ms, ", ")
+				}
+				lines = append(lines, line)
+			}
+			blocks = append(blocks, Section(strings.Join(lines, "\n")))
+			summary = append(summary, fmt.Sprintf("%d experts on %s", len(res.Users)+len(res.Groups), name))
+		}
+		var els []slack.BlockElement
+		if askable && o.sharedBy == "" {
+			v, _ := json.Marshal(AskPrefill{Scope: scope.Key(), Tags: []string{name}})
+			label := "Ask the experts"
+			if len(res.Users) == 0 && len(res.Groups) == 0 {
+				label = "Ask a question in this tag"
+			}
+			els = append(els, Button(ActionAskOpen+":"+name, label, string(v)))
+		}
+		if res.Tag.WebURL != "" {
+			els = append(els, LinkButton("experts_view_tag:"+name, "View tag", res.Tag.WebURL))
+		}
+		blocks = append(blocks, Context(fmt.Sprintf("%s on %s · %d posts", tagLink, mrkdwn.Escape(scope.String()), res.Tag.PostCount)))
+		if len(els) > 0 {
+			blocks = append(blocks, Actions(fmt.Sprintf("experts_actions_%d", i), els...))
+		}
+	}
+	if o.shareValue != "" && anyFound(results) {
+		blocks = append(blocks, Actions("experts_share", PrimaryButton(actionExpertsShare, "Share in channel", o.shareValue)))
+	}
+	if o.sharedBy != "" {
+		blocks = append(blocks, Context("Shared by "+mrkdwn.Mention(o.sharedBy)+" with "+mrkdwn.Code(x.b.cfg.Command+" experts")))
+	}
+	return chat.Message{Text: "Experts: " + strings.Join(summary, "; "), Blocks: capBlocks(blocks, 50)}
+}
+
+func anyFound(rs []tagExperts) bool {
+	for _, r := range rs {
+		if r.Tag != nil && !r.SMEDisabled {
+			return true
+		}
+	}
+	return false
+}
+
+func renderPerson(p person) string {
+	name := mrkdwn.Link(p.ProfileURL, mrkdwn.Truncate(p.Name, 80))
+	if p.SlackID != "" {
+		return mrkdwn.Mention(p.SlackID) + " (" + name + ")"
+	}
+	return name
+}
+
+// capBlocks keeps a message within Slack's block limit, saying so.
+func capBlocks(blocks []slack.Block, max int) []slack.Block {
+	if len(blocks) <= max {
+		return blocks
+	}
+	out := append([]slack.Block{}, blocks[:max-1]...)
+	return append(out, Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
+}

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
+)
+
+var verbose = flag.Bool("e2e.log", false, "print the bot's logs")
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// httptest servers' idle keep-alive conns can linger briefly.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	)
+}
+
+// bot starts a fresh environment for t.
+func bot(t *testing.T, mods ...func(*Options)) *Env {
+	t.Helper()
+	o := Options{Dir: t.TempDir()}
+	if *verbose {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	for _, m := range mods {
+		m(&o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	e, err := Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("bot stopped with error: %v", err)
+		}
+	})
+	return e
+}
+
+func wait(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// slash types "/soe text" as user in channel and waits for the ack.
+func (e *Env) slash(t *testing.T, user, channel, text string) *slackfake.Sent {
+	t.Helper()
+	s, err := e.Slack.SlashCommand(user, channel, "/soe", text)
+	if err != nil {
+		t.Fatalf("/soe %s: %v", text, err)
+	}
+	ack, err := e.Slack.WaitAck(wait(t), s.EnvelopeID)
+	if err != nil {
+		t.Fatalf("/soe %s: no ack: %v", text, err)
+	}
+	if d := ack.At.Sub(s.SentAt); d > 3*time.Second {
+		t.Fatalf("/soe %s: ack after %v (Slack gives up after 3s)", text, d)
+	}
+	return s
+}
+
+// sees waits until the response_url of s got a message containing every match.
+func (e *Env) sees(t *testing.T, s *slackfake.Sent, match ...string) slackfake.Message {
+	t.Helper()
+	m, err := e.Slack.WaitResponse(wait(t), s.ResponseURL, match[0])
+	if err != nil {
+		t.Fatalf("waiting for %q: %v\nresponses: %s", match[0], err, dump(e.Slack.Responses(s.ResponseURL)))
+	}
+	text := m.Text + "\n" + slackfake.Flatten(m.Blocks)
+	for _, want := range match[1:] {
+		if !strings.Contains(text, want) {
+			t.Fatalf("reply lacks %q:\n%s", want, text)
+		}
+	}
+	return m
+}
+
+func dump(ms []slackfake.Message) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString("\n---\n" + m.Text + "\n" + slackfake.Flatten(m.Blocks))
+	}
+	return b.String()
+}
+
+func TestHelp(t *testing.T) {
+	e := bot(t)
+	alice := SlackUser("alice")
+	for _, text := range []string{"help", "", "HELP"} {
+		s := e.slash(t, alice, General, text)
+		m := e.sees(t, s, "/soe help")
+		if m.InChannel {
+			t.Errorf("/soe %q: help must be ephemeral", text)
+		}
+	}
+}
+
+func TestUnknownSubcommand(t *testing.T) {
+	e := bot(t)
+	s := e.slash(t, SlackUser("bob"), General, "frobnicate the <!channel>")
+	m := e.sees(t, s, "did not understand", "frobnicate", "/soe help")
+	if strings.Contains(m.Text+string(m.Blocks), "<!channel>") {
+		t.Fatalf("user text echoed unescaped: %s", m.Blocks)
+	}
+}

@@ -1,0 +1,211 @@
+// Package e2e starts the real bot, wired exactly as in production, against
+// the in-repo fake Slack and fake SOE on loopback. The end-to-end tests, the
+// demo (bot demo) and the benchmarks all use it.
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/soebot/soebot/internal/app"
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
+	"github.com/soebot/soebot/internal/soe/soefake"
+)
+
+// Options tune the environment.
+type Options struct {
+	Dir          string // working folder for the database (required)
+	Logger       *slog.Logger
+	PollInterval time.Duration // default 60s (tests that poll set it low)
+	PingEvery    time.Duration // fake Slack ping period (default 100ms)
+	Workers      int
+	ShutdownWait time.Duration
+	// Env overrides configuration variables (e.g. LINK_REQUIRE_EMAIL_MATCH).
+	Env map[string]string
+	// Slack and SOE, when set, are reused instead of starting new fakes.
+	Slack *slackfake.Fake
+	SOE   *soefake.Server
+	// Prepare runs after the app is built and before it runs (register test-only handlers).
+	Prepare func(*app.App)
+}
+
+// Env is one running bot with its fakes.
+type Env struct {
+	Slack  *slackfake.Fake
+	SOE    *soefake.Server
+	App    *app.App
+	Config app.Config
+	opts   Options
+	owned  bool
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// SlackUser maps an SOE seed user name to the Slack user id the fake uses.
+func SlackUser(name string) string { return "U" + strings.ToUpper(name) }
+
+// Channels seeded in the fake Slack.
+const (
+	General  = "CGENERAL"  // public, bot is a member
+	Random   = "CRANDOM"   // public, bot is not a member
+	Private  = "CPRIVATE"  // private, bot is a member
+	Secret   = "CSECRET"   // private, bot is not a member
+	Archived = "CARCHIVED" // archived
+)
+
+// Start builds the fakes (unless given) and the bot, and runs the bot until
+// Stop. It returns when the bot is connected to the fake Slack.
+func Start(ctx context.Context, o Options) (*Env, error) {
+	if o.Dir == "" {
+		return nil, errors.New("e2e: Options.Dir is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PingEvery == 0 {
+		o.PingEvery = 100 * time.Millisecond
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = time.Minute
+	}
+	e := &Env{opts: o, Slack: o.Slack, SOE: o.SOE}
+	if e.Slack == nil {
+		e.owned = true
+		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake")})
+		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true})
+		seedSlack(e.Slack, e.SOE)
+	}
+	if err := e.start(ctx); err != nil {
+		e.closeFakes()
+		return nil, err
+	}
+	return e, nil
+}
+
+func seedSlack(f *slackfake.Fake, s *soefake.Server) {
+	for _, u := range s.Users() {
+		f.AddUser(slackfake.User{ID: SlackUser(u.Name), Name: u.Name, RealName: strings.ToUpper(u.Name[:1]) + u.Name[1:], Email: u.Email})
+	}
+	// A Slack user with no SOE account.
+	f.AddUser(slackfake.User{ID: "UMALLORY", Name: "mallory", RealName: "Mallory", Email: "mallory@acme.example"})
+	var everyone []string
+	for _, u := range s.Users() {
+		everyone = append(everyone, SlackUser(u.Name))
+	}
+	everyone = append(everyone, "UMALLORY")
+	f.AddChannel(slackfake.Channel{ID: General, Name: "general", Members: append([]string{f.BotUserID()}, everyone...)})
+	f.AddChannel(slackfake.Channel{ID: Random, Name: "random", Members: everyone})
+	f.AddChannel(slackfake.Channel{ID: Private, Name: "platform-private", Private: true, Members: append([]string{f.BotUserID()}, everyone...)})
+	f.AddChannel(slackfake.Channel{ID: Secret, Name: "secret", Private: true, Members: everyone})
+	f.AddChannel(slackfake.Channel{ID: Archived, Name: "old", Archived: true, Members: append([]string{f.BotUserID()}, everyone...)})
+}
+
+func (e *Env) start(ctx context.Context) error {
+	o := e.opts
+	env := map[string]string{
+		"SLACK_APP_TOKEN": e.Slack.AppToken(), "SLACK_BOT_TOKEN": e.Slack.BotToken(), "SLACK_API_URL": e.Slack.APIURL(),
+		"SOE_URL": e.SOE.URL(), "SOE_API_URL": e.SOE.APIURL(), "SOE_CLIENT_ID": e.SOE.ClientID(),
+		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(o.Dir, "soebot.db"),
+		"TOKEN_KEY":     base64.StdEncoding.EncodeToString([]byte("e2e-test-key-0123456789abcdefghi")),
+		"POLL_INTERVAL": o.PollInterval.String(), "LOG_LEVEL": "debug",
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env["PUBLIC_URL"] = "http://" + ln.Addr().String()
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cfg, err := app.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{
+		Logger: o.Logger, Listener: ln, PingInterval: 2 * time.Second,
+		Workers: o.Workers, ShutdownWait: o.ShutdownWait,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if o.Prepare != nil {
+		o.Prepare(a)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	e.mu.Lock()
+	e.App, e.Config, e.cancel, e.done = a, cfg, cancel, done
+	e.mu.Unlock()
+
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	for !a.Ready() {
+		select {
+		case err := <-done:
+			cancel()
+			return fmt.Errorf("bot stopped while starting: %w", err)
+		case <-wctx.Done():
+			cancel()
+			<-done
+			return fmt.Errorf("bot did not become ready: %w", wctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Stop shuts the bot down (like SIGTERM) and returns what Run returned. The
+// fakes stay up; Close stops them.
+func (e *Env) Stop() error {
+	e.mu.Lock()
+	cancel, done := e.cancel, e.done
+	e.cancel, e.done = nil, nil
+	e.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	return <-done
+}
+
+// Restart stops the bot and starts a new one on the same database and fakes.
+func (e *Env) Restart(ctx context.Context) error {
+	if err := e.Stop(); err != nil {
+		return err
+	}
+	return e.start(ctx)
+}
+
+// Close stops the bot and the fakes it started.
+func (e *Env) Close() error {
+	err := e.Stop()
+	e.closeFakes()
+	return err
+}
+
+func (e *Env) closeFakes() {
+	if e.owned {
+		e.Slack.Close()
+		e.SOE.Close()
+	}
+}
+
+// DBPath is the bot's database file.
+func (e *Env) DBPath() string { return e.Config.DBPath }
+
+// Exists reports whether path exists (helper for tests and the demo).
+func Exists(path string) bool { _, err := os.Stat(path); return err == nil }
