@@ -9,13 +9,14 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/soebot/soebot/internal/reference"
 )
 
 // SpecEnv overrides the location of the SOE OpenAPI document.
@@ -31,24 +32,7 @@ func FindOpenAPISpec() (string, error) {
 		}
 		return p, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "soe-v3", "openapi.json")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("OpenAPI document not found at %s (set %s): %w", p, SpecEnv, err)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory; set %s", SpecEnv)
-		}
-		dir = parent
-	}
+	return reference.Path("soe-v3/openapi.json")
 }
 
 // OpenAPIValidator checks API requests and responses against the SOE
