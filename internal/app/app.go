@@ -7,12 +7,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/soebot/soebot/internal/commands"
+	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/slackapp"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+	"github.com/soebot/soebot/internal/vault"
 )
 
 // Options are the knobs tests, the demo and benchmarks turn; production uses
@@ -36,9 +42,15 @@ type App struct {
 
 	slack *slackapp.App
 	bot   *commands.Bot
-	mux   *http.ServeMux
-	ln    net.Listener
-	srv   *http.Server
+	db    *store.DB
+	keys  *vault.Keyring
+	soe   *soe.Service
+	links *linking.Service
+	// dbOpen is true between opening and closing the store (readiness).
+	dbOpen atomic.Bool
+	mux    *http.ServeMux
+	ln     net.Listener
+	srv    *http.Server
 
 	closers []func() error
 	ready   []func() bool
@@ -53,19 +65,61 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		opts.Now = time.Now
 	}
 	a = &App{cfg: cfg, opts: opts, log: opts.Logger, met: metrics.New(), mux: http.NewServeMux()}
+	built := a // a is nil when New fails
 	defer func() {
 		if err != nil {
-			a.close()
+			_ = built.close()
 		}
 	}()
+	// The store: opened with a lock timeout, never recreated when unreadable.
+	if a.db, err = OpenStore(cfg.DBPath, a.log.With("component", "store")); err != nil {
+		return nil, err
+	}
+	a.dbOpen.Store(true)
+	db := a.db
+	a.closers = append(a.closers, func() error { built.dbOpen.Store(false); return db.Close() })
+	a.ready = append(a.ready, a.dbOpen.Load) // store open
+	if a.keys, err = LoadKeys(cfg.TokenKey, cfg.DBPath, true, a.log); err != nil {
+		return nil, err
+	}
+	a.soe = soe.NewService(soe.Config{
+		APIURL: cfg.SOEAPIURL, UserAgent: "soebot/dev (+" + cfg.PublicURL + ")",
+		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "soe"),
+		OnResponse: func(method, _ string, status int) {
+			a.met.SOECalls.WithLabelValues(method, strconv.Itoa(status)).Inc()
+		},
+	})
+
 	a.slack = slackapp.New(slackapp.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		Workers: opts.Workers, PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
 		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met,
 	})
+	a.links, err = linking.New(linking.Config{
+		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,
+		WriteAccess: cfg.LinkWriteAccess, NoExpiry: cfg.LinkNoExpiry, RequireEmailMatch: cfg.LinkRequireEmailMatch,
+		Now: opts.Now,
+	}, a.db, a.keys, soe.OAuthConfig{
+		SiteURL: cfg.SOEURL, ClientID: cfg.SOEClientID, RedirectURL: cfg.PublicURL + "/oauth/callback", HTTPClient: opts.HTTPClient,
+	}, a.soe, a.slack.Slack(), a.log.With("component", "linking"))
+	if err != nil {
+		return nil, err
+	}
+	links := a.links
+	a.closers = append(a.closers, func() error { // runs before the store closes
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return links.Close(ctx)
+	})
 	a.bot = commands.New(commands.Config{SiteURL: cfg.SOEURL, PublicURL: cfg.PublicURL}, commands.Deps{
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
+		Links: a.links, SOE: a.soe,
 	})
+	a.bot.AddLinking()
+	a.bot.AddExperts(cfg.CacheTTL) // issue 5
+	a.bot.AddSearch() // search, unfurl, home: issue 7
+	a.bot.AddUnfurl()
+	a.bot.AddHome(cfg.CacheTTL)
 	a.slack.SetHandler(a.bot)
 	a.ready = append(a.ready, a.slack.Connected)
 
@@ -75,6 +129,10 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	})
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	a.mux.Handle("GET /metrics", a.met.Handler())
+	lh := a.links.Handler()
+	a.mux.Handle("/link/", lh)
+	a.mux.Handle("/oauth/callback", lh)
+	a.mux.HandleFunc("GET /admin/backup", a.serveBackup)
 
 	a.ln = opts.Listener
 	if a.ln == nil {
@@ -100,6 +158,15 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 
 // Bot returns the product router (tests and the manifest check use it).
 func (a *App) Bot() *commands.Bot { return a.bot }
+
+// Links returns the account-linking service.
+func (a *App) Links() *linking.Service { return a.links }
+
+// Store returns the database.
+func (a *App) Store() *store.DB { return a.db }
+
+// SOE returns the shared SOE API service.
+func (a *App) SOE() *soe.Service { return a.soe }
 
 // Metrics returns the process metrics.
 func (a *App) Metrics() *metrics.Metrics { return a.met }
@@ -133,6 +200,11 @@ func (a *App) Run(ctx context.Context) error {
 			errs <- fmt.Errorf("http server: %w", err)
 			cancel()
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.links.RunSweeper(ctx, time.Minute)
 	}()
 	wg.Add(1)
 	go func() {

@@ -117,3 +117,19 @@ func TestUnknownSubcommand(t *testing.T) {
 		t.Fatalf("user text echoed unescaped: %s", m.Blocks)
 	}
 }
+
+// link connects the Slack user of SOE login to their SOE account through the
+// real flow (/soe link → link page → consent → callback), for the main site
+// or, when team is given, that private team.
+func (e *Env) link(t *testing.T, login string, team ...string) {
+	t.Helper()
+	text := "link"
+	if len(team) > 0 {
+		text += " team " + team[0]
+	}
+	m := e.sees(t, e.slash(t, SlackUser(login), General, text), "Connect your Stack Overflow account")
+	e.connect(t, buttonURL(t, m, "Connect"), login)
+	if _, err := e.Slack.WaitDM(wait(t), SlackUser(login), "Connected as"); err != nil {
+		t.Fatalf("%s not connected: %v", login, err)
+	}
+}

@@ -95,13 +95,13 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 
 func seedSlack(f *slackfake.Fake, s *soefake.Server) {
 	for _, u := range s.Users() {
-		f.AddUser(slackfake.User{ID: SlackUser(u.Name), Name: u.Name, RealName: strings.ToUpper(u.Name[:1]) + u.Name[1:], Email: u.Email})
+		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email})
 	}
 	// A Slack user with no SOE account.
 	f.AddUser(slackfake.User{ID: "UMALLORY", Name: "mallory", RealName: "Mallory", Email: "mallory@acme.example"})
 	var everyone []string
 	for _, u := range s.Users() {
-		everyone = append(everyone, SlackUser(u.Name))
+		everyone = append(everyone, SlackUser(u.Login))
 	}
 	everyone = append(everyone, "UMALLORY")
 	f.AddChannel(slackfake.Channel{ID: General, Name: "general", Members: append([]string{f.BotUserID()}, everyone...)})

@@ -1,0 +1,521 @@
+package linking
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+	"go.etcd.io/bbolt"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+)
+
+// maxQueryValue bounds every query value the link endpoints accept.
+const maxQueryValue = 2048
+
+// Handler serves GET /link/{id} (the confirmation page), POST /link/{id}
+// (Continue: sets the browser cookie, redirects to SOE) and
+// GET /oauth/callback.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /link/{id}", s.serveLinkPage)
+	mux.HandleFunc("POST /link/{id}", s.serveContinue)
+	mux.HandleFunc("GET /oauth/callback", s.serveCallback)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !queryOK(r.URL.RawQuery) {
+			s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Message: "This address is malformed. Start again with /soe link in Slack."})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// queryOK refuses unparsable, overlong or binary query values.
+func queryOK(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	if len(raw) > 4*maxQueryValue {
+		return false
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return false
+	}
+	for k, vs := range q {
+		if !textOK(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !textOK(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func textOK(s string) bool {
+	if len(s) > maxQueryValue || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// --- GET /link/{id} -------------------------------------------------------------
+
+func (s *Service) lookupPending(id string) (*pendingRecord, error) {
+	if !validID(id) {
+		return nil, nil
+	}
+	var rec pendingRecord
+	var found bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		found, err = store.GetJSON(tx, bucketPending, hashKey(id), &rec)
+		return err
+	})
+	if err != nil || !found {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	rec, err := s.lookupPending(id)
+	if err != nil {
+		s.log.ErrorContext(ctx, "link page: store error", "err", err)
+		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please try again in a moment."})
+		return
+	}
+	if rec == nil {
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+		return
+	}
+	if expiredAt(s.cfg.Now(), rec.Expires) {
+		s.page(w, http.StatusGone, pageExpiredLink)
+		return
+	}
+	scope, err := soe.ParseScopeKey(rec.Scope)
+	if err != nil {
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+		return
+	}
+	workspace, userName := s.slackNames(ctx, rec.UserID)
+	s.page(w, http.StatusOK, pageData{
+		Title:     "Connect Stack Overflow",
+		Confirm:   true,
+		Workspace: workspace,
+		SlackUser: userName,
+		SOEHost:   s.soeHost,
+		Scope:     describeScope(scope),
+		Access:    s.describeAccess(),
+		Action:    s.cfg.PublicURL + "/link/" + id,
+	})
+}
+
+// slackNames returns the workspace name and "@name" of the Slack user (with
+// neutral fallbacks when Slack does not answer).
+func (s *Service) slackNames(ctx context.Context, user string) (workspace, name string) {
+	workspace, name = "your Slack workspace", "@"+user
+	if s.slack == nil {
+		return workspace, name
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if t := s.slack.TeamName(ctx); t != "" {
+		workspace = t
+	}
+	if u, err := s.slack.UserInfo(ctx, user); err == nil && u != nil {
+		switch {
+		case u.Profile.DisplayName != "":
+			name = "@" + u.Profile.DisplayName
+		case u.Name != "":
+			name = "@" + u.Name
+		}
+		real := u.RealName
+		if real == "" {
+			real = u.Profile.RealName
+		}
+		if real != "" && !strings.EqualFold("@"+real, name) {
+			name += " (" + real + ")"
+		}
+	}
+	return workspace, name
+}
+
+func describeScope(sc soe.Scope) string {
+	if sc.IsTeam() {
+		return "the private team “" + sc.Team + "”"
+	}
+	return "the main site"
+}
+
+func (s *Service) describeAccess() string {
+	a := "read-only"
+	if s.cfg.WriteAccess {
+		a = "read-write"
+	}
+	if s.cfg.NoExpiry {
+		return a + " access that does not expire"
+	}
+	return a + " access for 24 hours"
+}
+
+// --- POST /link/{id} --------------------------------------------------------------
+
+var errLinkGone = errors.New("link unknown or used")
+var errLinkExpired = errors.New("link expired")
+
+func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && s.publicOrigin != "" && o != s.publicOrigin {
+		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
+		return
+	}
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+		return
+	}
+	// The browser binding: reuse this browser's nonce so several flows can
+	// run side by side in one browser.
+	nonce := ""
+	if c, err := r.Cookie(s.cookieName); err == nil && validID(c.Value) {
+		nonce = c.Value
+	} else {
+		nonce = randomID()
+	}
+	state := randomID()
+	verifier := soe.GenerateVerifier()
+	stateKey := hashKey(state)
+	now := s.cfg.Now()
+
+	var pend pendingRecord
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		pk := hashKey(id)
+		ok, err := store.GetJSON(tx, bucketPending, pk, &pend)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errLinkGone
+		}
+		// Single use: the link id is consumed now, whatever happens next.
+		if err := tx.Bucket(bucketPending).Delete([]byte(pk)); err != nil {
+			return err
+		}
+		if expiredAt(now, pend.Expires) {
+			return errLinkExpired
+		}
+		scope, err := soe.ParseScopeKey(pend.Scope)
+		if err != nil {
+			return errLinkGone
+		}
+		st := stateRecord{
+			TeamID: pend.TeamID, UserID: pend.UserID, Scope: pend.Scope,
+			Browser: hashKey(nonce), Scopes: s.requestScopes(scope),
+			Created: now, Expires: now.Add(s.cfg.PendingTTL),
+		}
+		if st.Verifier, err = s.keys.Seal([]byte(verifier), stateAAD(stateKey)); err != nil {
+			return err
+		}
+		if len(pend.Resume) > 0 {
+			// Re-seal the resume data for the state record (crypto only; no I/O).
+			if plain, err := s.keys.Open(pend.Resume, pendingAAD(pk)); err == nil {
+				st.Resume, err = s.keys.Seal(plain, stateAAD(stateKey))
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return store.PutJSON(tx, bucketStates, stateKey, &st)
+	})
+	switch {
+	case errors.Is(err, errLinkGone):
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+		return
+	case errors.Is(err, errLinkExpired):
+		s.page(w, http.StatusGone, pageExpiredLink)
+		return
+	case err != nil:
+		s.log.ErrorContext(ctx, "link continue: store error", "err", err)
+		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please run /soe link in Slack again."})
+		return
+	}
+	scope, _ := soe.ParseScopeKey(pend.Scope)
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
+		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
+	noStore(w)
+	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+}
+
+// requestScopes lists the OAuth scopes to ask for.
+func (s *Service) requestScopes(scope soe.Scope) []string {
+	var out []string
+	if s.cfg.WriteAccess {
+		out = append(out, soe.ScopeWriteAccess)
+	}
+	if s.cfg.NoExpiry {
+		out = append(out, soe.ScopeNoExpiry)
+	}
+	if scope.IsTeam() {
+		out = append(out, soe.ScopeAccessTeam)
+	}
+	return out
+}
+
+// --- GET /oauth/callback ------------------------------------------------------------
+
+// flowError is a failed callback: what the page and the DM say.
+type flowError struct {
+	status int
+	title  string
+	msg    string // plain text, shown on the page and in the DM
+	reason string // for logs (never secrets)
+}
+
+func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if q.Has("access_token") || q.Has("token") {
+		s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Message: "soebot only accepts the authorization-code flow. Start again with /soe link in Slack."})
+		return
+	}
+	state := q.Get("state")
+	if state == "" || !validID(state) {
+		s.page(w, http.StatusBadRequest, pageData{Title: "Sign-in not recognised", Message: "This sign-in answer is missing its state or is malformed. Start again with /soe link in Slack."})
+		return
+	}
+	nonce := ""
+	if c, err := r.Cookie(s.cookieName); err == nil {
+		nonce = c.Value
+	}
+	rec, ferr := s.consumeState(ctx, state, nonce, q.Get("error"))
+	if rec == nil && ferr != nil {
+		s.log.WarnContext(ctx, "link callback refused", "reason", ferr.reason)
+		s.page(w, ferr.status, pageData{Title: ferr.title, Message: ferr.msg})
+		return
+	}
+	if ferr == nil {
+		ferr = s.complete(ctx, w, rec, state, q.Get("code"))
+		if ferr == nil {
+			return
+		}
+	}
+	s.log.WarnContext(ctx, "link failed", "team", rec.TeamID, "user", rec.UserID, "scope", rec.Scope, "reason", ferr.reason)
+	s.page(w, ferr.status, pageData{Title: ferr.title, Message: ferr.msg})
+	s.dm(ctx, rec.UserID, ":warning: Connecting your Stack Overflow account did not work: "+mrkdwn.Escape(ferr.msg))
+}
+
+// consumeState reads and deletes the state record in one transaction. It
+// returns the record (for the DM) together with a flowError when the flow
+// must stop; rec == nil means nobody can be told.
+func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr string) (*stateRecord, *flowError) {
+	key := hashKey(state)
+	now := s.cfg.Now()
+	var rec stateRecord
+	var ferr *flowError
+	var found bool
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		var err error
+		found, err = store.GetJSON(tx, bucketStates, key, &rec)
+		if err != nil || !found {
+			return err
+		}
+		if nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1 {
+			// Not consumed: the browser that started the flow may still finish it.
+			ferr = &flowError{http.StatusBadRequest, "Different browser",
+				"the sign-in finished in a different browser (or with cookies blocked) than the one that started it. Run /soe link in Slack and finish in the same browser.",
+				"browser cookie missing or mismatched"}
+			return nil
+		}
+		if err := tx.Bucket(bucketStates).Delete([]byte(key)); err != nil {
+			return err
+		}
+		switch {
+		case expiredAt(now, rec.Expires):
+			ferr = &flowError{http.StatusGone, "Link expired", "the sign-in took too long and the link expired. Run /soe link in Slack for a new one.", "state expired"}
+		case oauthErr == "access_denied":
+			ferr = &flowError{http.StatusForbidden, "Access not allowed", "you did not allow soebot to access your Stack Overflow account, so nothing was connected. Run /soe link again if you change your mind.", "consent denied"}
+		case oauthErr != "":
+			ferr = &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
+		return nil, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not read its database. Please try again.", "store error"}
+	}
+	if !found {
+		return nil, &flowError{http.StatusBadRequest, "Link already used or unknown",
+			"this sign-in link was already used, has expired or is unknown. Run /soe link in Slack for a new one.", "unknown or used state"}
+	}
+	return &rec, ferr
+}
+
+// complete finishes a consumed flow: exchange, users/me, email check, store,
+// DM, page and hooks. It returns nil when it wrote the success page.
+func (s *Service) complete(ctx context.Context, w http.ResponseWriter, rec *stateRecord, state, code string) *flowError {
+	if code == "" {
+		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow did not send an authorization code. Run /soe link to try again.", "no code"}
+	}
+	scope, err := soe.ParseScopeKey(rec.Scope)
+	if err != nil {
+		return &flowError{http.StatusBadRequest, "Sign-in failed", "the link record is damaged. Run /soe link to try again.", "bad scope"}
+	}
+	sk := hashKey(state)
+	verifier, err := s.keys.Open(rec.Verifier, stateAAD(sk))
+	if err != nil {
+		return &flowError{http.StatusBadRequest, "Sign-in failed", "the sign-in could not be verified (the bot's keys changed). Run /soe link to try again.", "verifier undecryptable"}
+	}
+	var resume *Resume
+	if len(rec.Resume) > 0 {
+		if plain, err := s.keys.Open(rec.Resume, stateAAD(sk)); err == nil {
+			resume = new(Resume)
+			if jsonUnmarshal(plain, resume) != nil {
+				resume = nil
+			}
+		}
+	}
+	if s.api == nil {
+		return &flowError{http.StatusInternalServerError, "Sign-in failed", "soebot is not configured to talk to Stack Overflow.", "no api"}
+	}
+
+	xctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tok, err := s.oauth.Exchange(xctx, code, string(verifier))
+	clear(verifier)
+	if err != nil {
+		var oe *soe.OAuthError
+		msg := "Stack Overflow did not answer. Run /soe link to try again."
+		if errors.As(err, &oe) {
+			msg = "Stack Overflow refused the sign-in (" + truncate(oe.Message, 200) + "). Run /soe link to try again."
+		}
+		return &flowError{http.StatusBadGateway, "Sign-in failed", msg, "exchange failed: " + errKind(err)}
+	}
+	me, err := s.api.Client(scope, tok.AccessToken).Me(xctx)
+	if err != nil {
+		return &flowError{http.StatusBadGateway, "Sign-in failed", "Stack Overflow did not tell soebot who you are (" + errKind(err) + "). Run /soe link to try again.", "users/me failed: " + errKind(err)}
+	}
+	if s.cfg.RequireEmailMatch && me.Email != "" && s.slack != nil {
+		u, err := s.slack.UserInfo(xctx, rec.UserID)
+		if err != nil {
+			return &flowError{http.StatusBadGateway, "Sign-in not verified", "soebot could not check your Slack account's email address. Please try again in a moment.", "users.info failed"}
+		}
+		if se := strings.TrimSpace(u.Profile.Email); se != "" && !strings.EqualFold(se, strings.TrimSpace(me.Email)) {
+			return &flowError{http.StatusForbidden, "Accounts do not match",
+				"the Stack Overflow account you signed in with does not have the same email address as the Slack account that asked for this link, so it was not connected. " +
+					"Sign in to Stack Overflow as yourself and run /soe link again. If you opened someone else's link, close the tab.",
+				"email mismatch"}
+		}
+	}
+
+	scopes := tok.Scopes
+	if len(scopes) == 0 {
+		scopes = rec.Scopes
+	}
+	lr := &linkRecord{
+		V: 1, TeamID: rec.TeamID, UserID: rec.UserID, Scope: scope.Key(),
+		SOEUserID: me.ID, SOEAccountID: me.AccountID, SOEName: me.Name, SOEEmail: me.Email, SOEProfileURL: me.WebURL,
+		WriteAccess: contains(scopes, soe.ScopeWriteAccess), Scopes: scopes, Expiry: tok.Expiry, CreatedAt: s.cfg.Now(),
+	}
+	if lr.Token, err = s.keys.Seal([]byte(tok.AccessToken), linkAAD(rec.TeamID, rec.UserID, scope)); err != nil {
+		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "seal failed"}
+	}
+	if err := s.storeLink(lr, scope); err != nil {
+		s.log.ErrorContext(ctx, "store link failed", "err", err)
+		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "store failed"}
+	}
+	l, _ := lr.link()
+	s.log.InfoContext(ctx, "linked", "team", l.TeamID, "user", l.UserID, "scope", l.Scope.Key(), "soe_user", l.SOEUserID, "access", l.Access())
+
+	s.page(w, http.StatusOK, pageData{Title: "Connected", Success: true,
+		Message: fmt.Sprintf("Connected as %s (%s, %s). You can close this tab and go back to Slack.", l.SOEName, l.Access(), l.Scope.String())})
+	s.dm(ctx, l.UserID, fmt.Sprintf(":white_check_mark: Connected as %s (%s, %s). Not you? Run `/soe unlink`.",
+		mrkdwn.Escape(l.SOEName), l.Access(), l.Scope.String()))
+	s.runHooks(l, resume)
+	return nil
+}
+
+// dm tells the Slack user something (best effort; never blocks the page long).
+func (s *Service) dm(ctx context.Context, user, text string) {
+	if s.slack == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	m := chat.Message{Text: text, Blocks: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil),
+	}}
+	if _, _, err := s.slack.DM(ctx, user, m); err != nil {
+		s.log.WarnContext(ctx, "link DM failed", "user", user, "err", err)
+	}
+}
+
+// errKind names an error class without its text (which could echo input).
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, soe.ErrUnauthorized):
+		return "token refused"
+	case errors.Is(err, soe.ErrForbidden):
+		return "forbidden"
+	case errors.Is(err, soe.ErrNotFound):
+		return "not found"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	case soe.Temporary(err):
+		return "unavailable"
+	}
+	var oe *soe.OAuthError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("oauth error HTTP %d", oe.Status)
+	}
+	return "error"
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+}

@@ -1,0 +1,84 @@
+package linking
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+)
+
+// pageData fills the one page template. Every string is escaped by
+// html/template; Action is always built from Config.PublicURL.
+type pageData struct {
+	Title   string
+	Message string
+	Success bool
+
+	Confirm   bool
+	Workspace string
+	SlackUser string
+	SOEHost   string
+	Scope     string
+	Access    string
+	Action    string
+}
+
+var (
+	pageUnknownLink = pageData{Title: "Link not valid",
+		Message: "This link is unknown or was already used. Links work once and for 10 minutes. Run /soe link in Slack for a new one."}
+	pageExpiredLink = pageData{Title: "Link expired",
+		Message: "This link has expired (links work for 10 minutes). Run /soe link in Slack for a new one."}
+)
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Title}} · soebot</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#232629;line-height:1.5}
+h1{font-size:1.4rem}
+.box{border:1px solid #d6d9dc;border-radius:6px;padding:1rem 1.25rem}
+button{background:#0a95ff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;cursor:pointer}
+.muted{color:#6a737c;font-size:.9rem}
+.ok{color:#2f6f44}
+</style>
+</head>
+<body>
+<h1{{if .Success}} class="ok"{{end}}>{{.Title}}</h1>
+{{if .Confirm}}<div class="box">
+<p>You are connecting Slack user <strong>{{.SlackUser}}</strong> in <strong>{{.Workspace}}</strong> to your Stack Overflow account on <strong>{{.SOEHost}}</strong> ({{.Scope}}).</p>
+<p>soebot will act as you on Stack Overflow with {{.Access}}. Stack Overflow will ask you to approve this.</p>
+<form method="post" action="{{.Action}}"><button type="submit">Continue</button></form>
+</div>
+<p class="muted">Not you, or did not ask for this? Close this tab: nothing is connected until you continue and approve.</p>
+{{else}}<p>{{.Message}}</p>{{end}}
+</body>
+</html>
+`))
+
+// page renders the template with security headers.
+func (s *Service) page(w http.ResponseWriter, status int, d pageData) {
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, d); err != nil {
+		s.log.Error("link page template failed", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	if s.publicOrigin != "" {
+		csp += " " + s.publicOrigin
+	}
+	if o := s.soeOrigin(); o != "" {
+		csp += " " + o
+	}
+	h.Set("Content-Security-Policy", csp)
+	noStore(w)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
