@@ -132,4 +132,9 @@ func (e *Env) link(t *testing.T, login string, team ...string) {
 	if _, err := e.Slack.WaitDM(wait(t), SlackUser(login), "Connected as"); err != nil {
 		t.Fatalf("%s not connected: %v", login, err)
 	}
+	// Linking republishes the App Home (which calls SOE); let that settle so
+	// tests that count SOE calls count only their own.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, _ = e.Slack.WaitHome(ctx, SlackUser(login), "Stack Overflow")
 }

@@ -15,8 +15,8 @@ func TestExpertsMentionsMappedPeopleAndNamesTheRest(t *testing.T) {
 	e.link(t, "alice")
 	e.link(t, "carol") // carol (Platform Team) is mapped exactly through her link
 	m := e.sees(t, e.slash(t, SlackUser("alice"), General, "experts Kubernetes"), "Experts on kubernetes")
-	raw := string(m.Blocks)
-	for _, want := range []string{"<@UALICE>", "<@UCAROL>", "Platform Team"} {
+	raw := flat(m)
+	for _, want := range []string{"@UALICE", "@UCAROL", "Platform Team"} {
 		if !strings.Contains(raw, want) {
 			t.Errorf("answer lacks %s:\n%s", want, flat(m))
 		}
@@ -27,7 +27,7 @@ func TestExpertsMentionsMappedPeopleAndNamesTheRest(t *testing.T) {
 			t.Errorf("answer lacks %s", name)
 		}
 	}
-	for _, never := range []string{"<@UBOB>", "<@UDAVE>"} {
+	for _, never := range []string{"@UBOB", "@UDAVE"} {
 		if strings.Contains(raw, never) {
 			t.Errorf("%s mentioned without a mapping", never)
 		}
@@ -44,7 +44,7 @@ func TestExpertsMentionsMappedPeopleAndNamesTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !posted.BotPosted || !strings.Contains(string(posted.Blocks), "<@UCAROL>") || !strings.Contains(flat(posted), "Shared by") {
+	if !posted.BotPosted || !strings.Contains(flat(posted), "@UCAROL") || !strings.Contains(flat(posted), "Shared by") {
 		t.Fatalf("shared message:\n%s", flat(posted))
 	}
 }
@@ -53,8 +53,8 @@ func TestExpertsAdminSeesEmailsSoMoreAreMapped(t *testing.T) {
 	e := bot(t)
 	e.link(t, "heidi") // the only SOE admin: SOE shows her emails, Slack maps them
 	m := e.sees(t, e.slash(t, SlackUser("heidi"), General, "experts kubernetes"), "Experts on kubernetes")
-	for _, want := range []string{"<@UALICE>", "<@UBOB>", "<@UCAROL>", "<@UDAVE>"} {
-		if !strings.Contains(string(m.Blocks), want) {
+	for _, want := range []string{"@UALICE", "@UBOB", "@UCAROL", "@UDAVE"} {
+		if !strings.Contains(flat(m), want) {
 			t.Errorf("answer lacks %s:\n%s", want, flat(m))
 		}
 	}
@@ -90,12 +90,12 @@ func TestExpertsBadInputMakesNoSOECall(t *testing.T) {
 		"experts <!channel>":                 "cannot contain",
 	} {
 		m := e.sees(t, e.slash(t, SlackUser("alice"), General, text), want)
-		if strings.Contains(string(m.Blocks), "<!channel>") {
+		if strings.Contains(string(m.Blocks), "<!channel>") || strings.Contains(string(m.Blocks), `\u003c!channel`) {
 			t.Fatalf("echoed a live mention: %s", m.Blocks)
 		}
 	}
-	if after := len(e.SOE.Requests()); after != before {
-		t.Fatalf("bad input made %d SOE calls", after-before)
+	if reqs := e.SOE.Requests()[before:]; len(reqs) != 0 {
+		t.Fatalf("bad input made %d SOE calls: %+v", len(reqs), reqs)
 	}
 }
 
@@ -103,7 +103,7 @@ func TestExpertsTeamScope(t *testing.T) {
 	e := bot(t)
 	e.link(t, "carol", "platform")
 	m := e.sees(t, e.slash(t, SlackUser("carol"), General, "experts kubernetes team platform"), "Experts on kubernetes")
-	if !strings.Contains(string(m.Blocks), "<@UCAROL>") || strings.Contains(flat(m), "Alice") {
+	if !strings.Contains(flat(m), "@UCAROL") || strings.Contains(flat(m), "Alice") {
 		t.Fatalf("team SMEs wrong:\n%s", flat(m))
 	}
 	// alice is in team platform at SOE but has not linked it here: Connect prompt.
@@ -144,8 +144,8 @@ func TestExpertsBurstCostsOneLookup(t *testing.T) {
 	for _, s := range sent {
 		e.sees(t, s, "Experts on python")
 	}
-	if n := len(e.SOE.Requests()) - before; n != 0 {
-		t.Fatalf("cached lookups still made %d SOE calls", n)
+	if reqs := e.SOE.Requests()[before:]; len(reqs) != 0 {
+		t.Fatalf("cached lookups still made %d SOE calls: %+v", len(reqs), reqs)
 	}
 }
 
