@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.bot.AddSearch() // search, unfurl, home: issue 7
 	a.bot.AddUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
+	a.bot.AddAsk(a.db)
 	a.slack.SetHandler(a.bot)
 	a.ready = append(a.ready, a.slack.Connected)
 

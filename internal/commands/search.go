@@ -1,0 +1,532 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// Ids of the search feature.
+const (
+	// CallbackSearchMessage is the message shortcut "Search Stack Overflow".
+	CallbackSearchMessage = "soe_search_message"
+	actionSearchPage      = "search_page"  // value: searchState JSON
+	actionSearchShare     = "search_share" // value: sharedPost JSON; id "search_share:<n>"
+)
+
+const (
+	searchPerPage   = 5   // results per Slack page
+	searchSOEPage   = 15  // SOE page size fetched (a multiple of searchPerPage)
+	maxSearchQuery  = 500 // runes; longer queries are cut with a note
+	maxSearchPage   = 200 // Slack pages; deeper pages are refused
+	searchSnippetN  = 300 // runes of snippet per result
+	searchTitleN    = 200 // runes of a result title
+	maxSearchValue  = 1900
+	searchCacheSize = 1000
+)
+
+// searchState is the value of the paging buttons.
+type searchState struct {
+	Query string `json:"q"`
+	Scope string `json:"s"` // soe.Scope.Key()
+	Page  int    `json:"p"` // Slack page, 1-based
+}
+
+// sharedPost is the value of a Share button: which post, in which scope.
+type sharedPost struct {
+	Scope      string `json:"s"`
+	Kind       string `json:"k"` // postQuestion, postAnswer, postArticle
+	ID         int    `json:"i"` // question, answer or article id
+	QuestionID int    `json:"q,omitempty"`
+}
+
+func (p sharedPost) link() (soeLink, bool) {
+	scope, err := soe.ParseScopeKey(p.Scope)
+	if err != nil || p.ID <= 0 || p.ID > maxLinkID {
+		return soeLink{}, false
+	}
+	l := soeLink{Scope: scope, Kind: p.Kind}
+	switch p.Kind {
+	case postQuestion:
+		l.QuestionID = p.ID
+	case postAnswer:
+		if p.QuestionID <= 0 || p.QuestionID > maxLinkID {
+			return soeLink{}, false
+		}
+		l.QuestionID, l.AnswerID = p.QuestionID, p.ID
+	case postArticle:
+		l.ArticleID = p.ID
+	default:
+		return soeLink{}, false
+	}
+	return l, true
+}
+
+// search is the state of the search feature.
+type search struct {
+	b *Bot
+	// pages caches SOE result pages per (Slack team, user, scope, query,
+	// SOE page), so paging through one SOE page costs one call.
+	pages *cache[string, *soe.Page[soe.SearchResult]]
+}
+
+// AddSearch registers /soe search, its buttons and the "Search Stack
+// Overflow" message shortcut.
+func (b *Bot) AddSearch() {
+	x := &search{b: b, pages: newCache[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, b.now)}
+	b.Subcommand(&Subcommand{
+		Name:    "search",
+		Usage:   "search <words> [team <slug>]",
+		Summary: "Search questions, answers and articles.",
+		Run:     x.run,
+	})
+	b.Action(actionSearchPage, x.page)
+	b.Action(actionSearchShare, x.share)
+	b.Shortcut(CallbackSearchMessage, x.shortcut)
+}
+
+// parseSearch splits "/soe search" text into the query and an optional
+// "team <slug>" given at the end (or at the start) of a longer text. The word
+// "team" elsewhere is part of the query. trimmed reports that the query was cut.
+func parseSearch(text string) (query, team string, trimmed bool) {
+	words := strings.Fields(text)
+	if n := len(words); n >= 3 && strings.EqualFold(words[n-2], "team") && ValidTeamSlug(words[n-1]) {
+		team, words = strings.ToLower(words[n-1]), words[:n-2]
+	} else if n >= 3 && strings.EqualFold(words[0], "team") && ValidTeamSlug(words[1]) {
+		team, words = strings.ToLower(words[1]), words[2:]
+	}
+	query, trimmed = cleanQuery(strings.Join(words, " "))
+	return query, team, trimmed
+}
+
+// cleanQuery turns Slack text (as Slack sends it: mentions and links in
+// angle brackets, &lt; &gt; &amp; escaped, mrkdwn markers) into a plain,
+// one-line search query of at most maxSearchQuery runes.
+func cleanQuery(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = SlackToPlain(s, nil)
+	if utf8.RuneCountInString(s) <= maxSearchQuery {
+		return s, false
+	}
+	r := []rune(s)[:maxSearchQuery]
+	// Cut on a word boundary if one is near.
+	for i := len(r) - 1; i > maxSearchQuery*4/5; i-- {
+		if r[i] == ' ' {
+			r = r[:i]
+			break
+		}
+	}
+	return strings.TrimSpace(string(r)), true
+}
+
+func (x *search) usage(problem string) chat.Message {
+	cmd := x.b.cfg.Command
+	return Warning(fmt.Sprintf("%s.\nUsage: %s, for example %s or %s.", problem,
+		mrkdwn.Code(cmd+" search <words> [team <slug>]"),
+		mrkdwn.Code(cmd+" search restart deployment"), mrkdwn.Code(cmd+" search etcd latency team platform")))
+}
+
+func (x *search) run(ctx context.Context, r *Request) {
+	query, team, trimmed := parseSearch(r.Rest)
+	if query == "" {
+		x.b.Reply(ctx, r, x.usage("Tell me what to search for"))
+		return
+	}
+	scope := x.b.ScopeFor(ctx, r.Env, team)
+	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
+	x.answer(ctx, r.Env, scope, query, 1, trimmed, resume, false)
+}
+
+// shortcut searches with the text of the message the shortcut ran on.
+func (x *search) shortcut(ctx context.Context, env *chat.Envelope) {
+	query, trimmed := cleanQuery(env.Interaction.Message.Text)
+	if query == "" {
+		x.b.ReplyTo(ctx, env, Warning("That message has no text I can search for."))
+		return
+	}
+	scope := x.b.ScopeFor(ctx, env, "")
+	resume := &linking.Resume{Text: "search " + query, ChannelID: env.ChannelID(), ResponseURL: env.ResponseURL()}
+	c, link, ok := x.b.SOE(ctx, env, scope, resume)
+	if !ok {
+		return
+	}
+	res, err := x.lookup(ctx, env, c, query, 1)
+	if err == nil && len(res.Items) == 0 {
+		// A chat message is rarely a good query as it stands: try again
+		// with its keywords (one more call).
+		if kw := keywords(query); kw != "" && kw != query {
+			if kres, kerr := x.lookup(ctx, env, c, kw, 1); kerr == nil && len(kres.Items) > 0 {
+				res, trimmed = kres, false
+			}
+		}
+	}
+	if err != nil {
+		x.b.SOEFailed(ctx, env, link, err)
+		return
+	}
+	x.b.ReplyTo(ctx, env, x.render(res, renderSearchOpts{trimmed: trimmed}))
+}
+
+// stopWords are left out of keyword queries (space-separated, padded).
+const stopWords = " a about an and any anyone are as at be but by can could did do does doing for from " +
+	"get got has have how i if in into is it its just know knows me my need needs of on or our please should so some " +
+	"that the their them then there these they this to us was we were what when where which who why will with would you your "
+
+// keywords reduces chat text to its search terms: no mentions, channels,
+// links, punctuation or common words; at most 8 distinct words.
+func keywords(text string) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(text) {
+		if strings.HasPrefix(w, "@") || strings.HasPrefix(w, "#") || strings.Contains(w, "://") {
+			continue
+		}
+		w = strings.ToLower(strings.TrimFunc(w, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '+' && r != '#'
+		}))
+		if w == "" || strings.Contains(stopWords, " "+w+" ") || seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, w)
+		if len(out) == 8 {
+			break
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// page shows another page of results in place of the current one.
+func (x *search) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+	var st searchState
+	if err := json.Unmarshal([]byte(a.Value), &st); err != nil || st.Page < 1 || st.Page > maxSearchPage {
+		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		return
+	}
+	query, trimmed := cleanQuery(st.Query)
+	scope, err := soe.ParseScopeKey(st.Scope)
+	if err != nil || query == "" || trimmed {
+		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		return
+	}
+	x.answer(ctx, env, scope, query, st.Page, false, nil, true)
+}
+
+// answer runs the search and replies (replacing the original message when
+// replace is set).
+func (x *search) answer(ctx context.Context, env *chat.Envelope, scope soe.Scope, query string, page int, trimmed bool, resume *linking.Resume, replace bool) {
+	c, link, ok := x.b.SOE(ctx, env, scope, resume)
+	if !ok {
+		return
+	}
+	res, err := x.lookup(ctx, env, c, query, page)
+	if err != nil {
+		x.b.SOEFailed(ctx, env, link, err)
+		return
+	}
+	m := x.render(res, renderSearchOpts{trimmed: trimmed})
+	if replace {
+		m.ReplaceOriginal = true
+		if u := env.ResponseURL(); u != "" {
+			if err := x.b.slack.Respond(ctx, u, m); err == nil {
+				return
+			}
+		}
+		m.ReplaceOriginal = false
+	}
+	x.b.ReplyTo(ctx, env, m)
+}
+
+// searchResults is one Slack page of results.
+type searchResults struct {
+	Scope   soe.Scope
+	Query   string
+	Page    int // Slack page
+	Total   int
+	HasMore bool
+	Items   []soe.SearchResult
+}
+
+// soePageFor maps a Slack page (5 results) onto the SOE page of 15 that
+// holds it and the offset of its first result there.
+func soePageFor(slackPage int) (soePage, offset int) {
+	per := searchSOEPage / searchPerPage
+	return (slackPage-1)/per + 1, ((slackPage - 1) % per) * searchPerPage
+}
+
+func (x *search) lookup(ctx context.Context, env *chat.Envelope, c *soe.Client, query string, page int) (*searchResults, error) {
+	ctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
+	defer cancel()
+	soePage, offset := soePageFor(page)
+	key := strings.Join([]string{env.TeamID, env.UserID, c.Scope().Key(), strconv.Itoa(soePage), query}, "\x00")
+	p, err := x.pages.GetOrLoad(ctx, key, func(ctx context.Context) (*soe.Page[soe.SearchResult], error) {
+		return c.Search(ctx, soe.SearchOptions{Query: query, Page: soePage, PageSize: searchSOEPage, Sort: soe.SortRelevance})
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &searchResults{Scope: c.Scope(), Query: query, Page: page, Total: p.TotalCount}
+	if offset < len(p.Items) {
+		res.Items = p.Items[offset:min(offset+searchPerPage, len(p.Items))]
+	}
+	res.HasMore = offset+searchPerPage < len(p.Items) || (len(p.Items) == searchSOEPage && soePage < p.TotalPages)
+	if page >= maxSearchPage {
+		res.HasMore = false
+	}
+	if res.Total < (page-1)*searchPerPage+len(res.Items) {
+		res.Total = (page-1)*searchPerPage + len(res.Items)
+	}
+	return res, nil
+}
+
+type renderSearchOpts struct {
+	trimmed bool
+}
+
+// marshalValue encodes a button value without HTML escaping (Slack takes
+// the JSON as is; the 2000-character limit is what matters).
+func marshalValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// pageValue is the value of a paging button, with the query shortened if
+// the JSON would not fit in a button value.
+func pageValue(scope soe.Scope, query string, page int) string {
+	for {
+		v := marshalValue(searchState{Query: query, Scope: scope.Key(), Page: page})
+		if len(v) <= maxSearchValue {
+			return v
+		}
+		r := []rune(query)
+		query = strings.TrimSpace(string(r[:len(r)*3/4]))
+	}
+}
+
+// searchURL is the SOE web search for query in scope.
+func (b *Bot) searchURL(scope soe.Scope, query string) string {
+	site := strings.TrimRight(b.cfg.SiteURL, "/")
+	if site == "" {
+		return ""
+	}
+	if scope.IsTeam() {
+		site += "/c/" + url.PathEscape(scope.Team)
+	}
+	return site + "/search?q=" + url.QueryEscape(query)
+}
+
+// quoteQuery shows a user's query inertly.
+func quoteQuery(q string) string {
+	return "“" + mrkdwn.Escape(mrkdwn.Truncate(q, 200)) + "”"
+}
+
+func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
+	scope := mrkdwn.Escape(res.Scope.String())
+	var blocks []slack.Block
+	if o.trimmed {
+		blocks = append(blocks, Context(fmt.Sprintf(":scissors: Your search was longer than %d characters, so I searched for the first part only.", maxSearchQuery)))
+	}
+	askable := x.b.hasAction(ActionAskOpen)
+	var text string
+	if len(res.Items) == 0 {
+		if res.Page > 1 {
+			text = fmt.Sprintf(":mag: No more results for %s on %s.", quoteQuery(res.Query), scope)
+		} else {
+			text = fmt.Sprintf(":mag: Nothing on %s matches %s.", scope, quoteQuery(res.Query))
+			if askable {
+				text += " Ask it as a new question?"
+			} else {
+				text += " Try fewer or different words."
+			}
+		}
+		blocks = append(blocks, Section(text))
+	} else {
+		first := (res.Page-1)*searchPerPage + 1
+		text = fmt.Sprintf(":mag: Results %d–%d of %d for %s on %s", first, first+len(res.Items)-1, res.Total, quoteQuery(res.Query), scope)
+		blocks = append(blocks, Section("*"+text+"*"))
+		for i, it := range res.Items {
+			blocks = append(blocks, Divider())
+			blocks = append(blocks, x.renderResult(res.Scope, i, it)...)
+		}
+		blocks = append(blocks, Divider())
+	}
+	var els []slack.BlockElement
+	if res.Page > 1 {
+		prev := res.Page - 1
+		if len(res.Items) == 0 {
+			prev = 1
+		}
+		els = append(els, Button(actionSearchPage+":prev", "← Previous", pageValue(res.Scope, res.Query, prev)))
+	}
+	if res.HasMore && len(res.Items) > 0 {
+		els = append(els, Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
+	}
+	if askable {
+		v := marshalValue(AskPrefill{Scope: res.Scope.Key(), Title: cutRunes(res.Query, soe.MaxTitleLength)})
+		btn := Button(ActionAskOpen+":search", "Ask a new question", v)
+		if len(res.Items) == 0 && res.Page == 1 {
+			btn = btn.WithStyle(slack.StylePrimary)
+		}
+		els = append(els, btn)
+	}
+	if u := x.b.searchURL(res.Scope, res.Query); u != "" {
+		els = append(els, LinkButton("search_open", "Open in Stack Overflow", u))
+	}
+	if len(els) > 0 {
+		blocks = append(blocks, Actions("search_nav_"+strconv.Itoa(res.Page), els...))
+	}
+	summary := strings.TrimPrefix(text, ":mag: ")
+	return chat.Message{Text: summary, Blocks: capBlocks(blocks, 50)}
+}
+
+// resultKind labels a result type.
+func resultKind(kind string) (emoji, label string) {
+	switch kind {
+	case soe.ResultAnswer:
+		return ":speech_balloon:", "Answer"
+	case soe.ResultArticle:
+		return ":page_facing_up:", "Article"
+	}
+	return ":question:", "Question"
+}
+
+// plainTitle decodes a (possibly HTML-escaped) SOE title for use as a link
+// label, one line, cut to n runes.
+func plainTitle(s string, n int) string {
+	s = strings.Join(strings.Fields(html.UnescapeString(s)), " ")
+	if s == "" {
+		s = "(untitled)"
+	}
+	if utf8.RuneCountInString(s) > n {
+		s = string([]rune(s)[:n-1]) + "…"
+	}
+	return s
+}
+
+// cutRunes cuts plain text s to at most n runes.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n]))
+}
+
+func votes(n int) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d vote", n)
+	}
+	return fmt.Sprintf("%d votes", n)
+}
+
+func answers(n int) string {
+	if n == 1 {
+		return "1 answer"
+	}
+	return fmt.Sprintf("%d answers", n)
+}
+
+func tagList(tags []string, max int) string {
+	var out []string
+	for i, t := range tags {
+		if i == max {
+			out = append(out, fmt.Sprintf("+%d", len(tags)-max))
+			break
+		}
+		out = append(out, mrkdwn.Code(mrkdwn.Truncate(t, 40)))
+	}
+	return strings.Join(out, " ")
+}
+
+func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []slack.Block {
+	emoji, label := resultKind(it.Type)
+	title := mrkdwn.Link(it.WebURL, plainTitle(it.Title, searchTitleN))
+	text := emoji + " *" + title + "*"
+	if s := mrkdwn.Excerpt(it.Snippet, searchSnippetN); s != "" {
+		text += "\n" + s
+	}
+	meta := []string{label, votes(it.Score)}
+	switch it.Type {
+	case soe.ResultQuestion:
+		a := answers(it.AnswerCount)
+		if it.HasAcceptedAnswer {
+			a += " :white_check_mark: accepted"
+		}
+		meta = append(meta, a)
+	case soe.ResultAnswer:
+		if it.IsAccepted {
+			meta = append(meta, ":white_check_mark: accepted")
+		}
+	}
+	if t := tagList(it.Tags, 5); t != "" {
+		meta = append(meta, t)
+	}
+	if it.Owner != nil && it.Owner.Name != "" {
+		meta = append(meta, "by "+mrkdwn.Plain(mrkdwn.Truncate(it.Owner.Name, 80)))
+	}
+	blocks := []slack.Block{}
+	share := sharedPost{Scope: scope.Key(), Kind: it.Type, ID: it.ID, QuestionID: it.ParentQuestionID}
+	if _, ok := share.link(); ok {
+		blocks = append(blocks, SectionWithButton(text, Button(actionSearchShare+":"+strconv.Itoa(i), "Share", marshalValue(share))))
+	} else {
+		blocks = append(blocks, Section(text))
+	}
+	return append(blocks, Context(strings.Join(meta, " · ")))
+}
+
+// share posts a card of one result in the channel, from the bot, fetched
+// again with the sharer's own token.
+func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+	var v sharedPost
+	l, ok := soeLink{}, false
+	if err := json.Unmarshal([]byte(a.Value), &v); err == nil {
+		l, ok = v.link()
+	}
+	if !ok {
+		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		return
+	}
+	c, link, ok := x.b.SOE(ctx, env, l.Scope, nil)
+	if !ok {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
+	card, err := fetchPost(fctx, c, l)
+	cancel()
+	if err != nil {
+		x.b.SOEFailed(ctx, env, link, err)
+		return
+	}
+	msg := chat.Message{
+		Text:   mrkdwn.Escape(plainTitle(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
+		Blocks: append(renderCard(card), Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
+	}
+	channel := env.ChannelID()
+	if _, err := x.b.slack.Post(ctx, channel, msg); err != nil {
+		x.b.log.WarnContext(ctx, "search share: post failed; falling back to response_url", "channel", channel, "err", err)
+		msg.InChannel = true
+		if u := env.ResponseURL(); u == "" || x.b.slack.Respond(ctx, u, msg) != nil {
+			x.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			return
+		}
+	}
+}

@@ -1,0 +1,358 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+const (
+	// maxUnfurlLinks bounds the links of one message we look at.
+	maxUnfurlLinks = 10
+	// hintEvery is how often a user without a connection may be told that
+	// connecting would show link previews.
+	hintEvery = 24 * time.Hour
+	maxHinted = 10000
+	// cardBodyLines and cardBodyN bound the body shown on a card.
+	cardBodyLines = 6
+	cardBodyN     = 500
+)
+
+// unfurler is the state of the link preview feature.
+type unfurler struct {
+	b     *Bot
+	site  siteRoot
+	hints *hintSet
+}
+
+// AddUnfurl registers the link_shared handler: links to SOE posts on the
+// configured site get a preview card, fetched with the token of the person
+// who shared the link (and no preview when they have no connection for
+// that site or team).
+func (b *Bot) AddUnfurl() {
+	site, ok := parseSiteRoot(b.cfg.SiteURL)
+	if !ok {
+		b.log.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
+	}
+	u := &unfurler{b: b, site: site, hints: newHintSet(hintEvery, maxHinted)}
+	b.Event("link_shared", u.handle)
+}
+
+// linkSharedEvent is the part of link_shared we use (slack-go's type lacks
+// unfurl_id and source).
+type linkSharedEvent struct {
+	User      string `json:"user"`
+	Channel   string `json:"channel"`
+	MessageTS string `json:"message_ts"`
+	Links     []struct {
+		URL string `json:"url"`
+	} `json:"links"`
+}
+
+func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
+	var outer struct {
+		Event linkSharedEvent `json:"event"`
+	}
+	if err := json.Unmarshal(env.Raw, &outer); err != nil {
+		u.b.log.WarnContext(ctx, "link_shared: undecodable event", "err", err)
+		return
+	}
+	ev := outer.Event
+	links := u.b.Links()
+	if ev.User == "" || ev.Channel == "" || ev.MessageTS == "" || links == nil || u.site.host == "" {
+		return
+	}
+	// Parse, de-duplicate and group the links by scope.
+	byScope := map[soe.Scope][]string{}
+	parsed := map[string]soeLink{}
+	var scopes []soe.Scope
+	for _, l := range ev.Links {
+		if len(parsed) == maxUnfurlLinks {
+			break
+		}
+		if _, dup := parsed[l.URL]; dup {
+			continue
+		}
+		sl, ok := parseSOELink(u.site, l.URL)
+		if !ok {
+			continue
+		}
+		parsed[l.URL] = sl
+		if _, seen := byScope[sl.Scope]; !seen {
+			scopes = append(scopes, sl.Scope)
+		}
+		byScope[sl.Scope] = append(byScope[sl.Scope], l.URL)
+	}
+	if len(parsed) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.b.cfg.SOETimeout)
+	defer cancel()
+	unfurls := map[string]slack.Attachment{}
+	var unlinked []soe.Scope
+	for _, scope := range scopes {
+		c, _, err := links.Client(ctx, env.TeamID, ev.User, scope)
+		switch {
+		case errors.Is(err, linking.ErrNotLinked), errors.Is(err, linking.ErrLinkInvalid):
+			unlinked = append(unlinked, scope)
+			continue
+		case err != nil:
+			u.b.log.WarnContext(ctx, "link_shared: no client", "scope", scope.Key(), "err", err)
+			continue
+		}
+	fetch:
+		for _, raw := range byScope[scope] {
+			card, err := fetchPost(ctx, c, parsed[raw])
+			switch {
+			case err == nil:
+				card.BaseURL = u.b.cfg.SiteURL
+				unfurls[raw] = slack.Attachment{Fallback: plainTitle(card.Title, 150), Blocks: slack.Blocks{BlockSet: renderCard(card)}}
+			case errors.Is(err, soe.ErrUnauthorized):
+				if ierr := links.Invalidate(ctx, env.TeamID, ev.User, scope, "Stack Overflow refused the token"); ierr != nil {
+					u.b.log.WarnContext(ctx, "link_shared: invalidate failed", "err", ierr)
+				}
+				unlinked = append(unlinked, scope)
+				break fetch
+			case errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
+				// Not visible to the sharer: no preview.
+			default:
+				u.b.log.WarnContext(ctx, "link_shared: fetch failed", "scope", scope.Key(), "kind", parsed[raw].Kind, "err", err)
+			}
+		}
+	}
+	if len(unfurls) > 0 {
+		if err := u.b.slack.Unfurl(ctx, ev.Channel, ev.MessageTS, unfurls); err != nil {
+			u.b.log.WarnContext(ctx, "chat.unfurl failed", "channel", ev.Channel, "err", err)
+		}
+	}
+	if len(unlinked) > 0 && u.hints.take(env.TeamID+"/"+ev.User, u.b.now()) {
+		scope := unlinked[0]
+		if slices.ContainsFunc(unlinked, func(s soe.Scope) bool { return !s.IsTeam() }) {
+			scope = soe.MainSite()
+		}
+		u.hint(ctx, env, ev, scope)
+	}
+}
+
+// hint tells the sharer, once a day at most and only them, that connecting
+// their account would show previews.
+func (u *unfurler) hint(ctx context.Context, env *chat.Envelope, ev linkSharedEvent, scope soe.Scope) {
+	text := fmt.Sprintf(":link: I can show previews of Stack Overflow links you share once you connect your account for %s.", mrkdwn.Escape(scope.String()))
+	m := u.b.connectMessage(ctx, env.TeamID, ev.User, scope, text)
+	if err := u.b.slack.PostEphemeral(ctx, ev.Channel, ev.User, m); err != nil {
+		u.b.log.InfoContext(ctx, "link_shared: could not show the connect hint", "channel", ev.Channel, "err", err)
+	}
+}
+
+// hintSet remembers, bounded, whom we told recently.
+type hintSet struct {
+	mu    sync.Mutex
+	every time.Duration
+	max   int
+	last  map[string]time.Time
+}
+
+func newHintSet(every time.Duration, max int) *hintSet {
+	return &hintSet{every: every, max: max, last: map[string]time.Time{}}
+}
+
+// take reports whether key may be hinted now, and if so records it.
+func (h *hintSet) take(key string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t, ok := h.last[key]; ok && now.Sub(t) < h.every {
+		return false
+	}
+	if len(h.last) >= h.max {
+		for k, t := range h.last {
+			if now.Sub(t) >= h.every {
+				delete(h.last, k)
+			}
+		}
+		for k := range h.last {
+			if len(h.last) < h.max*3/4 {
+				break
+			}
+			delete(h.last, k)
+		}
+	}
+	h.last[key] = now
+	return true
+}
+
+// postCard is what a preview card or a shared search result shows.
+type postCard struct {
+	Kind        string
+	Scope       soe.Scope
+	Title       string // the question's title for answers (plain, maybe HTML-escaped)
+	URL         string
+	Score       int
+	AnswerCount int
+	Accepted    bool // question: has an accepted answer; answer: is accepted
+	Closed      bool
+	Tags        []string
+	Author      string
+	AuthorURL   string
+	Body        string // HTML
+	ArticleType string
+	BaseURL     string // for relative links in Body
+}
+
+// fetchPost loads the post l points at with c (the viewer's own client).
+func fetchPost(ctx context.Context, c *soe.Client, l soeLink) (*postCard, error) {
+	card := &postCard{Kind: l.Kind, Scope: c.Scope()}
+	owner := func(u *soe.UserSummary) {
+		if u != nil {
+			card.Author, card.AuthorURL = u.Name, u.WebURL
+		}
+	}
+	switch l.Kind {
+	case postQuestion:
+		q, err := c.Question(ctx, l.QuestionID)
+		if err != nil {
+			return nil, err
+		}
+		card.Title, card.URL, card.Score, card.AnswerCount, card.Closed = q.Title, q.WebURL, q.Score, q.AnswerCount, q.IsClosed
+		card.Tags, card.Body = q.TagNames(), q.Body
+		owner(q.Owner)
+		if q.AnswerCount > 0 {
+			// One more call: API v3 does not say on the question whether an
+			// answer is accepted. Its failure only costs the mark.
+			if p, err := c.AnswersPage(ctx, q.ID, soe.AnswerListOptions{PageSize: 30, Sort: soe.SortScore, Order: soe.OrderDesc}); err == nil {
+				for _, a := range p.Items {
+					card.Accepted = card.Accepted || a.IsAccepted
+				}
+			} else if ctx.Err() != nil {
+				return nil, err
+			}
+		}
+	case postAnswer:
+		a, err := c.Answer(ctx, l.QuestionID, l.AnswerID)
+		if err != nil {
+			return nil, err
+		}
+		q, err := c.Question(ctx, l.QuestionID)
+		if err != nil {
+			return nil, err
+		}
+		card.Title, card.Score, card.Accepted, card.Body = q.Title, a.Score, a.IsAccepted, a.Body
+		card.AnswerCount, card.Tags, card.Closed = q.AnswerCount, q.TagNames(), q.IsClosed
+		card.URL = a.WebURL
+		if card.URL == "" {
+			card.URL = a.ShareLink
+		}
+		if card.URL == "" {
+			card.URL = q.WebURL
+		}
+		owner(a.Owner)
+	case postArticle:
+		ar, err := c.Article(ctx, l.ArticleID)
+		if err != nil {
+			return nil, err
+		}
+		card.Title, card.URL, card.Score, card.Body, card.ArticleType = ar.Title, ar.WebURL, ar.Score, ar.Body, ar.Type
+		for _, t := range ar.Tags {
+			card.Tags = append(card.Tags, t.Name)
+		}
+		owner(ar.Owner)
+	default:
+		return nil, fmt.Errorf("unknown post kind %q: %w", l.Kind, soe.ErrNotFound)
+	}
+	return card, nil
+}
+
+var articleTypes = map[string]string{
+	"knowledgeArticle": "Knowledge article",
+	"announcement":     "Announcement",
+	"policy":           "Policy",
+	"howToGuide":       "How-to guide",
+}
+
+// renderCard renders a post compactly: the title linked, the first lines of
+// the body, and a context line with the numbers, tags and author. Every SOE
+// string is escaped.
+func renderCard(p *postCard) []slack.Block {
+	title := plainTitle(p.Title, searchTitleN)
+	var emoji string
+	meta := []string{}
+	switch p.Kind {
+	case postAnswer:
+		emoji = ":speech_balloon:"
+		title = "Answer to: " + title
+		a := "Answer"
+		if p.Accepted {
+			a += " :white_check_mark: accepted"
+		}
+		meta = append(meta, a, votes(p.Score))
+	case postArticle:
+		emoji = ":page_facing_up:"
+		a := "Article"
+		if t, ok := articleTypes[p.ArticleType]; ok {
+			a = t
+		}
+		meta = append(meta, a, votes(p.Score))
+	default:
+		emoji = ":question:"
+		a := answers(p.AnswerCount)
+		if p.Accepted {
+			a += " :white_check_mark: accepted"
+		}
+		meta = append(meta, "Question", votes(p.Score), a)
+		if p.Closed {
+			meta = append(meta, ":lock: closed")
+		}
+	}
+	if t := tagList(p.Tags, 5); t != "" {
+		meta = append(meta, t)
+	}
+	if p.Author != "" {
+		meta = append(meta, "by "+mrkdwn.Link(p.AuthorURL, mrkdwn.Truncate(strings.TrimSpace(p.Author), 80)))
+	}
+	if p.Scope.IsTeam() {
+		meta = append(meta, mrkdwn.Escape(p.Scope.String()))
+	}
+	text := emoji + " *" + mrkdwn.Link(p.URL, title) + "*"
+	if body := firstLines(mrkdwn.FromHTMLBase(p.Body, p.BaseURL), cardBodyLines, cardBodyN); body != "" {
+		text += "\n" + body
+	}
+	return []slack.Block{Section(text), Context(strings.Join(meta, " · "))}
+}
+
+// firstLines keeps the first n non-blank lines of mrkdwn md (closing a code
+// block it cut open) and at most max runes.
+func firstLines(md string, n, max int) string {
+	lines := strings.Split(strings.TrimSpace(md), "\n")
+	cut := false
+	for i, seen := 0, 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) == "" {
+			continue
+		}
+		if seen++; seen > n {
+			lines, cut = lines[:i], true
+			break
+		}
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	s := strings.Join(lines, "\n")
+	if cut {
+		if strings.Count(s, "```")%2 == 1 {
+			s += "\n```"
+		}
+		s += "\n…"
+	}
+	return mrkdwn.Truncate(s, max)
+}

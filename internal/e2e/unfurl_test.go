@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// share posts text with urls as user in channel and sends link_shared.
+func (e *Env) share(t *testing.T, user, channel string, urls ...string) string {
+	t.Helper()
+	msg := e.Slack.PostAsUser(user, channel, "look: "+strings.Join(urls, " "), "")
+	s, err := e.Slack.LinkShared(user, channel, msg.TS, urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Slack.WaitAck(wait(t), s.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+	return msg.TS
+}
+
+// unfurled waits for url's preview on channel/ts and returns it as text.
+func (e *Env) unfurled(t *testing.T, channel, ts, url string, match ...string) string {
+	t.Helper()
+	raw, err := e.Slack.WaitUnfurl(wait(t), channel, ts, url)
+	if err != nil {
+		t.Fatalf("%s not unfurled: %v (have %v)", url, err, e.Slack.Unfurls(channel, ts))
+	}
+	for _, m := range match {
+		if !strings.Contains(string(raw), m) {
+			t.Fatalf("preview of %s lacks %q:\n%s", url, m, raw)
+		}
+	}
+	return string(raw)
+}
+
+// settle waits until the bot has handled what it was sent (the fake has no
+// "handler done" signal; previews and hints come within this time).
+func settle() { time.Sleep(300 * time.Millisecond) }
+
+func TestUnfurlEachURLForm(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	e.linkedAs(t, "alice", "platform")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	main := e.soeAs(soe.MainSite(), "alice")
+	hits, err := main.Search(ctx, soe.SearchOptions{Query: "restart deployment downtime is:question"})
+	if err != nil || len(hits.Items) == 0 {
+		t.Fatalf("seed question not found: %v", err)
+	}
+	q := hits.Items[0]
+	answers, err := main.AnswersPage(ctx, q.ID, soe.AnswerListOptions{})
+	if err != nil || len(answers.Items) == 0 {
+		t.Fatalf("answers: %v", err)
+	}
+	var accepted soe.AnswerSummary
+	for _, a := range answers.Items {
+		if a.IsAccepted {
+			accepted = a
+		}
+	}
+	arts, err := main.Search(ctx, soe.SearchOptions{Query: "handbook is:article"})
+	if err != nil || len(arts.Items) == 0 {
+		t.Fatalf("seed article not found: %v", err)
+	}
+	art := arts.Items[0]
+	team, err := e.soeAs(soe.TeamScope("platform"), "alice").Search(ctx, soe.SearchOptions{Query: "etcd is:question"})
+	if err != nil || len(team.Items) == 0 {
+		t.Fatalf("team question not found: %v", err)
+	}
+	tq := team.Items[0]
+
+	site := e.SOE.URL()
+	qid, aid := strconv.Itoa(q.ID), strconv.Itoa(accepted.ID)
+	forms := map[string][]string{
+		q.WebURL:                                 {"How do I restart a Kubernetes deployment without downtime?", "2 answers", "accepted", "kubernetes", "Alice Anderson"},
+		site + "/questions/" + qid:               {"How do I restart a Kubernetes deployment", "12 votes"},
+		site + "/q/" + qid:                       {"How do I restart a Kubernetes deployment"},
+		site + "/questions/" + qid + "/x#" + aid: {"Answer to: How do I restart", "accepted", "Carol Chen", "rollout restart"},
+		site + "/questions/" + qid + "/x/" + aid: {"Answer to: How do I restart", "15 votes"},
+		art.WebURL:                               {"On-call handbook for Platform Engineering", "Knowledge article", "oncall"},
+		tq.WebURL:                                {"etcd disk latency", "team platform", "runbooks"},
+	}
+	ignored := []string{
+		site + "/a/" + aid, // answer share link: API v3 cannot tell its question
+		site + "/users/1/alice",
+		site + "/questions/tagged/go",
+		"https://other.example/questions/" + qid,
+	}
+	var urls []string
+	for u := range forms {
+		urls = append(urls, u)
+	}
+	ts := e.share(t, alice, General, append(urls, ignored...)...)
+	for u, want := range forms {
+		raw := e.unfurled(t, General, ts, u, want...)
+		for _, bad := range []string{"<!channel>", "<!here>"} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("preview of %s contains %s", u, bad)
+			}
+		}
+	}
+	settle()
+	got := e.Slack.Unfurls(General, ts)
+	for _, u := range ignored {
+		if _, ok := got[u]; ok {
+			t.Errorf("%s was unfurled", u)
+		}
+	}
+	for _, m := range e.Slack.Ephemerals(alice) {
+		if m.Matches("previews of Stack Overflow links") {
+			t.Errorf("a linked user got a hint: %s", m.Flat())
+		}
+	}
+	e.Slack.T(t).ExpectNoErrors()
+}
+
+func TestNoUnfurlForUnlinkedOrForeignTeam(t *testing.T) {
+	e := bot(t)
+	site := e.SOE.URL()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hits, err := e.soeAs(soe.MainSite(), "alice").Search(ctx, soe.SearchOptions{Query: "terraform state is:question"})
+	if err != nil || len(hits.Items) == 0 {
+		t.Fatalf("seed question not found: %v", err)
+	}
+	mainURL := hits.Items[0].WebURL
+	team, err := e.soeAs(soe.TeamScope("platform"), "carol").Search(ctx, soe.SearchOptions{Query: "argo is:question"})
+	if err != nil || len(team.Items) == 0 {
+		t.Fatalf("team question not found: %v", err)
+	}
+	teamURL := team.Items[0].WebURL
+	if !strings.HasPrefix(teamURL, site+"/c/platform/") {
+		t.Fatalf("team URL %q", teamURL)
+	}
+
+	// Dave never linked: no preview, and one hint a day, only to him.
+	dave := SlackUser("dave")
+	ts := e.share(t, dave, General, mainURL)
+	hint := e.ephemeral(t, dave, "previews of Stack Overflow links")
+	if !strings.Contains(hint.Flat(), "Connect") {
+		t.Errorf("hint has no Connect button:\n%s", hint.Flat())
+	}
+	ts2 := e.share(t, dave, General, mainURL)
+	settle()
+	if n := len(e.Slack.Ephemerals(dave)); n != 1 {
+		t.Errorf("%d hints, want 1:%s", n, dump(e.Slack.Ephemerals(dave)))
+	}
+	if len(e.Slack.Unfurls(General, ts))+len(e.Slack.Unfurls(General, ts2)) != 0 {
+		t.Error("an unlinked user's link was unfurled")
+	}
+
+	// Bob is linked to the main site only: the main-site link unfurls with
+	// his token, the platform team link does not (nobody else's token is used,
+	// although carol is linked there).
+	bob := e.linkedAs(t, "bob", "")
+	e.linkedAs(t, "carol", "platform")
+	ts = e.share(t, bob, General, mainURL, teamURL)
+	e.unfurled(t, General, ts, mainURL, "Terraform state")
+	settle()
+	if _, ok := e.Slack.Unfurls(General, ts)[teamURL]; ok {
+		t.Error("foreign team link unfurled")
+	}
+	// Carol (linked to platform) gets the team preview.
+	ts = e.share(t, SlackUser("carol"), General, teamURL)
+	e.unfurled(t, General, ts, teamURL, "Argo CD", "team platform")
+}
