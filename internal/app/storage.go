@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,7 +17,9 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/store"
 	"github.com/soebot/soebot/internal/vault"
 )
@@ -27,7 +31,7 @@ import (
 func StoreOptions(log *slog.Logger) store.Options {
 	return store.Options{
 		Timeout:    time.Second,
-		Buckets:    linking.Buckets(),
+		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), asked.Buckets()),
 		Migrations: linking.Migrations(),
 		Logger:     log,
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -43,11 +42,10 @@ const (
 type experts struct {
 	b *Bot
 	// tags: (scope, lower name) -> tag; smes: (scope, tag id) -> SMEs;
-	// people: (team, scope, caller SOE id, SOE user id) -> Slack id or "".
-	tags   *cache[string, *soe.TagSummary]
-	smes   *cache[string, *soe.SubjectMatterExperts]
-	mapped *cache[string, string]
-	emails *cache[string, string]
+	// who maps SOE people to Slack (shared code with ask).
+	tags *cache[string, *soe.TagSummary]
+	smes *cache[string, *soe.SubjectMatterExperts]
+	who  *slackMapper
 }
 
 // AddExperts registers /soe experts (aliases expert, sme, smes) and its buttons.
@@ -56,11 +54,10 @@ func (b *Bot) AddExperts(ttl time.Duration) {
 		ttl = 5 * time.Minute
 	}
 	x := &experts{
-		b:      b,
-		tags:   newCache[string, *soe.TagSummary](ttl, 5000, b.now),
-		smes:   newCache[string, *soe.SubjectMatterExperts](ttl, 5000, b.now),
-		mapped: newCache[string, string](ttl, 20000, b.now),
-		emails: newCache[string, string](ttl, 20000, b.now),
+		b:    b,
+		tags: newCache[string, *soe.TagSummary](ttl, 5000, b.now),
+		smes: newCache[string, *soe.SubjectMatterExperts](ttl, 5000, b.now),
+		who:  newSlackMapper(b, ttl),
 	}
 	b.Subcommand(&Subcommand{
 		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
@@ -257,116 +254,12 @@ func (x *experts) lookup(ctx context.Context, teamID string, c *soe.Client, link
 		case err != nil:
 			return nil, err
 		}
-		if res.Users, res.Groups, err = x.people(ctx, teamID, c, link, smes); err != nil {
+		if res.Users, res.Groups, err = x.who.smePeople(ctx, teamID, c, link, smes); err != nil {
 			return nil, err
 		}
 		out[i] = res
 	}
 	return out, nil
-}
-
-// people resolves SME users and groups (with members) to persons with Slack ids.
-func (x *experts) people(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, smes *soe.SubjectMatterExperts) ([]person, []expertGroup, error) {
-	var users []person
-	for _, u := range smes.Users {
-		users = append(users, person{ID: u.ID, Name: u.Name, ProfileURL: u.WebURL})
-	}
-	var groups []expertGroup
-	for _, g := range smes.UserGroups {
-		members := g.Users
-		if len(members) == 0 {
-			full, err := c.UserGroup(ctx, g.ID)
-			if err != nil && !errors.Is(err, soe.ErrNotFound) && !errors.Is(err, soe.ErrForbidden) {
-				return nil, nil, err
-			}
-			if full != nil {
-				members = full.Users
-			}
-		}
-		eg := expertGroup{Name: g.Name}
-		for _, u := range members {
-			eg.Members = append(eg.Members, person{ID: u.ID, Name: u.Name, ProfileURL: u.WebURL})
-		}
-		groups = append(groups, eg)
-	}
-	// Map everyone to Slack, a few at a time.
-	var all []*person
-	for i := range users {
-		all = append(all, &users[i])
-	}
-	for gi := range groups {
-		for mi := range groups[gi].Members {
-			all = append(all, &groups[gi].Members[mi])
-		}
-	}
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for _, p := range all {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			id, err := x.slackID(ctx, teamID, c, link, p.ID)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			p.SlackID = id
-		}()
-	}
-	wg.Wait()
-	return users, groups, firstErr
-}
-
-// slackID maps an SOE user to a Slack user of this workspace: exactly, via a
-// link someone made in this scope, or through an email the caller is allowed
-// to see that Slack knows. Never by display name.
-func (x *experts) slackID(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, soeUserID int) (string, error) {
-	scope := c.Scope()
-	if links := x.b.Links(); links != nil {
-		id, ok, err := links.SlackUserFor(ctx, teamID, scope, soeUserID)
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			return id, nil
-		}
-	}
-	caller := 0
-	if link != nil {
-		caller = link.SOEUserID
-	}
-	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", teamID, scope.Key(), caller, soeUserID)
-	return x.mapped.GetOrLoad(ctx, key, func(ctx context.Context) (string, error) {
-		u, err := c.User(ctx, soeUserID)
-		switch {
-		case errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
-			return "", nil
-		case err != nil:
-			return "", err
-		case u.Email == "":
-			return "", nil
-		}
-		email := strings.ToLower(u.Email)
-		return x.emails.GetOrLoad(ctx, teamID+"\x00"+email, func(ctx context.Context) (string, error) {
-			su, err := x.b.slack.LookupUserByEmail(ctx, email)
-			if errors.Is(err, chat.ErrUserNotFound) {
-				return "", nil
-			}
-			if err != nil {
-				x.b.log.WarnContext(ctx, "users.lookupByEmail failed", "err", err)
-				return "", nil // a Slack hiccup only costs a mention
-			}
-			if su.Deleted || su.IsBot {
-				return "", nil
-			}
-			return su.ID, nil
-		})
-	})
 }
 
 type renderOpts struct {

@@ -1,0 +1,450 @@
+package commands
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/asked"
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+)
+
+// Shortcut callback ids of the ask feature (declared in manifest.yaml).
+const (
+	ShortcutAsk        = "soe_ask"         // global shortcut "Ask a question"
+	ShortcutAskMessage = "soe_ask_message" // message shortcut "Ask on Stack Overflow"
+
+	actionAskShare = "ask_share" // "Share in channel" on the confirmation
+)
+
+// ask is the state of the ask feature.
+type ask struct {
+	b         *Bot
+	questions *asked.Store // nil: questions are not remembered
+	who       *slackMapper
+	names     *cache[string, string]           // Slack user id -> display name
+	tagHints  *cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
+	tails     *askDrafts
+	// settle is the least time between the ack of a submission (which shows
+	// "Posting…" through response_action) and our own views.update: the ack
+	// travels over the socket, the update over HTTPS, and Slack applies them
+	// in the order they arrive.
+	settle time.Duration
+}
+
+// AddAsk registers /soe ask, the "Ask a question" global shortcut, the "Ask
+// on Stack Overflow" message shortcut, the ask modal, its tag suggestions,
+// the ActionAskOpen buttons (experts, search) and "Share in channel". Asked
+// questions are remembered in db (package asked) when db is not nil; if that
+// store cannot be used the feature still works and the failure is logged.
+func (b *Bot) AddAsk(db *store.DB) {
+	a := &ask{
+		b:        b,
+		who:      newSlackMapper(b, 5*time.Minute),
+		names:    newCache[string, string](10*time.Minute, 5000, b.now),
+		tagHints: newCache[string, []soe.TagSummary](30*time.Second, 2000, b.now),
+		tails:    newAskDrafts(2*time.Hour, 500, b.now),
+		settle:   300 * time.Millisecond,
+	}
+	if db != nil {
+		qs, err := asked.New(db)
+		if err != nil {
+			b.log.Error("ask: asked questions will not be remembered", "err", err)
+		}
+		a.questions = qs
+	}
+	b.Subcommand(&Subcommand{
+		Name:    "ask",
+		Usage:   "ask [title]",
+		Summary: "Ask a question on Stack Overflow (opens a form).",
+		Run:     a.run,
+	})
+	b.Shortcut(ShortcutAsk, a.globalShortcut)
+	b.Shortcut(ShortcutAskMessage, a.messageShortcut)
+	b.Action(ActionAskOpen, a.openFromButton)
+	b.Action(actionAskShare, a.share)
+	b.Suggest(actionAskTags, a.suggestTags)
+	b.View(askCallbackID, ViewHandler{Ack: a.ack, Handle: a.submit})
+}
+
+// origin is where the user started: where to confirm.
+type askOrigin struct {
+	channel, responseURL string
+}
+
+func (a *ask) run(ctx context.Context, r *Request) {
+	if r.TriggerID == "" { // replayed after (re)connecting: no trigger to open a form with
+		a.b.Reply(ctx, r, Text(fmt.Sprintf("You are connected. Run %s again to open the question form.",
+			mrkdwn.Code(strings.TrimSpace(a.b.cfg.Command+" ask "+mrkdwn.Truncate(r.Rest, 60))))))
+		return
+	}
+	var d askDraft
+	if rest := strings.TrimSpace(r.Rest); rest != "" {
+		// Mentions in the typed title: names within a short budget (the
+		// trigger_id lives 3 s).
+		nctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+		names := a.resolveNames(nctx, SlackMentions(rest))
+		cancel()
+		d.Title = SlackToPlain(rest, names)
+		if len([]rune(d.Title)) > askMaxTitle { // keep every word: the whole text goes to the body
+			d.Body = d.Title
+			d.Title = cutWords(d.Title, askMaxTitle)
+		}
+	}
+	a.open(ctx, r.Env, r.TriggerID, d, "", askOrigin{channel: r.ChannelID, responseURL: r.ResponseURL})
+}
+
+func (a *ask) globalShortcut(ctx context.Context, env *chat.Envelope) {
+	a.open(ctx, env, env.Interaction.TriggerID, askDraft{}, "", askOrigin{})
+}
+
+// openFromButton opens the modal from an ActionAskOpen button (experts,
+// search): its value is an AskPrefill.
+func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
+	var p AskPrefill
+	if err := json.Unmarshal([]byte(act.Value), &p); err != nil || len(p.Tags) > askMaxTags {
+		a.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		return
+	}
+	d := askDraft{Title: cutRunes(p.Title, askMaxTitle)}
+	for _, t := range p.Tags {
+		if t = NormalizeTag(t); t != "" && ValidateTag(t) == "" && !slices.Contains(d.Tags, t) {
+			d.Tags = append(d.Tags, t)
+		}
+	}
+	d.Notify = len(d.Tags) > 0 // "Ask the experts"
+	preferred := ""
+	if s, err := soe.ParseScopeKey(p.Scope); err == nil {
+		preferred = s.Key()
+	}
+	a.open(ctx, env, env.Interaction.TriggerID, d, preferred, askOrigin{channel: env.ChannelID(), responseURL: env.ResponseURL()})
+}
+
+// choices works out where the user may ask (local reads only: no SOE call
+// before views.open). When the user cannot ask anywhere it replies (Connect,
+// Reconnect or read-only prompt) and returns ok=false.
+func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string) (scopes []string, initial string, ok bool) {
+	links := a.b.Links()
+	if links == nil {
+		a.b.ReplyTo(ctx, env, Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up."))
+		return nil, "", false
+	}
+	if preferred == "" {
+		preferred = a.b.ScopeFor(ctx, env, "").Key()
+	}
+	ls, err := links.Links(ctx, env.TeamID, env.UserID)
+	if err != nil {
+		a.b.log.ErrorContext(ctx, "ask: reading links failed", "user", env.UserID, "err", err)
+		a.b.ReplyTo(ctx, env, Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
+		return nil, "", false
+	}
+	now := a.b.now()
+	var usable []linking.Link
+	var invalid *linking.Link
+	for i, l := range ls {
+		if l.Invalid || (!l.Expiry.IsZero() && !now.Before(l.Expiry)) {
+			if invalid == nil || l.Scope.Key() == preferred {
+				invalid = &ls[i]
+			}
+			continue
+		}
+		usable = append(usable, l)
+		if l.WriteAccess {
+			scopes = append(scopes, l.Scope.Key())
+		}
+	}
+	prefScope, _ := soe.ParseScopeKey(preferred)
+	switch {
+	case len(scopes) > 0:
+		initial = scopes[0]
+		if slices.Contains(scopes, preferred) {
+			initial = preferred
+		}
+		return scopes, initial, true
+	case len(usable) > 0: // linked, but read-only everywhere
+		l := usable[0]
+		for _, u := range usable {
+			if u.Scope.Key() == preferred {
+				l = u
+			}
+		}
+		a.b.SOEFailed(ctx, env, &l, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+	case invalid != nil:
+		a.b.ConnectPrompt(ctx, env, invalid.Scope, nil, true)
+	default:
+		// No Resume: a trigger_id cannot be reused, so the form opens when the
+		// user runs the command again.
+		a.b.ConnectPrompt(ctx, env, prefScope, nil, false)
+	}
+	return nil, "", false
+}
+
+// open shows the form: the link check is local, views.open comes before any
+// SOE call.
+func (a *ask) open(ctx context.Context, env *chat.Envelope, trigger string, d askDraft, preferred string, o askOrigin) {
+	scopes, initial, ok := a.choices(ctx, env, preferred)
+	if !ok {
+		return
+	}
+	d.Scope = initial
+	meta := askMeta{Channel: o.channel, Response: o.responseURL, Scopes: scopes}
+	if d.Body != "" {
+		box, tail := splitBody(d.Body, askBoxBudget)
+		if tail != "" {
+			d.Body = box
+			meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
+			a.tails.Put(meta.Draft, tail)
+		}
+	}
+	if _, err := a.b.slack.OpenView(ctx, trigger, formView(askForm{Draft: d, Meta: meta})); err != nil {
+		a.openFailed(ctx, env, err)
+	}
+}
+
+func (a *ask) openFailed(ctx context.Context, env *chat.Envelope, err error) {
+	a.b.log.WarnContext(ctx, "ask: views.open failed", "user", env.UserID, "err", err)
+	if errors.Is(err, chat.ErrTriggerExpired) {
+		a.b.ReplyTo(ctx, env, Warning("Slack gave up waiting for the question form. Please try again."))
+		return
+	}
+	a.b.ReplyTo(ctx, env, Warning("I could not open the question form. Please try again in a moment."))
+}
+
+func newDraftKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// resolveNames looks Slack users up (users.info, cached) and returns a name
+// function for the converters. Lookups that fail or run out of time fall back
+// to the name in the mention or the id.
+func (a *ask) resolveNames(ctx context.Context, ids []string) func(string) string {
+	names := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			n, err := a.names.GetOrLoad(ctx, id, func(ctx context.Context) (string, error) {
+				u, err := a.b.slack.UserInfo(ctx, id)
+				if errors.Is(err, chat.ErrUserNotFound) {
+					return "", nil
+				}
+				if err != nil {
+					return "", err
+				}
+				return displayName(u), nil
+			})
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			names[id] = n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return func(id string) string { return names[id] }
+}
+
+func displayName(u *slack.User) string {
+	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+		if n = strings.TrimSpace(n); n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// messageShortcut opens the form prefilled from a message (its thread's
+// parent when it is in a thread). The form opens at once ("Reading the
+// message…") and is filled once the Slack lookups are done, so the
+// trigger_id never runs out.
+func (a *ask) messageShortcut(ctx context.Context, env *chat.Envelope) {
+	ic := env.Interaction
+	scopes, initial, ok := a.choices(ctx, env, "")
+	if !ok {
+		return
+	}
+	meta := askMeta{Channel: ic.Channel.ID, Response: ic.ResponseURL, Scopes: scopes}
+	v, err := a.b.slack.OpenView(ctx, ic.TriggerID, loadingView(meta))
+	if err != nil {
+		a.openFailed(ctx, env, err)
+		return
+	}
+	d, note := a.prefillFromMessage(ctx, ic.Channel.ID, ic.Message)
+	d.Scope = initial
+	if d.Body != "" {
+		box, tail := splitBody(d.Body, askBoxBudget)
+		if tail != "" {
+			d.Body = box
+			meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
+			a.tails.Put(meta.Draft, tail)
+		}
+	}
+	if _, err := a.b.slack.UpdateView(ctx, v.ID, "", formView(askForm{Draft: d, Meta: meta, Note: note})); err != nil {
+		a.b.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)
+	}
+}
+
+// prefillFromMessage turns a Slack message into a draft: its text (or its
+// thread parent's) as a Markdown body ending with a line that links back to
+// it, and its first line as the title. note (mrkdwn) tells the user where the
+// text came from.
+func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.Message) (askDraft, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	parent := msg
+	replies := msg.ReplyCount
+	inThread := msg.ThreadTimestamp != "" || msg.ReplyCount > 0
+	if msg.ThreadTimestamp != "" && msg.ThreadTimestamp != msg.Timestamp {
+		rs, err := a.b.slack.Replies(ctx, channel, msg.ThreadTimestamp)
+		switch {
+		case err != nil:
+			a.b.log.InfoContext(ctx, "ask: thread parent unavailable; using the message itself", "channel", channel, "err", err)
+			inThread = false
+		case len(rs) > 0:
+			parent = rs[0]
+			replies = parent.ReplyCount
+			if replies == 0 {
+				replies = len(rs) - 1
+			}
+		}
+	}
+	ids := SlackMentions(parent.Text)
+	if parent.User != "" && validSlackID(parent.User) && !slices.Contains(ids, parent.User) {
+		ids = append(ids, parent.User)
+	}
+	names := a.resolveNames(ctx, ids)
+	permalink, err := a.b.slack.Permalink(ctx, channel, parent.Timestamp)
+	if err != nil {
+		a.b.log.InfoContext(ctx, "ask: no permalink for the message", "channel", channel, "err", err)
+	}
+	author := names(parent.User)
+	switch {
+	case author == "" && parent.Username != "":
+		author = parent.Username
+	case author == "" && parent.User != "":
+		author = parent.User
+	case author == "":
+		author = "someone"
+	}
+	body := strings.TrimSpace(SlackToMarkdown(parent.Text, names))
+	source := "a Slack message"
+	if permalink != "" {
+		source = "a [Slack message](" + markdownURL(permalink) + ")"
+	}
+	line := fmt.Sprintf("*Asked from %s by @%s", source, markdownLabel(author))
+	noteText := "Prefilled from a message by " + mrkdwn.Escape(author)
+	if inThread {
+		line += fmt.Sprintf(" (a thread with %s)", plural(replies, "reply", "replies"))
+		noteText = fmt.Sprintf("Prefilled from a thread started by %s (%s)", mrkdwn.Escape(author), plural(replies, "reply", "replies"))
+	}
+	line += ".*"
+	if body != "" {
+		body += "\n\n"
+	}
+	body += line
+	d := askDraft{Title: titleFromSlack(parent.Text, names, askMaxTitle), Body: body}
+	return d, noteText + ". Edit anything before posting."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// suggestTags answers the Tags field's typing with the tags SOE knows
+// (tags?partialName=), as the user, and offers the typed text as a new tag
+// when it is a valid tag name. It runs before the ack (2.5 s deadline).
+func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.OptionBlockObject {
+	ic := env.Interaction
+	q := NormalizeTag(ic.Value)
+	if q == "" || len([]rune(q)) > maxTagLen+5 {
+		return nil
+	}
+	var newTag *slack.OptionBlockObject
+	if ValidateTag(q) == "" {
+		newTag = slack.NewOptionBlockObject(q, Plain(mrkdwn.Truncate(q+" (new tag)", 75)), nil)
+	}
+	only := func() []*slack.OptionBlockObject {
+		if newTag == nil {
+			return nil
+		}
+		return []*slack.OptionBlockObject{newTag}
+	}
+	links := a.b.Links()
+	if links == nil {
+		return only()
+	}
+	meta, _ := decodeAskMeta(ic.View.PrivateMetadata)
+	scopeKey := ""
+	if ic.View.State != nil {
+		scopeKey = ic.View.State.Values[askBlockWhere][askActionWhere].SelectedOption.Value
+	}
+	if scopeKey == "" && len(meta.Scopes) > 0 {
+		scopeKey = meta.Scopes[0]
+	}
+	scope, err := soe.ParseScopeKey(scopeKey)
+	if err != nil {
+		scope = soe.MainSite()
+	}
+	c, l, err := links.Client(ctx, env.TeamID, env.UserID, scope)
+	if err != nil {
+		return only()
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", scope.Key(), l.SOEUserID, q)
+	tags, err := a.tagHints.GetOrLoad(ctx, key, func(ctx context.Context) ([]soe.TagSummary, error) {
+		p, err := c.TagsPage(ctx, soe.TagListOptions{PartialName: q, PageSize: 30, Sort: "postCount", Order: soe.OrderDesc})
+		if err != nil {
+			return nil, err
+		}
+		return p.Items, nil
+	})
+	if err != nil {
+		a.b.log.InfoContext(ctx, "ask: tag suggestions failed", "err", err)
+		return only()
+	}
+	var exact, rest []*slack.OptionBlockObject
+	for _, t := range tags {
+		name := strings.ToLower(t.Name)
+		if name == "" || len(name) > 75 {
+			continue
+		}
+		o := slack.NewOptionBlockObject(name, Plain(mrkdwn.Truncate(fmt.Sprintf("%s (%s)", name, plural(t.PostCount, "post", "posts")), 75)), nil)
+		if name == q {
+			exact = append(exact, o)
+			newTag = nil
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	out := append(exact, rest...)
+	if newTag != nil {
+		out = append(out, newTag)
+	}
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	return out
+}

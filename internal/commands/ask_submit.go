@@ -1,0 +1,568 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/asked"
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// ack validates a submission before Slack's 3 s are up (no I/O): problems
+// are shown next to their fields and nothing is posted; otherwise the modal
+// turns into "Posting your question…" and submit (after the ack) posts.
+func (a *ask) ack(_ context.Context, env *chat.Envelope) any {
+	d, meta, problems := parseSubmission(&env.Interaction.View, a.tails)
+	if len(problems) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(problems)
+	}
+	v := postingView(d, meta)
+	return slack.NewUpdateViewSubmissionResponse(&v)
+}
+
+// submit posts the question as the user, after the ack. Whatever happens the
+// modal ends up showing it: "Posted", or the form again with everything the
+// user wrote and what went wrong.
+func (a *ask) submit(ctx context.Context, env *chat.Envelope) {
+	start := time.Now()
+	view := &env.Interaction.View
+	d, meta, problems := parseSubmission(view, a.tails)
+	if len(problems) > 0 {
+		return // ack showed them
+	}
+	// showForm puts the form back, with the user's values and the error.
+	showForm := func(errText string, fields map[string][]string) {
+		a.settleSince(ctx, start)
+		f := askForm{Draft: d, Meta: meta, Error: errText, FieldErrors: fields}
+		if _, err := a.b.slack.UpdateView(ctx, view.ID, "", formView(f)); err != nil {
+			a.b.log.WarnContext(ctx, "ask: could not put the form back", "user", env.UserID, "err", err)
+			// The modal is gone (closed by the user): give them their text.
+			body := d.Body
+			if meta.Draft != "" {
+				tail, _ := a.tails.Get(meta.Draft)
+				body += tail
+			}
+			for _, m := range lostDraftMessages(d, body, errText) {
+				a.tell(ctx, env, meta, m)
+			}
+		}
+	}
+	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
+	replyEnv := a.originEnv(env, meta)
+	links := a.b.Links()
+	if links == nil {
+		showForm(":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
+		return
+	}
+	c, link, err := links.Client(ctx, env.TeamID, env.UserID, scope)
+	switch {
+	case errors.Is(err, linking.ErrNotLinked), errors.Is(err, linking.ErrLinkInvalid):
+		reconnect := errors.Is(err, linking.ErrLinkInvalid)
+		a.b.ConnectPrompt(ctx, replyEnv, scope, nil, reconnect)
+		what := "is not connected"
+		if reconnect {
+			what = "needs reconnecting"
+		}
+		showForm(fmt.Sprintf(":warning: Your Stack Overflow account (%s) %s. I sent you a message with the button; then press *Post question* again. Nothing was posted.", mrkdwn.Escape(scope.String()), what), nil)
+		return
+	case err != nil:
+		a.b.log.ErrorContext(ctx, "ask: reading the link failed", "user", env.UserID, "err", err)
+		showForm(":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
+		return
+	case !link.WriteAccess:
+		a.b.SOEFailed(ctx, replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		showForm(":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
+		return
+	}
+
+	body := d.Body
+	if meta.Draft != "" {
+		tail, _ := a.tails.Get(meta.Draft)
+		body += tail
+	}
+	in := soe.QuestionInput{Title: strings.TrimSpace(d.Title), Body: body, Tags: d.Tags}
+	pctx, cancel := context.WithTimeout(ctx, 2*a.b.cfg.SOETimeout)
+	q, err := c.CreateQuestion(pctx, in)
+	cancel()
+	var rl *soe.RateLimitError
+	if err != nil && soe.Temporary(err) && !errors.As(err, &rl) && ctx.Err() == nil {
+		// The question may exist anyway (a timeout after SOE stored it):
+		// look before saying it was not posted, so a retry makes no duplicate.
+		if found, ferr := a.findPosted(ctx, c, link, in.Title, start); ferr == nil && found != nil {
+			q, err = found, nil
+		} else if ferr != nil {
+			a.b.log.WarnContext(ctx, "ask: could not check whether the question was posted", "err", ferr)
+			showForm(":warning: Stack Overflow did not answer, and I could not check whether your question was posted. "+
+				"Look at your questions on Stack Overflow before posting again.", nil)
+			return
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return // shutting down
+		}
+		a.b.log.InfoContext(ctx, "ask: posting the question failed", "user", env.UserID, "scope", scope.Key(), "err", err)
+		msg, fields := a.explain(ctx, replyEnv, link, err)
+		showForm(msg, fields)
+		return
+	}
+
+	if meta.Draft != "" {
+		a.tails.Delete(meta.Draft)
+	}
+	a.remember(ctx, env, meta, link, scope, q)
+	a.settleSince(ctx, start)
+	if _, err := a.b.slack.UpdateView(ctx, view.ID, "", postedView(scope, q, meta)); err != nil {
+		a.b.log.InfoContext(ctx, "ask: could not show 'posted' in the modal", "err", err)
+	}
+	var notified []string
+	var notifyNote string
+	if d.Notify {
+		notified, notifyNote = a.notifyExperts(ctx, env, c, link, scope, q, d.Tags)
+	}
+	a.tell(ctx, env, meta, confirmation(scope, q, meta, notified, notifyNote))
+}
+
+// settleSince waits until a.settle has passed since start (see ask.settle).
+func (a *ask) settleSince(ctx context.Context, start time.Time) {
+	d := a.settle - time.Since(start)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// originEnv is env redirected to where the user started (the response_url
+// and channel of the command, shortcut or button), so replies land there.
+func (a *ask) originEnv(env *chat.Envelope, meta askMeta) *chat.Envelope {
+	e := *env
+	ic := *env.Interaction
+	ic.ResponseURL, ic.ResponseURLs = meta.Response, nil
+	ic.Channel = slack.Channel{}
+	ic.Channel.ID = meta.Channel
+	ic.Container = slack.Container{ChannelID: meta.Channel}
+	e.Interaction = &ic
+	return &e
+}
+
+// tell sends m where the user started: response_url, else an ephemeral in
+// the channel, else a DM (global shortcut).
+func (a *ask) tell(ctx context.Context, env *chat.Envelope, meta askMeta, m chat.Message) {
+	a.b.ReplyTo(ctx, a.originEnv(env, meta), m)
+}
+
+// lostDraftMessages keep the user's text when the modal is gone (closed
+// while posting): the problem, then the title, tags and the whole body in
+// code blocks, split over as many messages as Slack needs.
+func lostDraftMessages(d askDraft, body, problem string) []chat.Message {
+	head := []slack.Block{
+		Section(problem + "\nHere is what you wrote, so nothing is lost:"),
+		Section("*" + mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150)) + "*"),
+	}
+	if len(d.Tags) > 0 {
+		head = append(head, Context("Tags: "+tagCodes(d.Tags)))
+	}
+	out := []chat.Message{{Text: "Your question was not posted: " + mrkdwn.Escape(d.Title), Blocks: head}}
+	const chunk, perMessage = 2000, 4 // runes per section; sections per message (Slack caps the text of one message)
+	runes := []rune(body)
+	var blocks []slack.Block
+	for i := 0; i < len(runes); i += chunk {
+		part := string(runes[i:min(i+chunk, len(runes))])
+		part = strings.ReplaceAll(mrkdwn.Escape(part), "```", "`\u200b``")
+		blocks = append(blocks, Section("```"+part+"```"))
+		if len(blocks) == perMessage {
+			out = append(out, chat.Message{Text: "Your question (continued)", Blocks: blocks})
+			blocks = nil
+		}
+	}
+	if len(blocks) > 0 {
+		out = append(out, chat.Message{Text: "Your question (continued)", Blocks: blocks})
+	}
+	return out
+}
+
+// findPosted looks for the question just posted (same title, by this user,
+// created since start) after an unclear failure.
+func (a *ask) findPosted(ctx context.Context, c *soe.Client, link *linking.Link, title string, start time.Time) (*soe.Question, error) {
+	if link == nil || link.SOEUserID <= 0 {
+		return nil, errors.New("ask: no SOE user id to look up")
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.b.cfg.SOETimeout)
+	defer cancel()
+	p, err := c.QuestionsPage(ctx, soe.QuestionListOptions{AuthorID: link.SOEUserID, Sort: soe.SortCreation, Order: soe.OrderDesc, PageSize: 15})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range p.Items {
+		if strings.EqualFold(strings.TrimSpace(s.Title), title) && !s.CreationDate.Before(start.Add(-2*time.Minute)) {
+			return &soe.Question{QuestionSummary: s}, nil
+		}
+	}
+	return nil, nil
+}
+
+// explain turns a failed post into the modal's error line and field errors.
+// Reconnect prompts (401, read-only token) are also sent where the user
+// started, with their button.
+func (a *ask) explain(ctx context.Context, replyEnv *chat.Envelope, link *linking.Link, err error) (string, map[string][]string) {
+	var pe *soe.ProblemError
+	var rl *soe.RateLimitError
+	switch {
+	case errors.Is(err, soe.ErrUnauthorized):
+		a.b.SOEFailed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
+		return ":warning: Stack Overflow no longer accepts your connection. I sent you a message to reconnect; then press *Post question* again. Nothing was posted.", nil
+	case errors.Is(err, soe.ErrWriteAccess):
+		a.b.SOEFailed(ctx, replyEnv, link, err)
+		return ":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil
+	case errors.As(err, &rl):
+		return fmt.Sprintf(":warning: Stack Overflow is busy right now, so your question was not posted. Try again in %s; everything you wrote is still here.", rl.RetryAfter.Round(time.Second)), nil
+	case soe.Temporary(err) || errors.Is(err, context.DeadlineExceeded):
+		return ":warning: Stack Overflow did not answer, so your question was not posted. Everything you wrote is still here: try again in a moment.", nil
+	case errors.Is(err, soe.ErrForbidden):
+		msg := ":no_entry: Stack Overflow says you are not allowed to post questions there"
+		if errors.As(err, &pe) && strings.TrimSpace(pe.Detail) != "" {
+			msg += ": " + mrkdwn.Escape(mrkdwn.Truncate(strings.TrimSpace(pe.Detail), 500))
+		}
+		return msg + ". Nothing was posted.", nil
+	case errors.As(err, &pe):
+		fields, general := problemFields(pe)
+		msg := ":warning: Stack Overflow did not accept the question"
+		if len(fields) > 0 {
+			msg += "; see the notes under the fields below"
+		}
+		msg += "."
+		if len(general) > 0 {
+			msg += " " + mrkdwn.Escape(mrkdwn.Truncate(strings.Join(general, " "), 1000))
+		}
+		return msg + " Nothing was posted.", fields
+	}
+	a.b.log.ErrorContext(ctx, "ask: posting failed", "err", err)
+	return ":warning: Something went wrong talking to Stack Overflow, so your question was not posted. Please try again.", nil
+}
+
+// problemFields maps SOE's ProblemDetails onto the form's fields: its field
+// errors ("Title", "$.body", "Tags[2]"…) and, when there are none, a detail
+// that names a field. What fits no field is returned as general text.
+func problemFields(pe *soe.ProblemError) (map[string][]string, []string) {
+	fields := map[string][]string{}
+	var general []string
+	keys := make([]string, 0, len(pe.Errors))
+	for k := range pe.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		msgs := pe.Errors[k]
+		if len(msgs) == 0 {
+			msgs = []string{k + " is not valid."}
+		}
+		if f := fieldOf(k); f != "" {
+			fields[f] = append(fields[f], msgs...)
+		} else {
+			general = append(general, msgs...)
+		}
+	}
+	if len(pe.Errors) == 0 {
+		detail := strings.TrimSpace(pe.Detail)
+		if detail == "" {
+			detail = strings.TrimSpace(pe.Title)
+		}
+		lower := strings.ToLower(detail)
+		switch {
+		case detail == "":
+		case strings.Contains(lower, "title"):
+			fields["title"] = append(fields["title"], detail)
+		case strings.Contains(lower, "tag"):
+			fields["tags"] = append(fields["tags"], detail)
+		case strings.Contains(lower, "body"):
+			fields["body"] = append(fields["body"], detail)
+		default:
+			general = append(general, detail)
+		}
+	}
+	if len(fields) == 0 {
+		fields = nil
+	}
+	return fields, general
+}
+
+// fieldOf maps an ASP.NET error key to a form field ("" when none).
+func fieldOf(key string) string {
+	k := strings.ToLower(strings.TrimSpace(key))
+	k = strings.TrimPrefix(k, "$")
+	k = strings.TrimPrefix(k, ".")
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		k = k[i+1:]
+	}
+	if i := strings.IndexByte(k, '['); i >= 0 {
+		k = k[:i]
+	}
+	switch k {
+	case "title":
+		return "title"
+	case "body", "bodymarkdown":
+		return "body"
+	case "tags", "tag", "tagnames":
+		return "tags"
+	}
+	return ""
+}
+
+// remember records the question for the notifications feature.
+func (a *ask) remember(ctx context.Context, env *chat.Envelope, meta askMeta, link *linking.Link, scope soe.Scope, q *soe.Question) {
+	if a.questions == nil {
+		return
+	}
+	rec := asked.Question{
+		QuestionID: q.ID, Scope: scope.Key(), TeamID: env.TeamID, UserID: env.UserID,
+		ChannelID: meta.Channel, Title: q.Title, URL: q.WebURL, Created: a.b.now(),
+	}
+	if link != nil {
+		rec.SOEUserID = link.SOEUserID
+	}
+	if err := a.questions.Put(ctx, rec); err != nil {
+		a.b.log.ErrorContext(ctx, "ask: could not remember the question", "question", q.ID, "err", err)
+	}
+}
+
+// askShare is the value of the "Share in channel" button.
+type askShare struct {
+	Scope string `json:"s"`
+	ID    int    `json:"q"`
+}
+
+func tagCodes(names []string) string {
+	var out []string
+	for _, t := range names {
+		out = append(out, mrkdwn.Code(t))
+	}
+	return strings.Join(out, " ")
+}
+
+// confirmation is what the asker sees where they started.
+func confirmation(scope soe.Scope, q *soe.Question, meta askMeta, notified []string, notifyNote string) chat.Message {
+	blocks := []slack.Block{
+		Section(fmt.Sprintf(":white_check_mark: *Posted:* %s", mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))),
+	}
+	ctxLine := strings.TrimSpace(tagCodes(q.TagNames()) + " · " + mrkdwn.Escape(scope.String()))
+	blocks = append(blocks, Context(strings.TrimPrefix(ctxLine, "· ")))
+	switch {
+	case len(notified) > 0:
+		var ms []string
+		for _, id := range notified {
+			ms = append(ms, mrkdwn.Mention(id))
+		}
+		who := "expert"
+		if len(notified) > 1 {
+			who = "experts"
+		}
+		blocks = append(blocks, Context(fmt.Sprintf(":bell: I let %d subject-matter %s know: %s", len(notified), who, strings.Join(ms, ", "))))
+	case notifyNote != "":
+		blocks = append(blocks, Context(":bell: "+notifyNote))
+	}
+	var els []slack.BlockElement
+	if q.WebURL != "" {
+		els = append(els, LinkButton("ask_view_question", "Open on Stack Overflow", q.WebURL))
+	}
+	if meta.Channel != "" && !strings.HasPrefix(meta.Channel, "D") {
+		v, _ := json.Marshal(askShare{Scope: scope.Key(), ID: q.ID})
+		els = append(els, PrimaryButton(actionAskShare, "Share in channel", string(v)))
+	}
+	if len(els) > 0 {
+		blocks = append(blocks, Actions("ask_done", els...))
+	}
+	return chat.Message{Text: "Posted: " + mrkdwn.Escape(mrkdwn.Truncate(q.Title, 200)), Blocks: blocks}
+}
+
+// sharedCard is the in-channel card "asked by @user".
+func sharedCard(scope soe.Scope, q *soe.Question, asker string) chat.Message {
+	text := "*" + mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)) + "*"
+	if ex := mrkdwn.Excerpt(q.Body, 300); ex != "" {
+		text += "\n" + ex
+	}
+	blocks := []slack.Block{Section(text)}
+	meta := []string{"Asked by " + mrkdwn.Mention(asker) + " on " + mrkdwn.Escape(theScope(scope))}
+	if tags := tagCodes(q.TagNames()); tags != "" {
+		meta = append([]string{tags}, meta...)
+	}
+	blocks = append(blocks, Context(strings.Join(meta, " · ")))
+	if q.WebURL != "" {
+		blocks = append(blocks, Actions("ask_shared", LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
+	}
+	return chat.Message{Text: "Question asked by " + mrkdwn.Mention(asker) + ": " + mrkdwn.Escape(mrkdwn.Truncate(q.Title, 200)), Blocks: blocks}
+}
+
+// share posts the in-channel card for the asker's question, from the bot,
+// and takes the Share button off their confirmation.
+func (a *ask) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
+	var v askShare
+	if json.Unmarshal([]byte(act.Value), &v) != nil || v.ID <= 0 {
+		a.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		return
+	}
+	scope, err := soe.ParseScopeKey(v.Scope)
+	if err != nil {
+		a.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		return
+	}
+	c, link, ok := a.b.SOE(ctx, env, scope, nil)
+	if !ok {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, a.b.cfg.SOETimeout)
+	q, err := c.Question(qctx, v.ID)
+	cancel()
+	if err != nil {
+		a.b.SOEFailed(ctx, env, link, err)
+		return
+	}
+	card := sharedCard(scope, q, env.UserID)
+	channel := env.ChannelID()
+	if _, err := a.b.slack.Post(ctx, channel, card); err != nil {
+		a.b.log.WarnContext(ctx, "ask share: post failed; falling back to response_url", "channel", channel, "err", err)
+		card.InChannel = true
+		if u := env.ResponseURL(); u == "" || a.b.slack.Respond(ctx, u, card) != nil {
+			a.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			return
+		}
+	}
+	if u := env.ResponseURL(); u != "" {
+		done := confirmation(scope, q, askMeta{}, nil, "Shared in this channel.")
+		done.ReplaceOriginal = true
+		_ = a.b.slack.Respond(ctx, u, done)
+	}
+}
+
+// notifyExperts DMs the subject-matter experts of the question's tags: one
+// DM per expert (naming every tag they are an expert in), never the asker.
+// It returns who was told, or a note saying why nobody was.
+func (a *ask) notifyExperts(ctx context.Context, env *chat.Envelope, c *soe.Client, link *linking.Link, scope soe.Scope, q *soe.Question, typed []string) ([]string, string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*a.b.cfg.SOETimeout)
+	defer cancel()
+	tags := q.TagNames()
+	if len(tags) == 0 {
+		tags = typed
+	}
+	type expert struct {
+		slackID string
+		tags    []string
+	}
+	var order []string
+	experts := map[string]*expert{}
+	unmapped := map[int]bool{}
+	for _, name := range tags {
+		tag, _, err := c.TagByName(ctx, name)
+		if errors.Is(err, soe.ErrNotFound) {
+			continue // a new tag has no experts yet
+		}
+		if err != nil {
+			a.b.log.WarnContext(ctx, "ask: tag lookup failed", "tag", name, "err", err)
+			return nil, "I could not reach the subject-matter experts (Stack Overflow did not answer)."
+		}
+		smes, err := c.SubjectMatterExperts(ctx, tag.ID)
+		switch {
+		case errors.Is(err, soe.ErrSMEDisabled):
+			return nil, "Subject-matter experts are turned off on " + mrkdwn.Escape(theScope(scope)) + ", so I notified nobody."
+		case errors.Is(err, soe.ErrNotFound):
+			continue
+		case err != nil:
+			a.b.log.WarnContext(ctx, "ask: SME lookup failed", "tag", name, "err", err)
+			return nil, "I could not reach the subject-matter experts (Stack Overflow did not answer)."
+		}
+		users, groups, err := a.who.smePeople(ctx, env.TeamID, c, link, smes)
+		if err != nil {
+			a.b.log.WarnContext(ctx, "ask: mapping experts to Slack failed", "err", err)
+		}
+		all := users
+		for _, g := range groups {
+			all = append(all, g.Members...)
+		}
+		for _, p := range all {
+			if (link != nil && p.ID == link.SOEUserID) || p.SlackID == env.UserID {
+				continue // never the asker
+			}
+			if p.SlackID == "" {
+				unmapped[p.ID] = true
+				continue
+			}
+			x := experts[p.SlackID]
+			if x == nil {
+				x = &expert{slackID: p.SlackID}
+				experts[p.SlackID] = x
+				order = append(order, p.SlackID)
+			}
+			if !slices.Contains(x.tags, tag.Name) {
+				x.tags = append(x.tags, tag.Name)
+			}
+		}
+	}
+	var told []string
+	for _, id := range order {
+		x := experts[id]
+		if _, _, err := a.b.slack.DM(ctx, id, expertDM(env.UserID, scope, q, x.tags)); err != nil {
+			a.b.log.WarnContext(ctx, "ask: could not DM an expert", "expert", id, "err", err)
+			continue
+		}
+		told = append(told, id)
+	}
+	if len(told) == 0 {
+		if len(unmapped) > 0 {
+			return nil, fmt.Sprintf("The %s of these tags could not be found in Slack, so I notified nobody.", plural(len(unmapped), "subject-matter expert", "subject-matter experts"))
+		}
+		return nil, "These tags have no subject-matter experts (other than you), so I notified nobody."
+	}
+	return told, ""
+}
+
+// expertDM is the DM an SME gets.
+func expertDM(asker string, scope soe.Scope, q *soe.Question, tags []string) chat.Message {
+	var codes []string
+	for _, t := range tags {
+		codes = append(codes, mrkdwn.Code(t))
+	}
+	in := codes[0]
+	if len(codes) > 1 {
+		in = strings.Join(codes[:len(codes)-1], ", ") + " and " + codes[len(codes)-1]
+	}
+	what := "you are an expert in"
+	if len(codes) > 1 {
+		what = "which you are an expert in"
+	}
+	text := fmt.Sprintf("%s asked a question in %s %s: %s", mrkdwn.Mention(asker), in, what, mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))
+	if len(codes) > 1 {
+		text = fmt.Sprintf("%s asked a question in %s, %s: %s", mrkdwn.Mention(asker), in, what, mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))
+	}
+	blocks := []slack.Block{Section(text)}
+	if ex := mrkdwn.Excerpt(q.Body, 300); ex != "" {
+		blocks = append(blocks, Context(ex))
+	}
+	blocks = append(blocks, Context("You get this because you are a subject-matter expert on "+mrkdwn.Escape(theScope(scope))+"."))
+	if q.WebURL != "" {
+		blocks = append(blocks, Actions("ask_expert", LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
+	}
+	return chat.Message{Text: text, Blocks: blocks}
+}
+
+// theScope names a scope inside a sentence: "the main site", "team platform".
+func theScope(s soe.Scope) string {
+	if s.IsTeam() {
+		return s.String()
+	}
+	return "the " + s.String()
+}

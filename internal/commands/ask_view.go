@@ -1,0 +1,430 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// The ask modal: its callback id, block ids and action ids.
+const (
+	askCallbackID = "soe_ask_modal"
+
+	askBlockTitle  = "ask_title"
+	askBlockBody   = "ask_body"
+	askBlockTags   = "ask_tags"
+	askBlockWhere  = "ask_where"
+	askBlockNotify = "ask_notify"
+
+	askActionTitle  = "title"
+	askActionBody   = "body"
+	actionAskTags   = "ask_tags" // external select: b.Suggest routes by this id
+	askActionWhere  = "where"
+	askActionNotify = "notify"
+	askNotifyValue  = "notify"
+)
+
+// Question limits (SOE's, plus Slack's text box cap).
+const (
+	askMinTitle = 15
+	askMaxTitle = soe.MaxTitleLength // 150
+	askMaxBody  = soe.MaxBodyLength  // 30000
+	askMaxTags  = soe.MaxTags        // 5
+	// askMaxBox is Slack's cap on a plain_text_input (max_length ≤ 3000). A
+	// longer prefilled body keeps its end server-side (see askDrafts).
+	askMaxBox = 3000
+	// askBoxBudget is how much of a prefilled body goes into the box, in
+	// UTF-16 code units (how Slack counts), leaving room for edits.
+	askBoxBudget = 2900
+)
+
+// askMeta is the modal's private_metadata (≤ 3000 characters: no user text).
+type askMeta struct {
+	Channel  string   `json:"c,omitempty"` // where the user started ("" = DM them)
+	Response string   `json:"r,omitempty"` // response_url of the invocation, when any
+	Scopes   []string `json:"o,omitempty"` // scope keys offered under "Where" (writable links)
+	Draft    string   `json:"d,omitempty"` // key of the body's end kept server-side
+	Tail     int      `json:"n,omitempty"` // its length in characters (for the hint)
+}
+
+func (m askMeta) encode() string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func decodeAskMeta(s string) (askMeta, bool) {
+	var m askMeta
+	if s == "" || json.Unmarshal([]byte(s), &m) != nil {
+		return askMeta{}, false
+	}
+	return m, true
+}
+
+// askDraft is what the user typed (or what we prefilled).
+type askDraft struct {
+	Title  string
+	Body   string // the text box only (without the server-side end)
+	Tags   []string
+	Scope  string // scope key
+	Notify bool
+}
+
+// askForm is everything the form view shows.
+type askForm struct {
+	Draft askDraft
+	Meta  askMeta
+	// Error (mrkdwn, already escaped) is shown at the top; FieldErrors (plain
+	// SOE text, escaped when rendered) under the fields "title", "body", "tags".
+	Error       string
+	FieldErrors map[string][]string
+	// Note (mrkdwn) is an informational line at the top (e.g. the source message).
+	Note string
+}
+
+func scopeLabel(key string) string {
+	if s, err := soe.ParseScopeKey(key); err == nil {
+		if s.IsTeam() {
+			return "Private team " + s.Team
+		}
+		return "Main site"
+	}
+	return key
+}
+
+func tagOption(name string) *slack.OptionBlockObject {
+	return slack.NewOptionBlockObject(name, Plain(mrkdwn.Truncate(name, 75)), nil)
+}
+
+// formView renders the ask modal.
+func formView(f askForm) slack.ModalViewRequest {
+	var blocks []slack.Block
+	if f.Error != "" {
+		blocks = append(blocks, Section(f.Error))
+	}
+	if f.Note != "" {
+		blocks = append(blocks, Context(f.Note))
+	}
+	fieldErr := func(field string) {
+		if msgs := f.FieldErrors[field]; len(msgs) > 0 {
+			var parts []string
+			for _, m := range msgs {
+				parts = append(parts, mrkdwn.Escape(mrkdwn.Truncate(m, 300)))
+			}
+			blocks = append(blocks, Context(":warning: "+strings.Join(parts, " ")))
+		}
+	}
+
+	title := slack.NewPlainTextInputBlockElement(Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
+	title.InitialValue = cutRunes(f.Draft.Title, askMaxTitle)
+	title.MaxLength = askMaxTitle
+	blocks = append(blocks, slack.NewInputBlock(askBlockTitle, Plain("Title"),
+		Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), title))
+	fieldErr("title")
+
+	body := slack.NewPlainTextInputBlockElement(Plain("What are you trying to do, what did you try, what happened? Markdown works."), askActionBody)
+	body.Multiline = true
+	body.MaxLength = askMaxBox
+	body.InitialValue = f.Draft.Body
+	blocks = append(blocks, slack.NewInputBlock(askBlockBody, Plain("Body"),
+		Plain("Markdown: **bold**, *italic*, `code`, ``` fenced code ```, [links](https://…). Slack text boxes hold 3,000 characters."), body))
+	if f.Meta.Tail > 0 {
+		blocks = append(blocks, Context(fmt.Sprintf(":scissors: The message is longer than a Slack text box can hold. Its last %d characters are not shown here: I will add them after your text when you post.", f.Meta.Tail)))
+	}
+	fieldErr("body")
+
+	tags := &slack.MultiSelectBlockElement{
+		Type: slack.MultiOptTypeExternal, ActionID: actionAskTags,
+		Placeholder: Plain("Type to search tags"),
+	}
+	tags.WithMinQueryLength(1).WithMaxSelectedItems(askMaxTags)
+	for _, t := range f.Draft.Tags {
+		tags.InitialOptions = append(tags.InitialOptions, tagOption(t))
+	}
+	blocks = append(blocks, slack.NewInputBlock(askBlockTags, Plain("Tags"),
+		Plain(fmt.Sprintf("1–%d tags. Type to search; pick “(new tag)” to create one if Stack Overflow lets you.", askMaxTags)), tags))
+	fieldErr("tags")
+
+	if showWhere(f.Meta.Scopes) {
+		var opts []*slack.OptionBlockObject
+		var initial *slack.OptionBlockObject
+		for _, k := range f.Meta.Scopes {
+			o := slack.NewOptionBlockObject(k, Plain(mrkdwn.Truncate(scopeLabel(k), 75)), nil)
+			opts = append(opts, o)
+			if k == f.Draft.Scope {
+				initial = o
+			}
+		}
+		if initial == nil && len(opts) > 0 {
+			initial = opts[0]
+		}
+		where := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, Plain("Where to ask"), askActionWhere, opts...)
+		where.InitialOption = initial
+		blocks = append(blocks, slack.NewInputBlock(askBlockWhere, Plain("Where"),
+			Plain("The main site, or one of your private teams."), where))
+	}
+
+	notifyOpt := slack.NewOptionBlockObject(askNotifyValue, Plain("Notify the subject-matter experts of these tags"),
+		Plain("They get a direct message from me with a link to your question."))
+	notify := slack.NewCheckboxGroupsBlockElement(askActionNotify, notifyOpt)
+	if f.Draft.Notify {
+		notify.InitialOptions = []*slack.OptionBlockObject{notifyOpt}
+	}
+	nb := slack.NewInputBlock(askBlockNotify, Plain("Experts"), nil, notify)
+	nb.Optional = true
+	blocks = append(blocks, nb)
+
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: askCallbackID,
+		Title: Plain("Ask a question"), Submit: Plain("Post question"), Close: Plain("Cancel"),
+		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: f.Meta.encode(),
+	}
+}
+
+// showWhere: the Where field is shown when a private team is among the choices.
+func showWhere(scopes []string) bool {
+	for _, k := range scopes {
+		if k != soe.MainSite().Key() {
+			return true
+		}
+	}
+	return false
+}
+
+// statusView is a modal without inputs (loading, posting, posted).
+func statusView(title, closeLabel string, meta askMeta, blocks ...slack.Block) slack.ModalViewRequest {
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: askCallbackID,
+		Title: Plain(mrkdwn.Truncate(title, 24)), Close: Plain(closeLabel),
+		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: meta.encode(),
+	}
+}
+
+func loadingView(meta askMeta) slack.ModalViewRequest {
+	return statusView("Ask a question", "Cancel", meta, Section(":hourglass_flowing_sand: Reading the message…"))
+}
+
+func postingView(d askDraft, meta askMeta) slack.ModalViewRequest {
+	return statusView("Ask a question", "Close", meta,
+		Section(fmt.Sprintf(":hourglass_flowing_sand: Posting your question to Stack Overflow (%s)…", mrkdwn.Escape(scopeLabel(d.Scope)))),
+		Context("*"+mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150))+"*"))
+}
+
+func postedView(scope soe.Scope, q *soe.Question, meta askMeta) slack.ModalViewRequest {
+	var tags []string
+	for _, t := range q.TagNames() {
+		tags = append(tags, mrkdwn.Code(t))
+	}
+	blocks := []slack.Block{
+		Section(fmt.Sprintf(":white_check_mark: *Posted* on %s:\n*%s*", mrkdwn.Escape(theScope(scope)), mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 150)))),
+	}
+	if len(tags) > 0 {
+		blocks = append(blocks, Context(strings.Join(tags, " ")))
+	}
+	if q.WebURL != "" {
+		blocks = append(blocks, Actions("ask_posted", LinkButton("ask_open_question", "Open on Stack Overflow", q.WebURL)))
+	}
+	return statusView("Question posted", "Done", meta, blocks...)
+}
+
+// parseSubmission reads the submitted view: the draft, the metadata and the
+// problems to show inline (block id → message). It does no I/O; tails is
+// consulted (memory only) for the server-side end of the body.
+func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[string]string) {
+	meta, _ := decodeAskMeta(v.PrivateMetadata)
+	var d askDraft
+	problems := map[string]string{}
+	var values map[string]map[string]slack.BlockAction
+	if v.State != nil {
+		values = v.State.Values
+	}
+	get := func(block, action string) (slack.BlockAction, bool) {
+		a, ok := values[block][action]
+		return a, ok
+	}
+	if a, ok := get(askBlockTitle, askActionTitle); ok {
+		d.Title = a.Value
+	}
+	if a, ok := get(askBlockBody, askActionBody); ok {
+		d.Body = a.Value
+	}
+	if a, ok := get(askBlockTags, actionAskTags); ok {
+		seen := map[string]bool{}
+		for _, o := range a.SelectedOptions {
+			t := NormalizeTag(o.Value)
+			if t != "" && !seen[t] {
+				seen[t] = true
+				d.Tags = append(d.Tags, t)
+			}
+		}
+	}
+	if a, ok := get(askBlockNotify, askActionNotify); ok {
+		for _, o := range a.SelectedOptions {
+			if o.Value == askNotifyValue {
+				d.Notify = true
+			}
+		}
+	}
+	d.Scope = soe.MainSite().Key()
+	if len(meta.Scopes) > 0 {
+		d.Scope = meta.Scopes[0]
+	}
+	if a, ok := get(askBlockWhere, askActionWhere); ok && a.SelectedOption.Value != "" {
+		d.Scope = a.SelectedOption.Value
+	}
+
+	title := strings.TrimSpace(d.Title)
+	switch n := utf8.RuneCountInString(title); {
+	case n == 0:
+		problems[askBlockTitle] = "Add a title: one sentence that says what you need."
+	case n < askMinTitle:
+		problems[askBlockTitle] = fmt.Sprintf("The title needs at least %d characters (it has %d). Say what you are trying to do.", askMinTitle, n)
+	case n > askMaxTitle:
+		problems[askBlockTitle] = fmt.Sprintf("The title can have at most %d characters (it has %d).", askMaxTitle, n)
+	}
+	tailLen := 0
+	if meta.Draft != "" {
+		tail, ok := tails.Get(meta.Draft)
+		if !ok {
+			problems[askBlockBody] = "The end of the original message is no longer available (I was restarted). Paste what you need into the body, or run the shortcut again."
+		}
+		tailLen = utf8.RuneCountInString(tail)
+	}
+	switch n := utf8.RuneCountInString(d.Body) + tailLen; {
+	case strings.TrimSpace(d.Body) == "" && tailLen == 0:
+		problems[askBlockBody] = "Describe your problem: what you tried and what you expected."
+	case n > askMaxBody:
+		problems[askBlockBody] = fmt.Sprintf("The body can have at most %d characters (it has %d).", askMaxBody, n)
+	}
+	switch {
+	case len(d.Tags) == 0:
+		problems[askBlockTags] = "Add at least one tag, so the right people see your question."
+	case len(d.Tags) > askMaxTags:
+		problems[askBlockTags] = fmt.Sprintf("Use at most %d tags (you chose %d).", askMaxTags, len(d.Tags))
+	default:
+		for _, t := range d.Tags {
+			if p := plainTagProblem(t); p != "" {
+				problems[askBlockTags] = p
+				break
+			}
+		}
+	}
+	if _, err := soe.ParseScopeKey(d.Scope); err != nil || (len(meta.Scopes) > 0 && !slices.Contains(meta.Scopes, d.Scope)) {
+		if showWhere(meta.Scopes) {
+			problems[askBlockWhere] = "Choose where to ask."
+		} else {
+			problems[askBlockTitle] = "This form is out of date. Close it and start again."
+		}
+	}
+	return d, meta, problems
+}
+
+// plainTagProblem explains, in plain text (Slack shows inline errors as
+// plain text), what is wrong with a tag name, or "".
+func plainTagProblem(t string) string {
+	switch {
+	case utf8.RuneCountInString(t) > maxTagLen:
+		return fmt.Sprintf("The tag “%s” is longer than %d characters.", cutRunes(t, 40), maxTagLen)
+	case strings.ContainsAny(t, forbiddenTagChars+" \t") || strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", cutRunes(t, 40))
+	}
+	return ""
+}
+
+// splitBody cuts a prefilled body so the part in the text box fits Slack's
+// cap: at the last line break in the budget when there is one late enough,
+// else at the budget. box+tail == s.
+func splitBody(s string, budget int) (box, tail string) {
+	units, cut := 0, len(s)
+	for i, r := range s {
+		units += max(utf16.RuneLen(r), 1)
+		if units > budget {
+			cut = i
+			break
+		}
+	}
+	if cut == len(s) {
+		return s, ""
+	}
+	if nl := strings.LastIndexByte(s[:cut], '\n'); nl > cut*2/3 {
+		cut = nl
+	}
+	return s[:cut], s[cut:]
+}
+
+// askDrafts keeps the ends of long prefilled bodies (beyond the text box)
+// by key, bounded and expiring. Losing one (restart, expiry) is reported to
+// the user inline, never silently.
+type askDrafts struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	max int
+	now func() time.Time
+	m   map[string]askTail
+}
+
+type askTail struct {
+	text    string
+	expires time.Time
+}
+
+func newAskDrafts(ttl time.Duration, max int, now func() time.Time) *askDrafts {
+	return &askDrafts{ttl: ttl, max: max, now: now, m: map[string]askTail{}}
+}
+
+// Put stores text under key.
+func (d *askDrafts) Put(key, text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	if len(d.m) >= d.max {
+		var oldestKey string
+		var oldest time.Time
+		for k, t := range d.m {
+			if !now.Before(t.expires) {
+				delete(d.m, k)
+				continue
+			}
+			if oldestKey == "" || t.expires.Before(oldest) {
+				oldestKey, oldest = k, t.expires
+			}
+		}
+		if len(d.m) >= d.max {
+			delete(d.m, oldestKey)
+		}
+	}
+	d.m[key] = askTail{text: text, expires: now.Add(d.ttl)}
+}
+
+// Get returns the text under key (and keeps it alive).
+func (d *askDrafts) Get(key string) (string, bool) {
+	if d == nil {
+		return "", false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.m[key]
+	if !ok || !d.now().Before(t.expires) {
+		delete(d.m, key)
+		return "", false
+	}
+	t.expires = d.now().Add(d.ttl)
+	d.m[key] = t
+	return t.text, true
+}
+
+// Delete forgets key.
+func (d *askDrafts) Delete(key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.m, key)
+}
