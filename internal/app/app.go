@@ -15,6 +15,7 @@ import (
 	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
+	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/slackapp"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -40,12 +41,13 @@ type App struct {
 	log  *slog.Logger
 	met  *metrics.Metrics
 
-	slack *slackapp.App
-	bot   *commands.Bot
-	db    *store.DB
-	keys  *vault.Keyring
-	soe   *soe.Service
-	links *linking.Service
+	slack  *slackapp.App
+	bot    *commands.Bot
+	db     *store.DB
+	keys   *vault.Keyring
+	soe    *soe.Service
+	links  *linking.Service
+	notify *notify.Service
 	// dbOpen is true between opening and closing the store (readiness).
 	dbOpen atomic.Bool
 	mux    *http.ServeMux
@@ -117,10 +119,13 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	})
 	a.bot.AddLinking()
 	a.bot.AddExperts(cfg.CacheTTL) // issue 5
-	a.bot.AddSearch() // search, unfurl, home: issue 7
+	a.bot.AddSearch()              // search, unfurl, home: issue 7
 	a.bot.AddUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
 	a.bot.AddAsk(a.db)
+	if err = a.addNotify(cfg); err != nil { // issue 8
+		return nil, err
+	}
 	a.slack.SetHandler(a.bot)
 	a.ready = append(a.ready, a.slack.Connected)
 
@@ -207,6 +212,8 @@ func (a *App) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.links.RunSweeper(ctx, time.Minute)
 	}()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.runNotify(ctx) }()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+
+	"github.com/soebot/soebot/internal/notify"
+)
+
+// addNotify builds the notifications service (issue 8) and registers its
+// commands; Run starts its poller with runNotify.
+func (a *App) addNotify(cfg Config) error {
+	svc, err := notify.New(notify.Options{
+		DB: a.db, Slack: a.slack.Slack(), Links: a.links, Logger: a.log.With("component", "notify"),
+		Now: a.opts.Now, Interval: cfg.PollInterval, SMETTL: cfg.CacheTTL,
+	})
+	if err != nil {
+		return err
+	}
+	a.notify = svc
+	a.bot.AddNotify(svc)
+	return nil
+}
+
+// runNotify polls SOE and delivers notifications until ctx is done.
+func (a *App) runNotify(ctx context.Context) {
+	if a.notify == nil {
+		return
+	}
+	if err := a.notify.Run(ctx); err != nil {
+		a.log.Error("notification poller stopped", "err", err)
+	}
+}
+
+// Notify returns the notifications service (tests run its poll cycle with
+// Notify().RunOnce).
+func (a *App) Notify() *notify.Service { return a.notify }

@@ -1,0 +1,237 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/soebot/soebot/internal/soe/soefake"
+)
+
+// crasher makes the delivery hooks fail at random points: before a post
+// (the "attempting" mark is written, nothing posted) or after it (posted,
+// but the process "dies" before marking it done).
+type crasher struct {
+	mu      sync.Mutex
+	rng     *rand.Rand
+	p       float64
+	enabled atomic.Bool
+	crashes int
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (c *crasher) hook(context.Context, string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.enabled.Load() && c.rng.Float64() < c.p {
+		c.crashes++
+		return errCrash
+	}
+	return nil
+}
+
+// TestCrashRestartDeliversEachEventExactlyOnce is a property test: random
+// SOE activity, poll cycles, crashes before and after posts, restarts,
+// Slack 429s and SOE 5xx. In the end, every delivery is posted exactly once
+// and every new question, answer and acceptance reached the channels that
+// asked for it.
+func TestCrashRestartDeliversEachEventExactlyOnce(t *testing.T) {
+	iterations := 12
+	if testing.Short() {
+		iterations = 4
+	}
+	for it := range iterations {
+		seed := uint64(time.Now().UnixNano()) + uint64(it)
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			t.Parallel()
+			crashProperty(t, seed)
+		})
+	}
+}
+
+type subSpec struct {
+	channel string
+	kinds   Kind
+	tags    []string
+}
+
+func crashProperty(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0xc0ffee))
+	cr := &crasher{rng: rand.New(rand.NewPCG(seed, 7)), p: 0.25}
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e := newEnv(t, func(o *Options) {
+		o.BeforePost, o.AfterPost, o.Now = cr.hook, cr.hook, clock
+	})
+	ctx := context.Background()
+	tags := []string{"go", "kubernetes", "postgresql"}
+	specs := []subSpec{
+		{chGeneral, DefaultKinds, []string{"go"}},
+		{chOps, AllKinds, nil},
+		{chPrivate, KindAnswers | KindAccepted, []string{"kubernetes", "postgresql"}},
+	}
+	for _, sp := range specs {
+		e.subscribe("alice", sp.channel, mainSite, sp.kinds, sp.tags...)
+	}
+	// frank gets answers to his questions by DM (his DM channel is known, as
+	// after /soe notify answers on).
+	e.link("frank", mainSite)
+	if _, err := e.svc.SetAlert(ctx, team, slackID("frank"), AlertAnswers, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RememberIM(ctx, team, slackID("frank"), "D"+slackID("frank")); err != nil {
+		t.Fatal(err)
+	}
+	askers := []string{"judy", "frank", "bob"}
+	answerers := []string{"erin", "ivan", "carol"}
+
+	type qTruth struct {
+		id, owner int
+		tags      []string
+		answers   []int
+		accepted  int // last accepted answer (0 none)
+	}
+	var qs []*qTruth
+	restart := e.open
+	steps := 20 + rng.IntN(15)
+	for step := range steps {
+		switch r := rng.IntN(10); {
+		case r < 3 || len(qs) == 0:
+			tg := []string{tags[rng.IntN(len(tags))]}
+			if rng.IntN(3) == 0 {
+				tg = append(tg, "misc")
+			}
+			who := askers[rng.IntN(len(askers))]
+			id := e.question(mainSite, who, fmt.Sprintf("Question %d of run %d about %s", step, seed%1000, tg[0]), tg...)
+			qs = append(qs, &qTruth{id: id, owner: e.user(who), tags: tg})
+		case r < 6:
+			q := qs[rng.IntN(len(qs))]
+			q.answers = append(q.answers, e.answer(mainSite, q.id, answerers[rng.IntN(len(answerers))], fmt.Sprintf("Answer at step %d.", step)))
+		case r < 7:
+			q := qs[rng.IntN(len(qs))]
+			if len(q.answers) > 0 {
+				a := q.answers[rng.IntN(len(q.answers))]
+				e.soe.AcceptAnswer(mainSite, q.id, a)
+				q.accepted = a
+			}
+		default:
+			cr.enabled.Store(true)
+			switch rng.IntN(8) {
+			case 0:
+				e.soe.SetFaults(soefake.Faults{ErrorRate: 0.5})
+			case 1:
+				e.slack.RateLimit("chat.postMessage", 1, time.Millisecond)
+			}
+			_, err := e.svc.RunOnce(ctx)
+			e.soe.SetFaults(soefake.Faults{})
+			cr.enabled.Store(false)
+			if errors.Is(err, ErrStopped) || rng.IntN(4) == 0 {
+				restart()
+			}
+		}
+		tick()
+	}
+	// Drain: no more faults; later clocks pass every backoff.
+	for round := 0; ; round++ {
+		offset.Add(int64(10 * time.Minute))
+		if _, err := e.svc.RunOnce(ctx); err != nil {
+			t.Fatalf("drain: %v", err)
+		}
+		n, err := e.svc.Pending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if round > 5 {
+			t.Fatalf("%d deliveries still pending", n)
+		}
+	}
+
+	// 1. Exactly once: no delivery id posted twice; every delivery done and posted.
+	posted := map[string]int{}
+	all := map[string][]string{} // channel → message texts
+	for _, ch := range []string{chGeneral, chOps, chPrivate, "D" + slackID("frank")} {
+		for _, m := range e.posts(ch) {
+			id, _ := m.MetadataPayload["delivery_id"].(string)
+			posted[id]++
+			all[ch] = append(all[ch], m.Flat())
+		}
+	}
+	for id, n := range posted {
+		if n != 1 {
+			t.Errorf("delivery %s posted %d times", id, n)
+		}
+	}
+	ds, err := e.svc.Deliveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Status != StatusDone {
+			t.Errorf("delivery %s is %s (%s)", d.ID, d.Status, d.LastError)
+		}
+		if posted[d.ID] != 1 {
+			t.Errorf("delivery %s done but posted %d times", d.ID, posted[d.ID])
+		}
+	}
+	// 2. Nothing lost: each channel saw what it subscribed to.
+	has := func(ch, needle string) bool {
+		for _, txt := range all[ch] {
+			if strings.Contains(txt, needle) {
+				return true
+			}
+		}
+		return false
+	}
+	matches := func(sp subSpec, tg []string) bool {
+		return len(sp.tags) == 0 || slices.ContainsFunc(tg, func(x string) bool { return slices.Contains(sp.tags, x) })
+	}
+	for _, q := range qs {
+		for _, sp := range specs {
+			if !matches(sp, q.tags) {
+				continue
+			}
+			if sp.kinds&KindQuestions != 0 && !has(sp.channel, fmt.Sprintf("/questions/%d/", q.id)) {
+				t.Errorf("%s missed question %d", sp.channel, q.id)
+			}
+			if sp.kinds&KindAnswers != 0 {
+				for _, a := range q.answers {
+					if !has(sp.channel, fmt.Sprintf("/%d#%d", a, a)) {
+						t.Errorf("%s missed answer %d to %d", sp.channel, a, q.id)
+					}
+				}
+			}
+			if sp.kinds&KindAccepted != 0 && q.accepted != 0 {
+				found := false
+				for _, txt := range all[sp.channel] {
+					if strings.Contains(txt, "Accepted answer") && strings.Contains(txt, fmt.Sprintf("/%d#%d", q.accepted, q.accepted)) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s missed the acceptance of %d on %d", sp.channel, q.accepted, q.id)
+				}
+			}
+		}
+		if q.owner == e.user("frank") {
+			for _, a := range q.answers {
+				if !has("D"+slackID("frank"), fmt.Sprintf("/%d#%d", a, a)) {
+					t.Errorf("frank missed answer %d to his question %d", a, q.id)
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("seed %d, %d steps, %d crashes", seed, steps, cr.crashes)
+	}
+}

@@ -1,0 +1,307 @@
+// Package notify brings Stack Overflow Enterprise activity into Slack:
+// channel subscriptions (new questions, answers and accepted answers in some
+// tags of one scope) and personal alerts (answers to my questions, new
+// questions in tags where I am a subject-matter expert).
+//
+// SOE API v3 has no webhooks, so a poller reads one activity feed per scope
+// (GET /questions?sort=activity&order=desc&pageSize=100), whatever the number
+// of subscriptions, and fetches the answers of questions whose answers or
+// accepted state may have changed. What it finds becomes events; each
+// (target, event) pair becomes a delivery in a persisted outbox, written in
+// the same bbolt transaction that advances the scope's watermark and question
+// state. Deliveries are posted afterwards (never inside a transaction), with
+// message metadata carrying the delivery id, and marked done once Slack
+// accepts them; a delivery found "attempting" after a crash is looked up in
+// the channel's history before it is posted again. So every (channel or user,
+// event) is delivered exactly once, except in the narrow case documented on
+// Service.Deliver.
+//
+// Every SOE call is made with the token of a Slack user who linked that
+// scope: for a scope with channel subscriptions, their creators first. When
+// no usable token is left, the scope's subscriptions pause and their
+// creators get one DM with a Reconnect button.
+//
+// notify does not import the commands package; commands registers the
+// /soe subscribe, unsubscribe, subscriptions, notify and config verbs on top
+// of the Service API.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+)
+
+// Bucket names (all top-level, owned by this package).
+var (
+	bucketSubs         = []byte("notify_subs")            // sub id → Subscription
+	bucketSubsByChan   = []byte("notify_subs_by_channel") // team/channel/sub id → ""
+	bucketSubsByScope  = []byte("notify_subs_by_scope")   // scope key/sub id → ""
+	bucketScopes       = []byte("notify_scopes")          // scope key → scopeState
+	bucketQuestions    = []byte("notify_questions")       // scope key/question id → qState
+	bucketEvents       = []byte("notify_events")          // event id → Event
+	bucketOutbox       = []byte("notify_outbox")          // delivery id → Delivery
+	bucketPending      = []byte("notify_pending")         // seq (8 bytes BE) → delivery id
+	bucketPrefs        = []byte("notify_prefs")           // team/user → Prefs
+	bucketChannelScope = []byte("notify_channel_scope")   // team/channel → scope key
+)
+
+// Buckets are the top-level buckets this package uses (pass them to
+// store.Open in Options.Buckets). The package needs no migrations.
+func Buckets() [][]byte {
+	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketChannelScope}
+}
+
+// Kind is a set of event kinds a subscription wants.
+type Kind uint8
+
+// Event kinds.
+const (
+	KindQuestions Kind = 1 << iota // new questions
+	KindAnswers                    // new answers
+	KindAccepted                   // accepted answers
+
+	DefaultKinds = KindQuestions | KindAnswers
+	AllKinds     = KindQuestions | KindAnswers | KindAccepted
+)
+
+// Names lists the kinds in k, e.g. ["questions", "answers"].
+func (k Kind) Names() []string {
+	var out []string
+	if k&KindQuestions != 0 {
+		out = append(out, "questions")
+	}
+	if k&KindAnswers != 0 {
+		out = append(out, "answers")
+	}
+	if k&KindAccepted != 0 {
+		out = append(out, "accepted answers")
+	}
+	return out
+}
+
+// String is "questions, answers".
+func (k Kind) String() string { return strings.Join(k.Names(), ", ") }
+
+// ParseKind maps a word of /soe subscribe to a kind ("all" is AllKinds).
+func ParseKind(word string) (Kind, bool) {
+	switch strings.ToLower(word) {
+	case "questions", "question":
+		return KindQuestions, true
+	case "answers", "answer":
+		return KindAnswers, true
+	case "accepted", "accept", "accepts", "acceptance":
+		return KindAccepted, true
+	case "all":
+		return AllKinds, true
+	}
+	return 0, false
+}
+
+// Subscription is one channel's interest in some tags of one scope.
+type Subscription struct {
+	ID        string    `json:"id"`
+	TeamID    string    `json:"team"`
+	ChannelID string    `json:"channel"`
+	CreatorID string    `json:"creator"`
+	Scope     soe.Scope `json:"scope"`
+	// Tags are lower-case tag names; empty means every tag.
+	Tags    []string  `json:"tags,omitempty"`
+	Kinds   Kind      `json:"kinds"`
+	Created time.Time `json:"created"`
+	// Since is SOE's clock when the subscription began (see Prime): older
+	// activity is not announced to it.
+	Since          time.Time `json:"since,omitzero"`
+	Paused         bool      `json:"paused,omitempty"`
+	PausedAt       time.Time `json:"paused_at,omitzero"`
+	Disabled       bool      `json:"disabled,omitempty"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+}
+
+// AllTags reports whether the subscription covers every tag.
+func (s *Subscription) AllTags() bool { return len(s.Tags) == 0 }
+
+// Active reports whether the subscription is being delivered.
+func (s *Subscription) Active() bool { return !s.Paused && !s.Disabled }
+
+func (s *Subscription) matches(tags []string) bool {
+	if len(s.Tags) == 0 {
+		return true
+	}
+	for _, t := range tags {
+		for _, w := range s.Tags {
+			if strings.EqualFold(t, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Alert is a personal alert switch.
+type Alert string
+
+// Personal alerts.
+const (
+	AlertAnswers Alert = "answers" // answers and accepted answers to my questions
+	AlertExpert  Alert = "expert"  // new questions in tags where I am an SME
+)
+
+// Prefs are one Slack user's personal alert settings.
+type Prefs struct {
+	Answers bool `json:"answers,omitempty"`
+	Expert  bool `json:"expert,omitempty"`
+	// IMChannel is the bot's DM channel with the user, once known; DM
+	// deliveries go there so a crash can be reconciled from its history.
+	IMChannel string `json:"im,omitempty"`
+}
+
+// Links is what notify needs from the linking service (*linking.Service).
+type Links interface {
+	// ScopeLinks lists usable links of scope (invalid and expired left out).
+	ScopeLinks(ctx context.Context, scope soe.Scope) ([]linking.Link, error)
+	// Links lists one Slack user's links.
+	Links(ctx context.Context, teamID, userID string) ([]linking.Link, error)
+	// ClientFor returns a client acting as the link's user.
+	ClientFor(ctx context.Context, l linking.Link) (*soe.Client, error)
+	// Invalidate marks a link as needing a reconnect.
+	Invalidate(ctx context.Context, teamID, userID string, scope soe.Scope, reason string) error
+}
+
+// Options configure the Service.
+type Options struct {
+	DB     *store.DB
+	Slack  chat.Slack
+	Links  Links
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Interval is the poll period (default 60s); each wait is jittered by ±10%.
+	Interval time.Duration
+	// Overlap is how far behind the watermark the feed is re-read, so that
+	// activity SOE records late is not missed (default 5m). Re-read
+	// questions cost no calls: their stored state says nothing changed.
+	Overlap time.Duration
+	// MaxPages bounds the feed pages read per scope and cycle (default 10).
+	MaxPages int
+	// SMETTL is how long SME lists are cached (default 5m).
+	SMETTL time.Duration
+	// Command is the slash command shown in messages (default "/soe").
+	Command string
+	// KeepDone is how long delivered outbox entries are kept (default 24h);
+	// KeepQuestions how long state of inactive questions is kept (default 30 days).
+	KeepDone      time.Duration
+	KeepQuestions time.Duration
+	// GiveUpAfter drops a delivery still failing after this long (default 72h).
+	GiveUpAfter time.Duration
+	// BeforePost and AfterPost, when set, run around each Slack post of a
+	// delivery (tests simulate crashes with them: an error stops the
+	// delivery pass there, as if the process died).
+	BeforePost func(ctx context.Context, deliveryID string) error
+	AfterPost  func(ctx context.Context, deliveryID string) error
+	// OnCycle, when set, receives the statistics of every poll cycle.
+	OnCycle func(CycleStats)
+}
+
+// Service is the notifications feature. It is safe for concurrent use.
+type Service struct {
+	opts  Options
+	db    *store.DB
+	slack chat.Slack
+	links Links
+	log   *slog.Logger
+	now   func() time.Time
+
+	cycleMu   sync.Mutex // one poll cycle (or prime) at a time
+	deliverMu sync.Mutex // one delivery pass at a time
+
+	smes *smeCache
+
+	mu        sync.Mutex
+	lastPrune time.Time
+	kick      chan struct{}
+}
+
+// ErrBadInput is wrapped by errors caused by invalid arguments.
+var ErrBadInput = errors.New("notify: invalid input")
+
+// New builds the Service. Nothing runs until Run (or RunOnce).
+func New(o Options) (*Service, error) {
+	if o.DB == nil || o.Slack == nil || o.Links == nil {
+		return nil, errors.New("notify: DB, Slack and Links are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Minute
+	}
+	if o.Overlap <= 0 {
+		o.Overlap = 5 * time.Minute
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 10
+	}
+	if o.SMETTL <= 0 {
+		o.SMETTL = 5 * time.Minute
+	}
+	if o.Command == "" {
+		o.Command = "/soe"
+	}
+	if o.KeepDone <= 0 {
+		o.KeepDone = 24 * time.Hour
+	}
+	if o.KeepQuestions <= 0 {
+		o.KeepQuestions = 30 * 24 * time.Hour
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = 72 * time.Hour
+	}
+	s := &Service{opts: o, db: o.DB, slack: o.Slack, links: o.Links, log: o.Logger, now: o.Now,
+		kick: make(chan struct{}, 1)}
+	s.smes = newSMECache(o.SMETTL, 5000, o.Now)
+	return s, nil
+}
+
+// Interval is the configured poll period.
+func (s *Service) Interval() time.Duration { return s.opts.Interval }
+
+// Command is the slash command used in messages.
+func (s *Service) Command() string { return s.opts.Command }
+
+func teamKey(team, id string) string { return team + "/" + id }
+
+func validID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkIDs(ids ...string) error {
+	for _, id := range ids {
+		if !validID(id) {
+			return fmt.Errorf("%w: bad Slack id %q", ErrBadInput, id)
+		}
+	}
+	return nil
+}

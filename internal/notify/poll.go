@@ -1,0 +1,1028 @@
+package notify
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+)
+
+// feedPageSize is the page size of the activity feed and of answer lists.
+const feedPageSize = 100
+
+// scopeState is a scope's poll position.
+type scopeState struct {
+	Initialized bool      `json:"init"`
+	Watermark   time.Time `json:"watermark,omitzero"` // newest lastActivityDate seen (SOE clock)
+	// Floor is the watermark the scope started at: nothing created at or
+	// before it is new, even inside the overlap window.
+	Floor    time.Time `json:"floor,omitzero"`
+	LastPoll time.Time `json:"last_poll,omitzero"` // local clock
+	Epoch    uint64    `json:"epoch"`              // bumped by every write (optimistic check)
+}
+
+// qState is what the poller remembers of one question.
+type qState struct {
+	LastActivity time.Time `json:"la"`
+	AnswerCount  int       `json:"n,omitempty"`
+	IsAnswered   bool      `json:"ans,omitempty"`
+	// Answers and Accepted are the answer ids and accepted answer id seen at
+	// the last answer fetch; Full says they are still complete.
+	Answers  []int     `json:"a,omitempty"`
+	Accepted int       `json:"acc,omitempty"`
+	Full     bool      `json:"full,omitempty"`
+	Seen     time.Time `json:"seen"` // local clock of the last change (pruning)
+}
+
+func qKey(scope soe.Scope, id int) string { return fmt.Sprintf("%s/%012d", scope.Key(), id) }
+
+// CycleStats describe one poll cycle.
+type CycleStats struct {
+	Scopes     int // scopes polled
+	SOECalls   int // SOE API calls made by the poller
+	Events     int // events with at least one target
+	Deliveries int // outbox entries created
+	Paused     int // subscriptions paused this cycle
+	Delivered  DeliveryStats
+	Duration   time.Duration
+}
+
+// recipient is a Slack user with a personal alert on and a usable link.
+type recipient struct {
+	TeamID, UserID string
+}
+
+// scopePlan is what one scope's cycle needs to know, read before any call.
+type scopePlan struct {
+	scope   soe.Scope
+	subs    []Subscription      // not disabled
+	askers  map[int][]recipient // SOE user id → answer-alert recipients
+	experts map[int][]recipient // SOE user id → expert-alert recipients
+	links   map[string]linkRank // team/user → priority for token choice
+}
+
+type linkRank int
+
+func (p *scopePlan) interested() bool {
+	return len(p.subs) > 0 || len(p.askers) > 0 || len(p.experts) > 0
+}
+
+// Run polls every Interval (with jitter) and delivers the outbox until ctx
+// is done. Undelivered entries from a previous run are delivered first.
+func (s *Service) Run(ctx context.Context) error {
+	s.log.InfoContext(ctx, "notification poller started", "interval", s.opts.Interval)
+	defer s.log.Info("notification poller stopped")
+	if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "delivering the outbox at start failed", "err", err)
+	}
+	poll := time.NewTimer(s.jitter(min(s.opts.Interval, 5*time.Second)))
+	defer poll.Stop()
+	retry := time.NewTicker(min(s.opts.Interval, 5*time.Second))
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-poll.C:
+			if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "poll cycle had errors", "err", err)
+			}
+			poll.Reset(s.jitter(s.opts.Interval))
+		case <-retry.C:
+			if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "outbox delivery had errors", "err", err)
+			}
+		case <-s.kick:
+			if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "outbox delivery had errors", "err", err)
+			}
+		}
+	}
+}
+
+// jitter spreads d by ±10%.
+func (s *Service) jitter(d time.Duration) time.Duration {
+	j := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	return max(d+j, time.Millisecond)
+}
+
+// RunOnce runs one poll cycle over every scope someone is interested in,
+// then delivers the outbox. Errors of single scopes are joined; the other
+// scopes are still polled.
+func (s *Service) RunOnce(ctx context.Context) (CycleStats, error) {
+	s.cycleMu.Lock()
+	defer s.cycleMu.Unlock()
+	start := s.now()
+	var st CycleStats
+	plans, err := s.plans(ctx)
+	if err != nil {
+		return st, err
+	}
+	var errs []error
+	for _, p := range plans {
+		if ctx.Err() != nil {
+			break
+		}
+		st.Scopes++
+		if err := s.pollScope(ctx, p, start, &st); err != nil {
+			errs = append(errs, fmt.Errorf("scope %s: %w", p.scope.Key(), err))
+			s.log.WarnContext(ctx, "poll failed; will retry next cycle", "scope", p.scope.Key(), "err", err)
+		}
+	}
+	d, err := s.Deliver(ctx)
+	st.Delivered = d
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.maybePrune(ctx)
+	st.Duration = s.now().Sub(start)
+	if s.opts.OnCycle != nil {
+		s.opts.OnCycle(st)
+	}
+	s.log.DebugContext(ctx, "poll cycle done", "scopes", st.Scopes, "soe_calls", st.SOECalls, "events", st.Events,
+		"deliveries", st.Deliveries, "posted", d.Posted)
+	return st, errors.Join(errs...)
+}
+
+// plans reads who wants what, per scope. Only scopes with a subscription
+// that is not disabled, or with a personal alert of a linked user, appear.
+func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
+	byScope := map[string]*scopePlan{}
+	get := func(sc soe.Scope) *scopePlan {
+		p := byScope[sc.Key()]
+		if p == nil {
+			p = &scopePlan{scope: sc, askers: map[int][]recipient{}, experts: map[int][]recipient{},
+				links: map[string]linkRank{}}
+			byScope[sc.Key()] = p
+		}
+		return p
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, key := range subScopesTx(tx) {
+			sc, err := soe.ParseScopeKey(key)
+			if err != nil {
+				continue
+			}
+			subs, err := scopeSubsTx(tx, sc)
+			if err != nil {
+				return err
+			}
+			for _, sub := range subs {
+				if sub.Disabled {
+					continue
+				}
+				p := get(sc)
+				p.subs = append(p.subs, sub)
+				k := teamKey(sub.TeamID, sub.CreatorID)
+				if _, ok := p.links[k]; !ok {
+					p.links[k] = linkRank(len(p.links))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: read subscriptions: %w", err)
+	}
+	prefs, err := s.allPrefs()
+	if err != nil {
+		return nil, fmt.Errorf("notify: read alert settings: %w", err)
+	}
+	now := s.now()
+	for _, pe := range prefs {
+		ls, err := s.links.Links(ctx, pe.TeamID, pe.UserID)
+		if err != nil {
+			return nil, fmt.Errorf("notify: read links: %w", err)
+		}
+		for _, l := range ls {
+			if !usable(l, now) {
+				continue
+			}
+			p := get(l.Scope)
+			r := recipient{TeamID: pe.TeamID, UserID: pe.UserID}
+			if pe.Answers {
+				p.askers[l.SOEUserID] = append(p.askers[l.SOEUserID], r)
+			}
+			if pe.Expert {
+				p.experts[l.SOEUserID] = append(p.experts[l.SOEUserID], r)
+			}
+			k := teamKey(pe.TeamID, pe.UserID)
+			if _, ok := p.links[k]; !ok {
+				p.links[k] = linkRank(1_000_000 + len(p.links))
+			}
+		}
+	}
+	out := make([]*scopePlan, 0, len(byScope))
+	for _, p := range byScope {
+		if p.interested() {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].scope.Key() < out[j].scope.Key() })
+	return out, nil
+}
+
+func usable(l linking.Link, now time.Time) bool {
+	return !l.Invalid && (l.Expiry.IsZero() || now.Before(l.Expiry))
+}
+
+// candidates orders the scope's usable links for polling: subscription
+// creators first (oldest subscription first), then alert users, then anyone.
+func (s *Service) candidates(ctx context.Context, p *scopePlan) ([]linking.Link, error) {
+	ls, err := s.links.ScopeLinks(ctx, p.scope)
+	if err != nil {
+		return nil, fmt.Errorf("notify: list links: %w", err)
+	}
+	now := s.now()
+	ls = slices.DeleteFunc(ls, func(l linking.Link) bool { return !usable(l, now) || l.Scope != p.scope })
+	rank := func(l linking.Link) int {
+		if r, ok := p.links[teamKey(l.TeamID, l.UserID)]; ok {
+			return int(r)
+		}
+		return 2_000_000
+	}
+	sort.SliceStable(ls, func(i, j int) bool { return rank(ls[i]) < rank(ls[j]) })
+	return ls, nil
+}
+
+// errNoToken: no linked user can read the scope.
+var errNoToken = errors.New("no usable Stack Overflow connection for this scope")
+
+// errConflict: the scope state changed under the cycle (a Prime); the
+// cycle's results are dropped and the next cycle starts from the new state.
+var errConflict = errors.New("scope state changed during the cycle")
+
+// openFeed reads the activity feed with the first candidate that works. 401
+// invalidates that link and tries the next; other errors end the cycle.
+func (s *Service) openFeed(ctx context.Context, p *scopePlan, read func(c *soe.Client) error) (*soe.Client, error) {
+	cands, err := s.candidates(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range cands {
+		c, err := s.links.ClientFor(ctx, l)
+		if err != nil {
+			if errors.Is(err, linking.ErrLinkInvalid) || errors.Is(err, linking.ErrNotLinked) {
+				continue
+			}
+			return nil, err
+		}
+		err = read(c)
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.Is(err, soe.ErrUnauthorized):
+			s.log.InfoContext(ctx, "poller token refused; marking the link invalid", "team", l.TeamID, "user", l.UserID, "scope", p.scope.Key())
+			if ierr := s.links.Invalidate(ctx, l.TeamID, l.UserID, l.Scope, "Stack Overflow refused the connection"); ierr != nil {
+				return nil, ierr
+			}
+		case errors.Is(err, soe.ErrForbidden), errors.Is(err, soe.ErrNotFound):
+			// This user cannot see the scope (e.g. left the team): try another.
+			s.log.InfoContext(ctx, "poller token cannot read the scope", "team", l.TeamID, "user", l.UserID, "scope", p.scope.Key(), "err", err)
+		default:
+			return nil, err
+		}
+	}
+	return nil, errNoToken
+}
+
+func lastActivity(q *soe.QuestionSummary) time.Time {
+	if q.LastActivityDate != nil {
+		return *q.LastActivityDate
+	}
+	return q.CreationDate
+}
+
+// pollScope runs one scope's cycle: read the feed since the watermark, fetch
+// the answers that may have changed, and commit the new state together with
+// the outbox entries.
+func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.Time, st *CycleStats) error {
+	state, err := s.scopeState(p.scope)
+	if err != nil {
+		return err
+	}
+	if !state.Initialized {
+		// A first look: start at "now", announce nothing.
+		var first *soe.Page[soe.QuestionSummary]
+		_, err := s.openFeed(ctx, p, func(c *soe.Client) error {
+			st.SOECalls++
+			var err error
+			first, err = c.QuestionsPage(ctx, soe.QuestionListOptions{Page: 1, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
+			return err
+		})
+		if errors.Is(err, errNoToken) {
+			return s.pauseScope(ctx, p, st)
+		}
+		if err != nil {
+			return err
+		}
+		return s.commitInit(p, state, first.Items)
+	}
+
+	from := time.Time{}
+	if !state.Watermark.IsZero() {
+		from = state.Watermark.Add(-s.opts.Overlap)
+	}
+	fresh := newerThan(from, state.Floor)
+	var items []soe.QuestionSummary
+	truncated := false
+	c, err := s.openFeed(ctx, p, func(c *soe.Client) error {
+		var err error
+		items, truncated, err = s.readFeed(ctx, c, from, st)
+		return err
+	})
+	if errors.Is(err, errNoToken) {
+		return s.pauseScope(ctx, p, st)
+	}
+	if err != nil {
+		return err
+	}
+	if truncated {
+		s.log.WarnContext(ctx, "more activity than one cycle reads; older activity skipped", "scope", p.scope.Key(), "pages", s.opts.MaxPages)
+	}
+
+	ids := make([]int, 0, len(items))
+	for i := range items {
+		ids = append(ids, items[i].ID)
+	}
+	states, err := s.questionStates(p.scope, ids)
+	if err != nil {
+		return err
+	}
+
+	subs := activeSubs(p.subs, cycleStart)
+	newState := map[int]qState{}
+	var events []*Event
+	now := s.now().UTC()
+	for i := range items {
+		q := &items[i]
+		old, known := states[q.ID]
+		la := lastActivity(q)
+		isNew := !known && fresh(q.CreationDate)
+		ns := qState{LastActivity: la, AnswerCount: q.AnswerCount, IsAnswered: q.IsAnswered, Seen: now}
+		if known {
+			ns.Answers, ns.Accepted, ns.Full = old.Answers, old.Accepted, old.Full
+			if q.AnswerCount != old.AnswerCount || !la.Equal(old.LastActivity) || q.IsAnswered != old.IsAnswered {
+				ns.Full = false // answers or acceptance may differ from what we saw
+			} else {
+				ns.Seen = old.Seen
+			}
+		}
+		info := questionInfo(q)
+		if isNew && !q.IsDeleted {
+			events = append(events, &Event{ID: p.scope.Key() + "/q/" + strconv.Itoa(q.ID), Kind: EventQuestion,
+				Scope: p.scope, Question: info, At: q.CreationDate, Created: now})
+		}
+		if s.needAnswers(p, subs, q, old, known) {
+			answers, err := s.readAnswers(ctx, c, q.ID, st)
+			if errors.Is(err, soe.ErrNotFound) {
+				newState[q.ID] = ns // deleted meanwhile
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			evs, full := answerEvents(p.scope, info, answers, old, known, isNew, fresh, la, now)
+			events = append(events, evs...)
+			ns.Answers, ns.Accepted, ns.Full = full.Answers, full.Accepted, true
+		}
+		if !known || ns.Seen.Equal(now) {
+			newState[q.ID] = ns
+		}
+	}
+	// Oldest first, so a channel reads them in the order they happened.
+	sort.SliceStable(events, func(i, j int) bool {
+		if !events[i].At.Equal(events[j].At) {
+			return events[i].At.Before(events[j].At)
+		}
+		if ki, kj := kindOrder(events[i].Kind), kindOrder(events[j].Kind); ki != kj {
+			return ki < kj
+		}
+		return events[i].Question.ID < events[j].Question.ID
+	})
+	wm := state.Watermark
+	for i := range items {
+		if la := lastActivity(&items[i]); la.After(wm) {
+			wm = la
+		}
+	}
+
+	deliveries, err := s.targets(ctx, c, p, subs, events, st)
+	if err != nil {
+		return err
+	}
+	return s.commitCycle(ctx, p, state, wm, newState, events, deliveries, st)
+}
+
+func kindOrder(k EventKind) int {
+	switch k {
+	case EventQuestion:
+		return 0
+	case EventAnswers:
+		return 1
+	}
+	return 2
+}
+
+// newerThan reports whether content created at t can be new: inside the
+// feed window (at or after from) and after the scope's start (floor).
+func newerThan(from, floor time.Time) func(t time.Time) bool {
+	return func(t time.Time) bool {
+		if !floor.IsZero() && !t.After(floor) {
+			return false
+		}
+		return !t.Before(from)
+	}
+}
+
+// activeSubs are the subscriptions an event of this cycle may go to: not
+// disabled (paused ones resume, since a token works), created before the
+// cycle began.
+func activeSubs(subs []Subscription, cycleStart time.Time) []Subscription {
+	var out []Subscription
+	for _, sub := range subs {
+		if !sub.Disabled && !sub.Created.After(cycleStart) {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// needAnswers decides whether a question's answers must be fetched: its
+// answers or accepted state may have changed, and someone wants to hear.
+func (s *Service) needAnswers(p *scopePlan, subs []Subscription, q *soe.QuestionSummary, old qState, known bool) bool {
+	if q.AnswerCount == 0 {
+		return false
+	}
+	if known && q.AnswerCount == old.AnswerCount && lastActivity(q).Equal(old.LastActivity) && q.IsAnswered == old.IsAnswered {
+		return false
+	}
+	if q.Owner != nil && len(p.askers[q.Owner.ID]) > 0 {
+		return true
+	}
+	tags := q.TagNames()
+	for i := range subs {
+		if subs[i].Kinds&(KindAnswers|KindAccepted) != 0 && subs[i].matches(tags) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerEvents compares a question's answers with what was seen before. New
+// answers (not seen, created since the feed window began) become one
+// grouped event; a change of accepted answer becomes another, when the
+// previous accepted state is known (or the accepted answer is itself new).
+func answerEvents(scope soe.Scope, info *QuestionInfo, answers []soe.AnswerSummary, old qState, known, isNew bool, fresh func(time.Time) bool, activity, now time.Time) ([]*Event, qState) {
+	seen := map[int]bool{}
+	if known {
+		for _, id := range old.Answers {
+			seen[id] = true
+		}
+	}
+	sort.SliceStable(answers, func(i, j int) bool {
+		if !answers[i].CreationDate.Equal(answers[j].CreationDate) {
+			return answers[i].CreationDate.Before(answers[j].CreationDate)
+		}
+		return answers[i].ID < answers[j].ID
+	})
+	var full qState
+	var newAnswers []AnswerInfo
+	freshIDs := map[int]bool{}
+	var accepted *soe.AnswerSummary
+	var at time.Time
+	for i := range answers {
+		a := &answers[i]
+		full.Answers = append(full.Answers, a.ID)
+		if a.IsAccepted {
+			accepted = a
+			full.Accepted = a.ID
+		}
+		if !seen[a.ID] && (isNew || fresh(a.CreationDate)) {
+			newAnswers = append(newAnswers, answerInfo(a))
+			freshIDs[a.ID] = true
+			at = a.CreationDate
+		}
+	}
+	var out []*Event
+	if len(newAnswers) > 0 {
+		out = append(out, &Event{ID: fmt.Sprintf("%s/a/%d/%d", scope.Key(), info.ID, newAnswers[0].ID), Kind: EventAnswers,
+			Scope: scope, Question: info, Answers: newAnswers, At: at, Created: now})
+	}
+	if accepted != nil {
+		prevKnown := isNew || (known && old.Full)
+		prev := 0
+		if known {
+			prev = old.Accepted
+		}
+		if accepted.ID != prev && (prevKnown || freshIDs[accepted.ID]) {
+			out = append(out, &Event{ID: fmt.Sprintf("%s/acc/%d/%d", scope.Key(), info.ID, accepted.ID), Kind: EventAccepted,
+				Scope: scope, Question: info, Answers: []AnswerInfo{answerInfo(accepted)}, At: activity, Created: now})
+		}
+	}
+	return out, full
+}
+
+// readFeed pages the activity feed, newest first, until activity older than from.
+func (s *Service) readFeed(ctx context.Context, c *soe.Client, from time.Time, st *CycleStats) ([]soe.QuestionSummary, bool, error) {
+	var out []soe.QuestionSummary
+	seen := map[int]bool{}
+	for page := 1; page <= s.opts.MaxPages; page++ {
+		st.SOECalls++
+		pg, err := c.QuestionsPage(ctx, soe.QuestionListOptions{Page: page, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
+		if err != nil {
+			return nil, false, err
+		}
+		for i := range pg.Items {
+			q := pg.Items[i]
+			if lastActivity(&q).Before(from) {
+				return out, false, nil
+			}
+			if !seen[q.ID] {
+				seen[q.ID] = true
+				out = append(out, q)
+			}
+		}
+		if len(pg.Items) == 0 || page >= pg.TotalPages {
+			return out, false, nil
+		}
+	}
+	return out, true, nil
+}
+
+// readAnswers fetches all answers of a question, oldest first.
+func (s *Service) readAnswers(ctx context.Context, c *soe.Client, qid int, st *CycleStats) ([]soe.AnswerSummary, error) {
+	var out []soe.AnswerSummary
+	for page := 1; page <= 20; page++ {
+		st.SOECalls++
+		pg, err := c.AnswersPage(ctx, qid, soe.AnswerListOptions{Page: page, PageSize: feedPageSize, Sort: soe.SortCreation, Order: soe.OrderAsc})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pg.Items...)
+		if len(pg.Items) == 0 || page >= pg.TotalPages {
+			break
+		}
+	}
+	return out, nil
+}
+
+// targets fans events out to channels and people. It may call SOE (SME
+// lists, cached) but touches no transaction.
+func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs []Subscription, events []*Event, st *CycleStats) (map[string][]Target, error) {
+	out := map[string][]Target{}
+	for _, ev := range events {
+		q := ev.Question
+		var ts []Target
+		seen := map[string]bool{}
+		add := func(t Target) {
+			if k := t.Key(); !seen[k] {
+				seen[k] = true
+				ts = append(ts, t)
+			}
+		}
+		var kind Kind
+		switch ev.Kind {
+		case EventQuestion:
+			kind = KindQuestions
+		case EventAnswers:
+			kind = KindAnswers
+		case EventAccepted:
+			kind = KindAccepted
+		}
+		for i := range subs {
+			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) {
+				add(Target{TeamID: subs[i].TeamID, ChannelID: subs[i].ChannelID, Reason: "channel"})
+			}
+		}
+		switch ev.Kind {
+		case EventAnswers, EventAccepted:
+			others := false
+			for _, a := range ev.Answers {
+				if a.Owner.ID != q.Owner.ID || q.Owner.ID == 0 {
+					others = true
+				}
+			}
+			if others && q.Owner.ID != 0 {
+				for _, r := range p.askers[q.Owner.ID] {
+					add(Target{TeamID: r.TeamID, UserID: r.UserID, Reason: "asker"})
+				}
+			}
+		case EventQuestion:
+			if len(p.experts) == 0 {
+				break
+			}
+			smes, err := s.questionSMEs(ctx, c, p.scope, ev, st)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range smes {
+				if id == q.Owner.ID {
+					continue
+				}
+				for _, r := range p.experts[id] {
+					add(Target{TeamID: r.TeamID, UserID: r.UserID, Reason: "expert"})
+				}
+			}
+		}
+		if len(ts) > 0 {
+			out[ev.ID] = ts
+		}
+	}
+	return out, nil
+}
+
+// questionSMEs returns the SOE user ids of the SMEs of a new question's tags.
+func (s *Service) questionSMEs(ctx context.Context, c *soe.Client, scope soe.Scope, ev *Event, st *CycleStats) ([]int, error) {
+	var out []int
+	for _, tag := range ev.Question.Tags {
+		ids, err := s.smes.get(ctx, scope.Key()+"\x00"+tag, func(ctx context.Context) ([]int, error) {
+			return s.loadSMEs(ctx, c, tag, st)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) loadSMEs(ctx context.Context, c *soe.Client, tag string, st *CycleStats) ([]int, error) {
+	st.SOECalls++
+	t, _, err := c.TagByName(ctx, tag)
+	switch {
+	case errors.Is(err, soe.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	st.SOECalls++
+	smes, err := c.SubjectMatterExperts(ctx, t.ID)
+	switch {
+	case errors.Is(err, soe.ErrSMEDisabled), errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	var ids []int
+	for _, u := range smes.Users {
+		ids = append(ids, u.ID)
+	}
+	for _, g := range smes.UserGroups {
+		members := g.Users
+		if len(members) == 0 {
+			st.SOECalls++
+			full, err := c.UserGroup(ctx, g.ID)
+			switch {
+			case errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
+			case err != nil:
+				return nil, err
+			default:
+				members = full.Users
+			}
+		}
+		for _, u := range members {
+			if !slices.Contains(ids, u.ID) {
+				ids = append(ids, u.ID)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// --- state reads and commits ---------------------------------------------------
+
+func (s *Service) scopeState(scope soe.Scope) (scopeState, error) {
+	var st scopeState
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		_, err := store.GetJSON(tx, bucketScopes, scope.Key(), &st)
+		return err
+	})
+	if err != nil {
+		return scopeState{}, fmt.Errorf("notify: read scope state: %w", err)
+	}
+	return st, nil
+}
+
+func (s *Service) questionStates(scope soe.Scope, ids []int) (map[int]qState, error) {
+	out := make(map[int]qState, len(ids))
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, id := range ids {
+			var q qState
+			ok, err := store.GetJSON(tx, bucketQuestions, qKey(scope, id), &q)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out[id] = q
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: read question state: %w", err)
+	}
+	return out, nil
+}
+
+// checkState re-reads the scope state inside tx and refuses to commit when
+// someone else moved it since the cycle read it.
+func checkState(tx *bbolt.Tx, scope soe.Scope, read scopeState) (scopeState, error) {
+	var cur scopeState
+	if _, err := store.GetJSON(tx, bucketScopes, scope.Key(), &cur); err != nil {
+		return cur, err
+	}
+	if cur.Epoch != read.Epoch {
+		return cur, errConflict
+	}
+	return cur, nil
+}
+
+func (s *Service) commitInit(p *scopePlan, read scopeState, items []soe.QuestionSummary) error {
+	now := s.now().UTC()
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		cur, err := checkState(tx, p.scope, read)
+		if err != nil {
+			return err
+		}
+		if err := putInitTx(tx, p.scope, &cur, items, now); err != nil {
+			return err
+		}
+		return unpauseTx(tx, p.subs)
+	})
+	if errors.Is(err, errConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("notify: save scope state: %w", err)
+	}
+	return nil
+}
+
+// putInitTx starts a scope at "now": the watermark is the newest activity on
+// the first feed page, whose questions are remembered as already seen.
+func putInitTx(tx *bbolt.Tx, scope soe.Scope, cur *scopeState, items []soe.QuestionSummary, now time.Time) error {
+	wm := time.Time{}
+	for i := range items {
+		q := &items[i]
+		la := lastActivity(q)
+		if la.After(wm) {
+			wm = la
+		}
+		if err := store.PutJSON(tx, bucketQuestions, qKey(scope, q.ID), &qState{LastActivity: la, AnswerCount: q.AnswerCount, IsAnswered: q.IsAnswered, Seen: now}); err != nil {
+			return err
+		}
+	}
+	cur.Initialized, cur.Watermark, cur.Floor, cur.LastPoll = true, wm, wm, now
+	cur.Epoch++
+	return store.PutJSON(tx, bucketScopes, scope.Key(), cur)
+}
+
+func unpauseTx(tx *bbolt.Tx, subs []Subscription) error {
+	for _, sub := range subs {
+		if !sub.Paused {
+			continue
+		}
+		var cur Subscription
+		ok, err := store.GetJSON(tx, bucketSubs, sub.ID, &cur)
+		if err != nil || !ok {
+			return err
+		}
+		if cur.Paused {
+			cur.Paused, cur.PausedAt = false, time.Time{}
+			if err := putSubTx(tx, cur); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState, wm time.Time, qs map[int]qState,
+	events []*Event, targets map[string][]Target, st *CycleStats) error {
+	now := s.now().UTC()
+	var nEvents, nDeliveries int
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		nEvents, nDeliveries = 0, 0
+		cur, err := checkState(tx, p.scope, read)
+		if err != nil {
+			return err
+		}
+		for id, q := range qs {
+			if err := store.PutJSON(tx, bucketQuestions, qKey(p.scope, id), &q); err != nil {
+				return err
+			}
+		}
+		if wm.After(cur.Watermark) {
+			cur.Watermark = wm
+		}
+		cur.LastPoll = now
+		cur.Epoch++
+		if err := store.PutJSON(tx, bucketScopes, p.scope.Key(), &cur); err != nil {
+			return err
+		}
+		if err := unpauseTx(tx, p.subs); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			ts := targets[ev.ID]
+			if len(ts) == 0 {
+				continue
+			}
+			n, err := enqueueTx(tx, ev, ts, now)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				nEvents++
+				nDeliveries += n
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errConflict) {
+		s.log.InfoContext(ctx, "scope state moved during the cycle; results dropped", "scope", p.scope.Key())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("notify: commit cycle: %w", err)
+	}
+	st.Events += nEvents
+	st.Deliveries += nDeliveries
+	return nil
+}
+
+// enqueueTx stores ev (if new) and one delivery per target (if new). It
+// returns how many deliveries it added.
+func enqueueTx(tx *bbolt.Tx, ev *Event, targets []Target, now time.Time) (int, error) {
+	eb := tx.Bucket(bucketEvents)
+	if eb.Get([]byte(ev.ID)) == nil {
+		if err := store.PutJSON(tx, bucketEvents, ev.ID, ev); err != nil {
+			return 0, err
+		}
+	}
+	ob := tx.Bucket(bucketOutbox)
+	pb := tx.Bucket(bucketPending)
+	n := 0
+	for _, t := range targets {
+		id := deliveryID(t, ev.ID)
+		if ob.Get([]byte(id)) != nil {
+			continue // already queued or delivered: exactly once
+		}
+		seq, err := pb.NextSequence()
+		if err != nil {
+			return n, err
+		}
+		d := Delivery{ID: id, Seq: seq, EventID: ev.ID, Target: t, Status: StatusPending, Created: now}
+		if err := store.PutJSON(tx, bucketOutbox, id, &d); err != nil {
+			return n, err
+		}
+		if err := pb.Put(seqKey(seq), []byte(id)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func seqKey(seq uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	return b[:]
+}
+
+// pauseScope pauses the scope's subscriptions (when no token can read it)
+// and queues one notice per creator whose subscriptions it paused.
+func (s *Service) pauseScope(ctx context.Context, p *scopePlan, st *CycleStats) error {
+	now := s.now().UTC()
+	paused := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		paused = 0
+		byCreator := map[string]*Notice{}
+		var order []string
+		for _, sub := range p.subs {
+			var cur Subscription
+			ok, err := store.GetJSON(tx, bucketSubs, sub.ID, &cur)
+			if err != nil {
+				return err
+			}
+			if !ok || cur.Paused || cur.Disabled {
+				continue
+			}
+			cur.Paused, cur.PausedAt = true, now
+			if err := putSubTx(tx, cur); err != nil {
+				return err
+			}
+			paused++
+			k := teamKey(cur.TeamID, cur.CreatorID)
+			n := byCreator[k]
+			if n == nil {
+				n = &Notice{}
+				byCreator[k] = n
+				order = append(order, k)
+			}
+			n.Channels = appendOnce(n.Channels, cur.ChannelID)
+			if cur.AllTags() {
+				n.Tags = appendOnce(n.Tags, "*")
+			}
+			for _, t := range cur.Tags {
+				n.Tags = appendOnce(n.Tags, t)
+			}
+		}
+		for _, k := range order {
+			team, user, _ := cutKey(k)
+			ev := &Event{ID: fmt.Sprintf("pause/%s/%s/%d", p.scope.Key(), k, now.UnixNano()), Kind: EventPaused,
+				Scope: p.scope, Notice: byCreator[k], Created: now}
+			if _, err := enqueueTx(tx, ev, []Target{{TeamID: team, UserID: user, Reason: "notice"}}, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("notify: pause subscriptions: %w", err)
+	}
+	if paused > 0 {
+		st.Paused += paused
+		s.log.WarnContext(ctx, "no usable connection for scope; subscriptions paused", "scope", p.scope.Key(), "subscriptions", paused)
+	}
+	return nil
+}
+
+func cutKey(k string) (team, user string, ok bool) {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '/' {
+			return k[:i], k[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// Prime starts c's scope at "now" if nobody polls it yet (or nobody did
+// lately), so a new subscription or alert hears of activity from now on and
+// nothing older. It returns SOE's "now" (the newest activity on the feed),
+// which a new subscription records as its start. It costs one SOE call.
+func (s *Service) Prime(ctx context.Context, c *soe.Client) (time.Time, error) {
+	scope := c.Scope()
+	state, err := s.scopeState(scope)
+	if err != nil {
+		return time.Time{}, err
+	}
+	pg, err := c.QuestionsPage(ctx, soe.QuestionListOptions{Page: 1, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("notify: prime %s: %w", scope.Key(), err)
+	}
+	now := time.Time{}
+	for i := range pg.Items {
+		if la := lastActivity(&pg.Items[i]); la.After(now) {
+			now = la
+		}
+	}
+	if state.Initialized {
+		// A scope polled for others keeps its position (restarting it would
+		// lose their events). One nobody polled lately restarts at "now", or
+		// the newcomer would get everything since it was last read.
+		stale := max(10*time.Minute, 3*s.opts.Interval)
+		if s.now().Sub(state.LastPoll) < stale {
+			return now, nil
+		}
+		subs, err := s.ScopeSubscriptions(ctx, scope)
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, sub := range subs {
+			if !sub.Disabled {
+				return now, nil
+			}
+		}
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		cur, err := checkState(tx, scope, state)
+		if err != nil {
+			return err
+		}
+		return putInitTx(tx, scope, &cur, pg.Items, s.now().UTC())
+	})
+	if errors.Is(err, errConflict) {
+		return now, nil // the poller got there first
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("notify: prime %s: %w", scope.Key(), err)
+	}
+	return now, nil
+}
