@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/soebot/soebot/internal/reference"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
+	"github.com/soebot/soebot/internal/soe/soefake"
 )
 
 var verbose = flag.Bool("e2e.log", false, "print the bot's logs")
@@ -41,12 +44,47 @@ func bot(t *testing.T, mods ...func(*Options)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every request the bot sends to SOE and every answer the fake gives is
+	// held to the official OpenAPI document.
+	if v := contract(t); v != nil {
+		e.SOE.SetValidator(v.Validate)
+	}
 	t.Cleanup(func() {
 		if err := e.Close(); err != nil {
 			t.Errorf("bot stopped with error: %v", err)
 		}
+		for _, err := range e.SOE.ValidationErrors() {
+			t.Errorf("SOE contract: %v", err)
+		}
 	})
 	return e
+}
+
+var (
+	contractOnce sync.Once
+	contractVal  *soefake.OpenAPIValidator
+	contractErr  error
+)
+
+// contract loads the SOE OpenAPI document once per test binary; it is
+// required in CI; elsewhere, without ../shared, tests run unvalidated.
+func contract(t *testing.T) *soefake.OpenAPIValidator {
+	t.Helper()
+	contractOnce.Do(func() {
+		p, err := soefake.FindOpenAPISpec()
+		if err == nil {
+			contractVal, err = soefake.LoadOpenAPIValidator(p)
+		}
+		contractErr = err
+	})
+	if contractErr != nil {
+		if reference.Required() {
+			t.Fatalf("OpenAPI document required in CI: %v", contractErr)
+		}
+		t.Logf("OpenAPI document unavailable, SOE traffic not validated: %v", contractErr)
+		return nil
+	}
+	return contractVal
 }
 
 func wait(t *testing.T) context.Context {
