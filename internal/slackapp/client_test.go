@@ -1,0 +1,109 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
+)
+
+func newClient(t *testing.T, f *slackfake.Fake) *Client {
+	t.Helper()
+	api := slack.New(f.BotToken(), slack.OptionAPIURL(f.APIURL()))
+	return NewClient(api, nil, slackRate(rate.Inf))
+}
+
+func TestClientHonoursRetryAfter(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	f.AddChannel(slackfake.Channel{ID: "C1", Name: "general", Members: []string{f.BotUserID()}})
+	c := newClient(t, f)
+	f.RateLimit("chat.postMessage", 1, time.Second)
+	start := time.Now()
+	ts, err := c.Post(context.Background(), "C1", chat.Message{Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("retried after %v, before Retry-After", d)
+	}
+	if ts == "" || len(f.Messages("C1")) != 1 {
+		t.Fatalf("want exactly one message, got %d", len(f.Messages("C1")))
+	}
+}
+
+func TestClientMapsSlackErrors(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	f.AddChannel(slackfake.Channel{ID: "CARCH", Name: "old", Archived: true, Members: []string{f.BotUserID()}})
+	c := newClient(t, f)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"unknown channel", func() error { _, err := c.Post(ctx, "CNOPE", chat.Message{Text: "x"}); return err }, chat.ErrChannelGone},
+		{"archived channel", func() error { _, err := c.Post(ctx, "CARCH", chat.Message{Text: "x"}); return err }, chat.ErrChannelGone},
+		{"unknown user", func() error { _, err := c.UserInfo(ctx, "UNOPE"); return err }, chat.ErrUserNotFound},
+		{"unknown email", func() error { _, err := c.LookupUserByEmail(ctx, "nobody@acme.example"); return err }, chat.ErrUserNotFound},
+		{"stale trigger", func() error {
+			_, err := c.OpenView(ctx, "1.2.nope", slack.ModalViewRequest{Type: slack.VTModal, Title: slack.NewTextBlockObject(slack.PlainTextType, "t", false, false)})
+			return err
+		}, chat.ErrTriggerExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			var ce *chat.Error
+			if !errors.As(err, &ce) || ce.Code == "" {
+				t.Fatalf("err %v is not a *chat.Error", err)
+			}
+		})
+	}
+}
+
+func TestClientPacesPostsPerChannel(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	f.AddChannel(slackfake.Channel{ID: "C1", Name: "general", Members: []string{f.BotUserID()}})
+	api := slack.New(f.BotToken(), slack.OptionAPIURL(f.APIURL()))
+	c := NewClient(api, nil, slackRate(20)) // 20/s, burst 3
+	start := time.Now()
+	for range 7 {
+		if _, err := c.Post(context.Background(), "C1", chat.Message{Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 3 at once, then 4 more at 20/s: at least ~200ms.
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("7 posts took %v: not paced", d)
+	}
+}
+
+func TestDM(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	f.AddUser(slackfake.User{ID: "UALICE", Name: "alice"})
+	c := newClient(t, f)
+	for range 2 {
+		if _, _, err := c.DM(context.Background(), "UALICE", chat.Message{Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.DMs("UALICE")); n != 2 {
+		t.Fatalf("%d DMs", n)
+	}
+	if n := len(f.Calls("conversations.open")); n != 1 {
+		t.Fatalf("conversations.open called %d times, want 1 (cached)", n)
+	}
+}
