@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild())
+	}
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	)
+}
+
+// TestBenchmarksRun runs every benchmark's code once at toy sizes, so the
+// normal test suite keeps them working. It checks what they count, never
+// how fast anything was (timing belongs to the benchmarks).
+func TestBenchmarksRun(t *testing.T) {
+	t.Run("ack", func(t *testing.T) {
+		for _, n := range []int{1, 10} {
+			r := ackLatency(t, n, 2, 50*time.Millisecond, 20*time.Millisecond)
+			if r.slack.n != 2*n || r.total != 2*n {
+				t.Errorf("n=%d: %d acks measured of %d", n, r.slack.n, r.total)
+			}
+		}
+	})
+	t.Run("experts", func(t *testing.T) {
+		r := expertsLatency(t, "1ns", 6, 12)
+		if r.e2e.n != 6 || r.soeCalls < 1 || r.perSecond <= 0 {
+			t.Errorf("%+v", r)
+		}
+	})
+	t.Run("throttle", func(t *testing.T) {
+		r := throttle(t, 30, 0)
+		if r.got429 != 0 || r.results+r.slow+r.busy != 30 || r.other != 0 {
+			t.Errorf("%s", r)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		r := memory(t, 30, 30, 1, 1)
+		if len(r.rss) != 1 || r.rss[0] <= 0 || r.heap[0] <= 0 || r.startup.n != 1 {
+			t.Errorf("%+v", r)
+		}
+	})
+	t.Run("poll", func(t *testing.T) {
+		r := pollCost(t, 3, 3, 1)
+		if r.cpuPerCycle <= 0 || r.postsPerCycle != 3 || r.soeCallsPerCyc < 1 {
+			t.Errorf("%+v", r)
+		}
+	})
+}
