@@ -29,7 +29,7 @@ type Config struct {
 	BotToken string // xoxb-…
 	APIURL   string // Slack Web API base, ending in "/"
 
-	Workers        int           // concurrent handlers (default 32)
+	Workers        int           // concurrent handlers (default 512; most of their time is spent waiting on SOE)
 	HandlerTimeout time.Duration // per-envelope deadline after the ack (default 60s)
 	ShutdownWait   time.Duration // how long in-flight handlers may run after shutdown starts (default 10s)
 	PingInterval   time.Duration // Socket Mode ping watchdog (default: slack-go's 30s)
@@ -62,7 +62,7 @@ type App struct {
 // New builds the transport. Call SetHandler before Run.
 func New(cfg Config) *App {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 32
+		cfg.Workers = 512
 	}
 	if cfg.HandlerTimeout <= 0 {
 		cfg.HandlerTimeout = 60 * time.Second
@@ -232,15 +232,24 @@ func (a *App) dispatch(evt socketmode.Event) {
 		a.busy(evt.Request, env, start)
 		return
 	}
-	// Ack and handle on a worker so a slow Ack (block_suggestion options) never
-	// holds up the socket reader.
 	req := evt.Request
+	if env.Interaction != nil && env.Interaction.Type == slack.InteractionTypeBlockSuggestion {
+		// The ack carries options that may need an SOE lookup: compute it
+		// on the worker so the socket reader never waits.
+		a.inflight.Add(1)
+		go func() {
+			defer a.inflight.Done()
+			defer func() { <-a.sem }()
+			a.ack(req, a.safeAck(env), start)
+		}()
+		return
+	}
+	// Everything else acks right here, before any work: Ack does no I/O.
+	a.ack(req, a.safeAck(env), start)
 	a.inflight.Add(1)
 	go func() {
 		defer a.inflight.Done()
 		defer func() { <-a.sem }()
-		payload := a.safeAck(env)
-		a.ack(req, payload, start)
 		a.run(env)
 	}()
 }
