@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1052,10 +1053,13 @@ func renderMarkdown(md string) string {
 	return b.String()
 }
 
+// inlineCode renders inline Markdown of already HTML-escaped text: `code`,
+// **bold**, *italic* / _italic_ and [label](http…) links (as SOE's renderer
+// does; code spans are left alone).
 func inlineCode(s string) string {
 	parts := strings.Split(s, "`")
 	if len(parts) < 3 {
-		return s
+		return inlineMarkup(s)
 	}
 	var b strings.Builder
 	for i, p := range parts {
@@ -1065,8 +1069,20 @@ func inlineCode(s string) string {
 			if i%2 == 1 {
 				b.WriteString("`")
 			}
-			b.WriteString(p)
+			b.WriteString(inlineMarkup(p))
 		}
 	}
 	return b.String()
+}
+
+var (
+	mdBold   = regexp.MustCompile(`\*\*([^*\n]+)\*\*`)
+	mdItalic = regexp.MustCompile(`(^|[^\w*])[*_]([^*_\n]+)[*_]($|[^\w*])`)
+	mdLink   = regexp.MustCompile(`\[([^\]\n]+)\]\((https?://[^)\s"]+)\)`)
+)
+
+func inlineMarkup(s string) string {
+	s = mdLink.ReplaceAllString(s, `<a href="$2">$1</a>`)
+	s = mdBold.ReplaceAllString(s, `<strong>$1</strong>`)
+	return mdItalic.ReplaceAllString(s, `$1<em>$2</em>$3`)
 }
