@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ const (
 
 // unfurler is the state of the link preview feature.
 type unfurler struct {
+	web   *http.Client // the SOE web site, for share-link redirects (no token)
 	b     *Bot
 	site  siteRoot
 	hints *hintSet
@@ -46,7 +48,11 @@ func (b *Bot) AddUnfurl() {
 	if !ok {
 		b.log.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
 	}
-	u := &unfurler{b: b, site: site, hints: newHintSet(hintEvery, maxHinted)}
+	u := &unfurler{b: b, site: site, hints: newHintSet(hintEvery, maxHinted), web: &http.Client{
+		Timeout: 3 * time.Second,
+		// Read the redirect of a share link; never follow it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
 	b.Event("link_shared", u.handle)
 }
 
@@ -114,11 +120,20 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 		}
 	fetch:
 		for _, raw := range byScope[scope] {
-			card, err := fetchPost(ctx, c, parsed[raw])
+			l := parsed[raw]
+			if l.Kind == postShareLink {
+				var ok bool
+				if l, ok = u.resolveShareLink(ctx, raw, l); !ok {
+					continue
+				}
+			}
+			card, err := fetchPost(ctx, c, l)
 			switch {
 			case err == nil:
 				card.BaseURL = u.b.cfg.SiteURL
-				unfurls[raw] = slack.Attachment{Fallback: plainTitle(card.Title, 150), Blocks: slack.Blocks{BlockSet: renderCard(card)}}
+				// The fallback is shown in notifications: escape it like any
+				// text, or a title "<!channel>" pings everyone (internal/reliability).
+				unfurls[raw] = slack.Attachment{Fallback: mrkdwn.Escape(plainTitle(card.Title, 150)), Blocks: slack.Blocks{BlockSet: renderCard(card)}}
 			case errors.Is(err, soe.ErrUnauthorized):
 				if ierr := links.Invalidate(ctx, env.TeamID, ev.User, scope, "Stack Overflow refused the token"); ierr != nil {
 					u.b.log.WarnContext(ctx, "link_shared: invalidate failed", "err", ierr)
@@ -144,6 +159,34 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 		}
 		u.hint(ctx, env, ev, scope)
 	}
+}
+
+// resolveShareLink turns an answer share link (/a/{id}) into the answer's
+// full link by asking the SOE site where it redirects — anonymously: no
+// token is ever sent to the web site. Only a redirect to that very answer,
+// on the same site and in the same scope, is accepted; anything else (a
+// login page, another host) means no preview.
+func (u *unfurler) resolveShareLink(ctx context.Context, raw string, l soeLink) (soeLink, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return l, false
+	}
+	req.Header.Set("User-Agent", "soebot (link preview)")
+	resp, err := u.web.Do(req)
+	if err != nil {
+		u.b.log.DebugContext(ctx, "link_shared: share link not resolved", "err", err)
+		return l, false
+	}
+	_ = resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil || resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return l, false
+	}
+	full, ok := parseSOELink(u.site, loc.String())
+	if !ok || full.Kind != postAnswer || full.AnswerID != l.AnswerID || full.Scope != l.Scope {
+		return l, false
+	}
+	return full, true
 }
 
 // hint tells the sharer, once a day at most and only them, that connecting

@@ -14,6 +14,10 @@ const (
 	postQuestion = "question"
 	postAnswer   = "answer"
 	postArticle  = "article"
+	// postShareLink is an answer share link (/a/{answerId}): it does not say
+	// which question the answer belongs to, and API v3 cannot fetch an
+	// answer without it, so the site's own redirect is asked first.
+	postShareLink = "answer share link"
 )
 
 // soeLink is an SOE post link, parsed.
@@ -63,10 +67,11 @@ func normHost(u *url.URL) string {
 //	/questions/{id}/{slug}/{answerId}     an answer (SOE's answer webUrl form)
 //	/q/{id}                               a question (share link)
 //	/articles/{id}[/{slug}]               an article
+//	/a/{answerId}[/{userId}]              an answer share link (resolved
+//	                                      through the site's redirect)
 //
 // and the same under /c/{team}/ for a private team. Anything else (another
-// host, another path, /a/{answerId} share links, which do not say which
-// question they belong to and so cannot be fetched with API v3) is ignored.
+// host, another path) is ignored.
 func parseSOELink(site siteRoot, raw string) (soeLink, bool) {
 	if site.host == "" || len(raw) > 2048 {
 		return soeLink{}, false
@@ -116,6 +121,11 @@ func parseSOELink(site siteRoot, raw string) (soeLink, bool) {
 			return soeLink{}, false
 		}
 		l.Kind, l.QuestionID = postQuestion, id
+	case "a":
+		if len(segs) > 3 { // /a/{id}[/{userId}]
+			return soeLink{}, false
+		}
+		l.Kind, l.AnswerID = postShareLink, id
 	case "articles":
 		if len(segs) > 3 {
 			return soeLink{}, false

@@ -32,9 +32,11 @@ func TestParseSOELink(t *testing.T) {
 		{url: "https://acme.stackenterprise.co/c/platform/questions/5/x", want: soeLink{Scope: team, Kind: postQuestion, QuestionID: 5}, ok: true},
 		{url: "https://acme.stackenterprise.co/c/Platform/questions/5/x/6", want: soeLink{Scope: team, Kind: postAnswer, QuestionID: 5, AnswerID: 6}, ok: true},
 		{url: "https://acme.stackenterprise.co/c/platform/articles/8", want: soeLink{Scope: team, Kind: postArticle, ArticleID: 8}, ok: true},
+		{url: "https://acme.stackenterprise.co/a/456", want: soeLink{Kind: postShareLink, AnswerID: 456}, ok: true},   // share link: resolved by redirect
+		{url: "https://acme.stackenterprise.co/a/456/3", want: soeLink{Kind: postShareLink, AnswerID: 456}, ok: true}, // same, with user id
+		{url: "https://acme.stackenterprise.co/c/platform/a/9", want: soeLink{Scope: team, Kind: postShareLink, AnswerID: 9}, ok: true},
 		// Ignored.
-		{url: "https://acme.stackenterprise.co/a/456"},         // answer share link: no question id
-		{url: "https://acme.stackenterprise.co/a/456/3"},       // same, with user id
+		{url: "https://acme.stackenterprise.co/a/456/3/4"},
 		{url: "https://acme.stackenterprise.co/questions"},     // list
 		{url: "https://acme.stackenterprise.co/questions/ask"}, // ask page
 		{url: "https://acme.stackenterprise.co/questions/tagged/go"},
@@ -131,6 +133,8 @@ func FuzzParseSOELink(f *testing.F) {
 			ok = l.QuestionID > 0 && l.AnswerID > 0 && l.ArticleID == 0
 		case postArticle:
 			ok = l.ArticleID > 0 && l.QuestionID == 0 && l.AnswerID == 0
+		case postShareLink:
+			ok = l.AnswerID > 0 && l.QuestionID == 0 && l.ArticleID == 0
 		default:
 			ok = false
 		}

@@ -85,11 +85,12 @@ func TestUnfurlEachURLForm(t *testing.T) {
 		site + "/q/" + qid:                       {"How do I restart a Kubernetes deployment"},
 		site + "/questions/" + qid + "/x#" + aid: {"Answer to: How do I restart", "accepted", "Carol Chen", "rollout restart"},
 		site + "/questions/" + qid + "/x/" + aid: {"Answer to: How do I restart", "15 votes"},
+		site + "/a/" + aid:                       {"Answer to: How do I restart", "Carol Chen"}, // share link, via the site's redirect
 		art.WebURL:                               {"On-call handbook for Platform Engineering", "Knowledge article", "oncall"},
 		tq.WebURL:                                {"etcd disk latency", "team platform", "runbooks"},
 	}
 	ignored := []string{
-		site + "/a/" + aid, // answer share link: API v3 cannot tell its question
+		site + "/a/999999", // a share link the site does not redirect
 		site + "/users/1/alice",
 		site + "/questions/tagged/go",
 		"https://other.example/questions/" + qid,

@@ -304,6 +304,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/oauth/access_token/json" && r.Method == http.MethodPost:
 		s.record(r, "", s.oauthToken(w, r))
 	default:
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if status, ok := s.serveShareLink(w, r); ok {
+				s.record(r, "", status)
+				return
+			}
+		}
 		http.Error(w, "Page not found", http.StatusNotFound)
 		s.record(r, "", http.StatusNotFound)
 	}
