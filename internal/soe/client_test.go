@@ -623,7 +623,7 @@ func TestRetries(t *testing.T) {
 // fake's real limits (burst 50 per 2 s): the client pacer must prevent any 429.
 func TestPacingAvoids429(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes ~2.5 s")
+		t.Skip("takes ~5 s (100 calls at 20/s after a burst of 5)")
 	}
 	e := newEnv(t, soefake.Options{}, soe.Config{})
 	tok := e.fake.MintToken(1)

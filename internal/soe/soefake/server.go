@@ -102,9 +102,9 @@ type RecordedRequest struct {
 	Method    string
 	Path      string
 	Query     string
-	TokenHash string // HashToken(token), "" when none
-	Status    int    // 0 when the connection was dropped
-	Time      time.Time
+	TokenHash string    // HashToken(token), "" when none
+	Status    int       // 0 when the connection was dropped
+	Time      time.Time // when the request arrived (before any injected latency)
 }
 
 // Server is a running fake SOE.
@@ -286,10 +286,17 @@ func (s *Server) ValidationErrors() []error {
 }
 
 func (s *Server) record(r *http.Request, tokHash string, status int) {
+	s.recordAt(r, tokHash, status, time.Now())
+}
+
+// recordAt records a request with the time it arrived: API requests are
+// recorded with their arrival, before any injected latency, so that counting
+// calls per time window counts what the client sent, as SOE's throttle does.
+func (s *Server) recordAt(r *http.Request, tokHash string, status int, arrived time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, RecordedRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		TokenHash: tokHash, Status: status, Time: time.Now()})
+		TokenHash: tokHash, Status: status, Time: arrived})
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -325,6 +332,7 @@ func bearer(r *http.Request) string {
 
 // serveAPI applies faults, auth and throttling, routes, validates and writes.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	reqBody, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
 	tok := bearer(r)
@@ -350,7 +358,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			t.Stop()
-			s.record(r, th, 0)
+			s.recordAt(r, th, 0, arrived)
 			return
 		case <-t.C:
 		}
@@ -358,7 +366,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
-				s.record(r, th, 0) // before closing, so callers see it once they see the drop
+				s.recordAt(r, th, 0, arrived) // before closing, so callers see it once they see the drop
 				conn.Close()
 				return
 			}
@@ -424,7 +432,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(respBody)
-	s.record(r, th, status)
+	s.recordAt(r, th, status, arrived)
 }
 
 // splitScope splits /api/v3[/teams/{team}]/rest.
