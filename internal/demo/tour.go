@@ -408,33 +408,7 @@ func (t *tour) connect(ctx context.Context, linkURL, login string) error {
 
 // buttonURL returns the URL of the first button labelled label in blocks.
 func buttonURL(blocks json.RawMessage, label string) string {
-	var v any
-	if json.Unmarshal(blocks, &v) != nil {
-		return ""
-	}
-	var found string
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if x["type"] == "button" {
-				if txt, _ := x["text"].(map[string]any); txt != nil && txt["text"] == label {
-					if u, _ := x["url"].(string); u != "" && found == "" {
-						found = u
-					}
-				}
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
-		}
-	}
-	walk(v)
-	return found
+	return slackfake.ButtonURL(blocks, label)
 }
 
 var reQuestionURL = regexp.MustCompile(`/questions/(\d+)`)

@@ -151,22 +151,9 @@ func TestExpertsBurstCostsOneLookup(t *testing.T) {
 
 func shareValue(t *testing.T, m slackfake.Message) string {
 	t.Helper()
-	i := strings.Index(string(m.Blocks), `"action_id":"experts_share"`)
-	if i < 0 {
+	v := slackfake.ButtonValue(m.Blocks, "experts_share")
+	if v == "" {
 		t.Fatalf("no Share button:\n%s", flat(m))
 	}
-	rest := string(m.Blocks)[i:]
-	j := strings.Index(rest, `"value":"`)
-	if j < 0 {
-		t.Fatal("share button has no value")
-	}
-	v := rest[j+len(`"value":"`):]
-	var out strings.Builder
-	for k := 0; k < len(v) && v[k] != '"'; k++ {
-		if v[k] == '\\' && k+1 < len(v) {
-			k++
-		}
-		out.WriteByte(v[k])
-	}
-	return out.String()
+	return v
 }

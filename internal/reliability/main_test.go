@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack"
 	"go.etcd.io/bbolt"
 	"go.uber.org/goleak"
 
@@ -163,32 +162,11 @@ func (r *rig) sees(s *slackfake.Sent, match ...string) slackfake.Message {
 // buttonURL returns the URL of the button labelled label in m.
 func buttonURL(t testing.TB, m slackfake.Message, label string) string {
 	t.Helper()
-	bs, err := m.SlackBlocks()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found string
-	check := func(el slack.BlockElement) {
-		if b, ok := el.(*slack.ButtonBlockElement); ok && b.Text != nil && b.Text.Text == label && b.URL != "" {
-			found = b.URL
-		}
-	}
-	for _, b := range bs.BlockSet {
-		switch b := b.(type) {
-		case *slack.ActionBlock:
-			for _, el := range b.Elements.ElementSet {
-				check(el)
-			}
-		case *slack.SectionBlock:
-			if b.Accessory != nil && b.Accessory.ButtonElement != nil {
-				check(b.Accessory.ButtonElement)
-			}
-		}
-	}
-	if found == "" {
+	u := slackfake.ButtonURL(m.Blocks, label)
+	if u == "" {
 		t.Fatalf("no %q URL button in:\n%s", label, m.Flat())
 	}
-	return found
+	return u
 }
 
 // browser is a web browser logged in at the fake SOE as login. With

@@ -723,3 +723,54 @@ func matchText(text string, blocks, attachments json.RawMessage, match string) b
 	}
 	return false
 }
+
+// ButtonURL returns the URL of the first button labelled label anywhere in
+// blocks (actions, section accessories, …), or "" when there is none: what a
+// person would open by clicking it.
+func ButtonURL(blocks json.RawMessage, label string) string {
+	el := findButton(blocks, func(b map[string]any) bool {
+		txt, _ := b["text"].(map[string]any)
+		u, _ := b["url"].(string)
+		return txt != nil && txt["text"] == label && u != ""
+	})
+	u, _ := el["url"].(string)
+	return u
+}
+
+// ButtonValue returns the value of the first button whose action_id is
+// actionID (or starts with actionID+":"), or "" when there is none.
+func ButtonValue(blocks json.RawMessage, actionID string) string {
+	el := findButton(blocks, func(b map[string]any) bool {
+		id, _ := b["action_id"].(string)
+		return id == actionID || strings.HasPrefix(id, actionID+":")
+	})
+	v, _ := el["value"].(string)
+	return v
+}
+
+func findButton(blocks json.RawMessage, match func(map[string]any) bool) map[string]any {
+	var v any
+	if json.Unmarshal(blocks, &v) != nil {
+		return nil
+	}
+	var found map[string]any
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if found == nil && x["type"] == "button" && match(x) {
+				found = x
+				return
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	return found
+}
