@@ -7,7 +7,6 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/soebot/soebot/internal/store"
 )
 
 // Imported is one link for Import: the link as the browser flow would have
@@ -52,22 +51,7 @@ func (s *Service) Import(ctx context.Context, links []Imported) error {
 	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for i, rec := range recs {
-			scope := links[i].Link.Scope
-			key := linkKey(rec.TeamID, rec.UserID, scope)
-			var old linkRecord
-			ok, err := store.GetJSON(tx, bucketLinks, key, &old)
-			if err != nil {
-				return err
-			}
-			if ok && old.SOEUserID != rec.SOEUserID {
-				if err := deleteIndex(tx, old.TeamID, scope, old.SOEUserID, old.UserID); err != nil {
-					return err
-				}
-			}
-			if err := store.PutJSON(tx, bucketLinks, key, rec); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketBySOE).Put([]byte(bySOEKey(rec.TeamID, scope, rec.SOEUserID)), []byte(rec.UserID)); err != nil {
+			if err := putLinkTx(tx, rec, links[i].Link.Scope); err != nil {
 				return err
 			}
 		}

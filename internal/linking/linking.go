@@ -654,23 +654,26 @@ func deleteIndex(tx *bbolt.Tx, team string, scope soe.Scope, soeUserID int, slac
 // storeLink writes rec (replacing any previous link of the same user and
 // scope) and updates the SOE → Slack index.
 func (s *Service) storeLink(rec *linkRecord, scope soe.Scope) error {
+	return s.db.Update(func(tx *bbolt.Tx) error { return putLinkTx(tx, rec, scope) })
+}
+
+// putLinkTx is storeLink inside a transaction the caller holds.
+func putLinkTx(tx *bbolt.Tx, rec *linkRecord, scope soe.Scope) error {
 	key := linkKey(rec.TeamID, rec.UserID, scope)
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		var old linkRecord
-		ok, err := store.GetJSON(tx, bucketLinks, key, &old)
-		if err != nil {
+	var old linkRecord
+	ok, err := store.GetJSON(tx, bucketLinks, key, &old)
+	if err != nil {
+		return err
+	}
+	if ok && old.SOEUserID != rec.SOEUserID {
+		if err := deleteIndex(tx, old.TeamID, scope, old.SOEUserID, old.UserID); err != nil {
 			return err
 		}
-		if ok && old.SOEUserID != rec.SOEUserID {
-			if err := deleteIndex(tx, old.TeamID, scope, old.SOEUserID, old.UserID); err != nil {
-				return err
-			}
-		}
-		if err := store.PutJSON(tx, bucketLinks, key, rec); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketBySOE).Put([]byte(bySOEKey(rec.TeamID, scope, rec.SOEUserID)), []byte(rec.UserID))
-	})
+	}
+	if err := store.PutJSON(tx, bucketLinks, key, rec); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketBySOE).Put([]byte(bySOEKey(rec.TeamID, scope, rec.SOEUserID)), []byte(rec.UserID))
 }
 
 func hasPrefix(k, prefix []byte) bool {
