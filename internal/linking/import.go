@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"go.etcd.io/bbolt"
-
 )
 
 // Imported is one link for Import: the link as the browser flow would have
