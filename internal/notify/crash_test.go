@@ -3,9 +3,12 @@ package notify
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,12 +41,41 @@ func (c *crasher) hook(context.Context, string) error {
 	return nil
 }
 
+// crashSeed replays one run of the crash property: a failing run logs its
+// seed; rerun it with
+//
+//	go test -run TestCrashRestart ./internal/notify/ -notify.seed=N
+//
+// (or NOTIFY_SEED=N). By default each run draws fresh seeds from the clock.
+// The seed fixes the scenario (activity, cycles, faults, crashes); SOE
+// timestamps still come from the wall clock, so a timing-dependent failure
+// may need a few reruns (-count=N) of the same seed.
+var crashSeed = flag.Uint64("notify.seed", 0, "run TestCrashRestartDeliversEachEventExactlyOnce with this seed only (0: random seeds; env NOTIFY_SEED)")
+
+func fixedCrashSeed(t *testing.T) uint64 {
+	if *crashSeed != 0 {
+		return *crashSeed
+	}
+	if v := os.Getenv("NOTIFY_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("NOTIFY_SEED: %v", err)
+		}
+		return n
+	}
+	return 0
+}
+
 // TestCrashRestartDeliversEachEventExactlyOnce is a property test: random
 // SOE activity, poll cycles, crashes before and after posts, restarts,
 // Slack 429s and SOE 5xx. In the end, every delivery is posted exactly once
 // and every new question, answer and acceptance reached the channels that
 // asked for it.
 func TestCrashRestartDeliversEachEventExactlyOnce(t *testing.T) {
+	if seed := fixedCrashSeed(t); seed != 0 {
+		crashProperty(t, seed)
+		return
+	}
 	iterations := 12
 	if testing.Short() {
 		iterations = 4
@@ -159,12 +191,14 @@ func crashProperty(t *testing.T, seed uint64) {
 
 	// 1. Exactly once: no delivery id posted twice; every delivery done and posted.
 	posted := map[string]int{}
-	all := map[string][]string{} // channel → message texts
+	all := map[string][]string{}  // channel → message texts
+	sent := map[string][]string{} // channel → delivery ids of its messages
 	for _, ch := range []string{chGeneral, chOps, chPrivate, "D" + slackID("frank")} {
 		for _, m := range e.posts(ch) {
 			id, _ := m.MetadataPayload["delivery_id"].(string)
 			posted[id]++
 			all[ch] = append(all[ch], m.Flat())
+			sent[ch] = append(sent[ch], id)
 		}
 	}
 	for id, n := range posted {
@@ -185,6 +219,43 @@ func crashProperty(t *testing.T, seed uint64) {
 		}
 	}
 	// 2. Nothing lost: each channel saw what it subscribed to.
+	//
+	// Answers that arrive between two cycles are grouped on one card, which
+	// links at most maxCardAnswers of them and counts the rest ("…and 1
+	// more."), so an answer is not always linked from a card: some seeds
+	// add six answers to one question before a cycle gets through (this
+	// check used to look for every answer's link and failed on them). An
+	// answer reached a channel when a card posted there is of an answers
+	// event listing it, and the card links it or counts it among the rest.
+	byID := map[string]Delivery{}
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	announced := map[string]map[int]bool{} // channel → answer ids its cards announced
+	for ch, ids := range sent {
+		announced[ch] = map[int]bool{}
+		for i, id := range ids {
+			d, ok := byID[id]
+			if !ok {
+				t.Errorf("%s: a message of unknown delivery %q", ch, id)
+				continue
+			}
+			ev, err := e.svc.event(d.EventID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev == nil || ev.Kind != EventAnswers {
+				continue
+			}
+			txt := all[ch][i]
+			for j, a := range ev.Answers {
+				if j < maxCardAnswers && strings.Contains(txt, fmt.Sprintf("/%d#%d", a.ID, a.ID)) ||
+					j >= maxCardAnswers && strings.Contains(txt, fmt.Sprintf("…and %d more.", len(ev.Answers)-maxCardAnswers)) {
+					announced[ch][a.ID] = true
+				}
+			}
+		}
+	}
 	has := func(ch, needle string) bool {
 		for _, txt := range all[ch] {
 			if strings.Contains(txt, needle) {
@@ -206,7 +277,7 @@ func crashProperty(t *testing.T, seed uint64) {
 			}
 			if sp.kinds&KindAnswers != 0 {
 				for _, a := range q.answers {
-					if !has(sp.channel, fmt.Sprintf("/%d#%d", a, a)) {
+					if !announced[sp.channel][a] {
 						t.Errorf("%s missed answer %d to %d", sp.channel, a, q.id)
 					}
 				}
@@ -225,7 +296,7 @@ func crashProperty(t *testing.T, seed uint64) {
 		}
 		if q.owner == e.user("frank") {
 			for _, a := range q.answers {
-				if !has("D"+slackID("frank"), fmt.Sprintf("/%d#%d", a, a)) {
+				if !announced["D"+slackID("frank")][a] {
 					t.Errorf("frank missed answer %d to his question %d", a, q.id)
 				}
 			}

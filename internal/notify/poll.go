@@ -131,7 +131,10 @@ func (s *Service) RunOnce(ctx context.Context) (CycleStats, error) {
 	}
 	var errs []error
 	for _, p := range plans {
-		if ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
+			// Say so: a cycle that polled nothing must not look like a
+			// clean one (found by internal/reliability's soak).
+			errs = append(errs, err)
 			break
 		}
 		st.Scopes++

@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -538,5 +540,81 @@ func TestPermanentSlackErrorIsDropped(t *testing.T) {
 	}
 	if n, _ := e.svc.Pending(context.Background()); n != 0 {
 		t.Fatalf("pending %d", n)
+	}
+}
+
+// TestSixAnswersBetweenCyclesAreOneCardThatCountsTheRest pins the scenario
+// TestCrashRestartDeliversEachEventExactlyOnce tripped on (seeds
+// 1795863208779471398 and 1795863436513956047: six answers to question 173
+// before a cycle, "answer 180 missed" by every target). Nothing is lost:
+// the six answers are one event listing all of them, delivered once to each
+// target; its card links the first maxCardAnswers and counts the sixth
+// ("…and 1 more."), and later cycles and a restart neither repeat nor split
+// it. A seventh answer is a card of its own.
+func TestSixAnswersBetweenCyclesAreOneCardThatCountsTheRest(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.subscribe("alice", chOps, mainSite, AllKinds)
+	e.link("frank", mainSite)
+	if _, err := e.svc.SetAlert(ctx, team, slackID("frank"), AlertAnswers, true); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	qid := e.question(mainSite, "frank", "Why is my Go build cache always cold in CI?", "go")
+	e.cycle()
+	if ps := e.posts(chOps); len(ps) != 1 || !strings.Contains(ps[0].Flat(), "New question") {
+		t.Fatalf("#ops:%s", flat(ps))
+	}
+
+	var ids []int
+	for i, who := range []string{"erin", "ivan", "carol", "erin", "ivan", "carol"} {
+		tick()
+		ids = append(ids, e.answer(mainSite, qid, who, fmt.Sprintf("Cache fix number %d.", i+1)))
+	}
+	e.cycle()
+	for _, ch := range []string{chOps, "D" + slackID("frank")} {
+		ps := e.posts(ch)
+		if ch == chOps {
+			ps = ps[1:] // after the question card
+		}
+		if len(ps) != 1 {
+			t.Fatalf("%s: want one grouped card, got %d:%s", ch, len(ps), flat(ps))
+		}
+		txt := ps[0].Flat()
+		if !strings.Contains(txt, "6 new answers") || !strings.Contains(txt, "…and 1 more.") {
+			t.Fatalf("%s: card does not count all six answers:%s", ch, txt)
+		}
+		for _, id := range ids[:maxCardAnswers] {
+			if !strings.Contains(txt, fmt.Sprintf("/%d#%d", id, id)) {
+				t.Errorf("%s: card does not link answer %d:%s", ch, id, txt)
+			}
+		}
+		evID, _ := ps[0].MetadataPayload["event_id"].(string)
+		ev, err := e.svc.event(evID)
+		if err != nil || ev == nil {
+			t.Fatalf("%s: event %q: %v %v", ch, evID, ev, err)
+		}
+		var got []int
+		for _, a := range ev.Answers {
+			got = append(got, a.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Errorf("%s: event lists answers %v, want %v", ch, got, ids)
+		}
+	}
+
+	// Neither repeated nor split later, even after a restart.
+	e.cycle()
+	e.open()
+	e.cycle()
+	if n, m := len(e.posts(chOps)), len(e.dms("frank")); n != 2 || m != 1 {
+		t.Fatalf("after more cycles: #ops %d cards, frank %d:%s%s", n, m, flat(e.posts(chOps)), flat(e.dms("frank")))
+	}
+	tick()
+	seventh := e.answer(mainSite, qid, "erin", "Cache fix number 7.")
+	e.cycle()
+	ps := e.posts(chOps)
+	if len(ps) != 3 || !strings.Contains(ps[2].Flat(), "New answer") || !strings.Contains(ps[2].Flat(), fmt.Sprintf("/%d#%d", seventh, seventh)) {
+		t.Fatalf("seventh answer:%s", flat(ps))
 	}
 }

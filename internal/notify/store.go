@@ -293,27 +293,18 @@ func cleanTags(tags []string) ([]string, error) {
 // --- transaction helpers ----------------------------------------------------
 
 func channelSubsTx(tx *bbolt.Tx, team, channel string) ([]Subscription, error) {
-	prefix := []byte(team + "/" + channel + "/")
-	var out []Subscription
-	c := tx.Bucket(bucketSubsByChan).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
-		var sub Subscription
-		ok, err := store.GetJSON(tx, bucketSubs, string(k[len(prefix):]), &sub)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, sub)
-		}
-	}
-	sortSubs(out)
-	return out, nil
+	return indexedSubsTx(tx, bucketSubsByChan, []byte(team+"/"+channel+"/"))
 }
 
 func scopeSubsTx(tx *bbolt.Tx, scope soe.Scope) ([]Subscription, error) {
-	prefix := []byte(scope.Key() + "/")
+	return indexedSubsTx(tx, bucketSubsByScope, []byte(scope.Key()+"/"))
+}
+
+// indexedSubsTx loads the subscriptions an index bucket lists under prefix
+// (index keys end in the subscription id), sorted.
+func indexedSubsTx(tx *bbolt.Tx, index, prefix []byte) ([]Subscription, error) {
 	var out []Subscription
-	c := tx.Bucket(bucketSubsByScope).Cursor()
+	c := tx.Bucket(index).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 		var sub Subscription
 		ok, err := store.GetJSON(tx, bucketSubs, string(k[len(prefix):]), &sub)
