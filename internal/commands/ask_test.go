@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,16 +9,13 @@ import (
 
 	"github.com/slack-go/slack"
 
+	goldenpkg "github.com/soebot/soebot/internal/golden"
 	"github.com/soebot/soebot/internal/soe"
 )
 
 func goldenView(t *testing.T, name string, v slack.ModalViewRequest) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goldenBytes(t, name+".json", append(got, '\n'))
+	goldenpkg.JSON(t, name, v)
 }
 
 var hostileQuestion = &soe.Question{QuestionSummary: soe.QuestionSummary{

@@ -1,16 +1,15 @@
 package mrkdwn
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite the expected testdata/golden/*.txt files from current output")
+	"github.com/soebot/soebot/internal/golden"
+)
 
 // goldenExcerptLen is the Excerpt length used for the *.excerpt.txt files.
 const goldenExcerptLen = 160
@@ -60,17 +59,5 @@ func TestGolden(t *testing.T) {
 
 func compareGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s mismatch (run with -update and review the diff)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	golden.Assert(t, path, []byte(got))
 }

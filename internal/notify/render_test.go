@@ -1,45 +1,19 @@
 package notify
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/soebot/soebot/internal/chat"
+	goldenpkg "github.com/soebot/soebot/internal/golden"
 	"github.com/soebot/soebot/internal/soe"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
-
 func golden(t *testing.T, name string, m chat.Message) {
 	t.Helper()
-	got, err := json.MarshalIndent(map[string]any{"text": m.Text, "blocks": m.Blocks}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update if intended)\n--- got\n%s", path, got)
-	}
+	goldenpkg.JSON(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks})
 }
 
 var at = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
