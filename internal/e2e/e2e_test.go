@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,23 +59,11 @@ func bot(t *testing.T, mods ...func(*Options)) *Env {
 	return e
 }
 
-var (
-	contractOnce sync.Once
-	contractVal  *soefake.OpenAPIValidator
-	contractErr  error
-)
-
 // contract loads the SOE OpenAPI document once per test binary; it is
 // required in CI; elsewhere, without ../shared, tests run unvalidated.
 func contract(t *testing.T) *soefake.OpenAPIValidator {
 	t.Helper()
-	contractOnce.Do(func() {
-		p, err := soefake.FindOpenAPISpec()
-		if err == nil {
-			contractVal, err = soefake.LoadOpenAPIValidator(p)
-		}
-		contractErr = err
-	})
+	contractVal, contractErr := soefake.SharedValidator()
 	if contractErr != nil {
 		if reference.Required() {
 			t.Fatalf("OpenAPI document required in CI: %v", contractErr)

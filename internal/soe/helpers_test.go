@@ -13,25 +13,12 @@ import (
 	"github.com/soebot/soebot/internal/soe/soefake"
 )
 
-var (
-	specOnce sync.Once
-	specVal  *soefake.OpenAPIValidator
-	specErr  error
-)
-
 // contractValidator loads the SOE OpenAPI document once per test binary
 // ($SOE_OPENAPI_SPEC or ../shared/soe-v3/openapi.json from the module root).
 // Missing: skip locally, FAIL in CI (CI=true).
 func contractValidator(t testing.TB) *soefake.OpenAPIValidator {
 	t.Helper()
-	specOnce.Do(func() {
-		p, err := soefake.FindOpenAPISpec()
-		if err != nil {
-			specErr = err
-			return
-		}
-		specVal, specErr = soefake.LoadOpenAPIValidator(p)
-	})
+	specVal, specErr := soefake.SharedValidator()
 	if specErr != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("OpenAPI document required in CI: %v", specErr)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -182,3 +183,18 @@ func (v *OpenAPIValidator) validateSearchItems(body []byte, opts []openapi3.Sche
 	}
 	return nil
 }
+
+// sharedValidator caches the loaded document: parsing 475 KB of OpenAPI takes
+// a while, and every test of a binary uses the same one.
+var sharedValidator = sync.OnceValues(func() (*OpenAPIValidator, error) {
+	p, err := FindOpenAPISpec()
+	if err != nil {
+		return nil, err
+	}
+	return LoadOpenAPIValidator(p)
+})
+
+// SharedValidator returns the validator for the official document, loaded
+// once per process. Callers decide what a missing document means (tests:
+// fatal in CI, see reference.Required).
+func SharedValidator() (*OpenAPIValidator, error) { return sharedValidator() }

@@ -5,30 +5,16 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/soebot/soebot/internal/soe/soefake"
-)
-
-var (
-	specOnce sync.Once
-	specVal  *soefake.OpenAPIValidator
-	specErr  error
 )
 
 // contractValidator loads the OpenAPI document once per test binary. When it
 // is missing the calling test is skipped locally but FAILS in CI (CI=true).
 func contractValidator(t testing.TB) *soefake.OpenAPIValidator {
 	t.Helper()
-	specOnce.Do(func() {
-		p, err := soefake.FindOpenAPISpec()
-		if err != nil {
-			specErr = err
-			return
-		}
-		specVal, specErr = soefake.LoadOpenAPIValidator(p)
-	})
+	specVal, specErr := soefake.SharedValidator()
 	if specErr != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("OpenAPI document required in CI: %v", specErr)
