@@ -189,7 +189,11 @@ func renderAnswers(ev *Event, reason string) chat.Message {
 	blocks := []slack.Block{section(lead)}
 	for i, a := range ev.Answers {
 		if i == maxCardAnswers {
-			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more.", n-maxCardAnswers)))
+			more := fmt.Sprintf("…and %d more.", n-maxCardAnswers)
+			if q.URL != "" {
+				more += " " + mrkdwn.Link(q.URL, "See them all on Stack Overflow")
+			}
+			blocks = append(blocks, contextBlock(more))
 			break
 		}
 		blocks = append(blocks, section(answerText(a, "answered")))
