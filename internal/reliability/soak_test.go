@@ -240,7 +240,14 @@ func TestSoak(t *testing.T) {
 				answersByTag[tag] = append(answersByTag[tag], a)
 			}
 			qMu.Unlock()
-			time.Sleep(time.Duration(150+rng.IntN(300)) * time.Millisecond)
+			if long {
+				// Slack lets a channel take about one message a second: a
+				// sustained faster stream only grows the outbox (it is
+				// delivered, late). Long runs stay under that pace.
+				time.Sleep(time.Duration(800+rng.IntN(800)) * time.Millisecond)
+			} else {
+				time.Sleep(time.Duration(150+rng.IntN(300)) * time.Millisecond)
+			}
 		}
 	}()
 	// Modal submissions: /soe ask.
