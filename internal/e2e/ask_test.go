@@ -701,3 +701,32 @@ func TestAskModalClosedWhilePostingStillKeepsTheText(t *testing.T) {
 		t.Fatalf("the body was not given back: %v\n%s", err, dump(e.Slack.Responses(s.ResponseURL)))
 	}
 }
+
+// The token is revoked at SOE between opening the form and submitting it:
+// the form comes back with what was typed, the user is offered Reconnect,
+// and nothing is created.
+func TestAskTokenRevokedBeforeSubmitOffersReconnect(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	before := e.createdQuestions()
+	e.slash(t, alice, General, "ask How do we rotate the staging database password?")
+	v := e.askForm(t, alice)
+	e.SOE.RevokeToken(e.storedToken(t, alice, "main")) // restarts the bot on the same database
+	vals := askValues{title: "How do we rotate the staging database password?", body: "The password in Vault is a year old.", tags: []string{"postgresql"}}
+	e.submitAsk(t, alice, v, vals)
+	back, err := e.Slack.WaitViewMatch(wait(t), alice, askModal, "Post question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if initial(t, back, "ask_title") != vals.title || initial(t, back, "ask_body") != vals.body {
+		t.Fatalf("the form lost what was typed:\n%s", back.Flat())
+	}
+	if _, err := e.Slack.WaitEphemeral(wait(t), alice, "Reconnect"); err != nil {
+		if _, derr := e.Slack.WaitDM(wait(t), alice, "Reconnect"); derr != nil {
+			t.Fatalf("no Reconnect offered: %v / %v", err, derr)
+		}
+	}
+	if n := e.createdQuestions() - before; n != 0 {
+		t.Fatalf("%d questions created with a revoked token", n)
+	}
+}

@@ -13,14 +13,12 @@ import (
 // the Slack user id.
 func (e *Env) linkedAs(t *testing.T, login, team string) string {
 	t.Helper()
-	user := SlackUser(login)
-	text := "link"
 	if team != "" {
-		text += " team " + team
+		e.link(t, login, team)
+	} else {
+		e.link(t, login)
 	}
-	m := e.sees(t, e.slash(t, user, General, text), "Connect")
-	e.connect(t, buttonURL(t, m, "Connect"), login)
-	return user
+	return SlackUser(login)
 }
 
 // soeAs is a direct SOE API client acting as login (test setup only).
