@@ -92,8 +92,18 @@ func (f *Fake) afterCall(c Call, obs func(Call)) {
 // finishCall records the call, then writes the JSON answer (recording first
 // means a client that got its answer always finds its call in Calls()).
 func (f *Fake) finishCall(w http.ResponseWriter, c Call, body map[string]any, hdr http.Header) {
+	completeCall(&c, body)
+	f.recordCall(c)
+	writeAPI(w, c.Status, body, hdr)
+}
+
+// completeCall fills in what the answer says about the call.
+func completeCall(c *Call, body map[string]any) {
 	if c.Status == 0 {
 		c.Status = http.StatusOK
+	}
+	if ok, _ := body["ok"].(bool); !ok && c.Err == "" {
+		c.Err, _ = body["error"].(string)
 	}
 	if errs, ok := body["errors"].([]string); ok {
 		c.Errors = errs
@@ -103,14 +113,16 @@ func (f *Fake) finishCall(w http.ResponseWriter, c Call, body map[string]any, hd
 			c.Errors = msgs
 		}
 	}
-	f.recordCall(c)
+}
+
+func writeAPI(w http.ResponseWriter, status int, body map[string]any, hdr http.Header) {
 	for k, vs := range hdr {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(c.Status)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
 
@@ -314,21 +326,28 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !f.delay(method, r) {
 		return
 	}
-	resp := f.dispatch(method, q)
-	call.Status = resp.status
-	if ok, _ := resp.body["ok"].(bool); !ok {
-		call.Err, _ = resp.body["error"].(string)
-	}
-	f.finishCall(w, call, resp.body, resp.hdr)
+	resp, obs := f.dispatch(method, q, &call)
+	f.afterCall(call, obs)
+	writeAPI(w, call.Status, resp.body, resp.hdr)
 }
 
-func (f *Fake) dispatch(method string, q *apiReq) apiResp {
+// dispatch answers the call and records it in the same critical section as
+// the state it changed, so that whoever sees the effect (a view, a message)
+// also sees the call in Calls.
+func (f *Fake) dispatch(method string, q *apiReq, call *Call) (apiResp, func(Call)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resp := f.dispatchLocked(method, q)
+	call.Status = resp.status
+	completeCall(call, resp.body)
+	return resp, f.recordCallLocked(*call)
+}
+
+func (f *Fake) dispatchLocked(method string, q *apiReq) apiResp {
 	m, known := apiMethods[method]
 	if !known {
 		return fail("unknown_method")
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	switch {
 	case q.token == "":
 		return fail("not_authed")
