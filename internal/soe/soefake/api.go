@@ -385,12 +385,7 @@ func (s *Server) listGroups(w http.ResponseWriter, c *apiCtx) {
 	for _, g := range s.groups {
 		gs = append(gs, g)
 	}
-	slices.SortFunc(gs, func(a, b *fakeGroup) int {
-		if pg.sort == "size" {
-			return pg.cmp(len(a.Members)-len(b.Members), a.ID-b.ID)
-		}
-		return pg.cmp(strings.Compare(a.Name, b.Name), a.ID-b.ID)
-	})
+	sortByNameOrSize(gs, pg, func(g *fakeGroup) (int, string, int) { return g.ID, g.Name, len(g.Members) })
 	items := []groupJSON{}
 	for _, g := range window(gs, pg) {
 		items = append(items, s.groupJSON(g))
@@ -845,18 +840,26 @@ func (s *Server) communityJSON(cm *fakeCommunity) communityJSON {
 		Tags: s.tagsJSON(s.sites["main"], cm.Tags)}
 }
 
+// sortByNameOrSize orders user groups or communities as their list endpoints
+// do: sort=name|size, ties broken by id.
+func sortByNameOrSize[T any](xs []T, pg pageReq, key func(T) (id int, name string, size int)) {
+	slices.SortFunc(xs, func(a, b T) int {
+		ida, na, sa := key(a)
+		idb, nb, sb := key(b)
+		if pg.sort == "size" {
+			return pg.cmp(sa-sb, ida-idb)
+		}
+		return pg.cmp(strings.Compare(na, nb), ida-idb)
+	})
+}
+
 func (s *Server) listCommunities(w http.ResponseWriter, c *apiCtx) {
 	pg, ok := paging(w, c.q, []string{"name", "size"}, "name", "asc")
 	if !ok {
 		return
 	}
 	cs := slices.Clone(s.communities)
-	slices.SortFunc(cs, func(a, b *fakeCommunity) int {
-		if pg.sort == "size" {
-			return pg.cmp(len(a.Members)-len(b.Members), a.ID-b.ID)
-		}
-		return pg.cmp(strings.Compare(a.Name, b.Name), a.ID-b.ID)
-	})
+	sortByNameOrSize(cs, pg, func(cm *fakeCommunity) (int, string, int) { return cm.ID, cm.Name, len(cm.Members) })
 	items := []communityJSON{}
 	for _, cm := range window(cs, pg) {
 		items = append(items, s.communityJSON(cm))
