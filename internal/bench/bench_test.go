@@ -25,10 +25,13 @@ func TestMain(m *testing.M) {
 func TestBenchmarksRun(t *testing.T) {
 	t.Run("ack", func(t *testing.T) {
 		for _, n := range []int{1, 10} {
-			r := ackLatency(t, n, 2, 50*time.Millisecond, 20*time.Millisecond)
+			r := ackLatency(t, n, 2, 50*time.Millisecond, 20*time.Millisecond, 0)
 			if r.slack.n != 2*n || r.total != 2*n {
 				t.Errorf("n=%d: %d acks measured of %d", n, r.slack.n, r.total)
 			}
+		}
+		if r := ackLatency(t, 10, 1, 50*time.Millisecond, 0, 20*time.Millisecond); r.slack.n != 10 {
+			t.Errorf("spread: %d acks measured of 10", r.slack.n)
 		}
 	})
 	t.Run("experts", func(t *testing.T) {

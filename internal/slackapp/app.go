@@ -57,7 +57,22 @@ type App struct {
 
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
+
+	// Burst scheduling, owned by the Run loop (see hold).
+	lastEnvelope time.Time
+	held         []func()
+	heldSince    time.Time
 }
+
+// During a burst of envelopes, handlers are started only once the socket
+// goes quiet, so that their CPU does not delay the acks of the envelopes
+// still queued behind them (Go has no goroutine priorities, and a goroutine
+// woken by the network queues behind every runnable handler).
+const (
+	burstGap   = 2 * time.Millisecond   // envelopes closer than this form a burst
+	burstQuiet = 300 * time.Microsecond // release held handlers after this long without an envelope
+	burstHold  = 50 * time.Millisecond  // never hold a handler longer than this
+)
 
 // New builds the transport. Call SetHandler before Run.
 func New(cfg Config) *App {
@@ -132,8 +147,20 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { runErr <- a.sm.RunContext(runCtx) }()
 
 	var fatal error
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	defer quiet.Stop()
 loop:
 	for {
+		var quietC <-chan time.Time
+		if len(a.held) > 0 {
+			if time.Since(a.heldSince) >= burstHold {
+				a.release()
+				continue
+			}
+			quiet.Reset(burstQuiet)
+			quietC = quiet.C
+		}
 		select {
 		case <-runCtx.Done():
 			break loop
@@ -145,8 +172,11 @@ loop:
 			break loop
 		case evt := <-a.sm.Events:
 			a.dispatch(evt)
+		case <-quietC:
+			a.release()
 		}
 	}
+	a.release()
 	a.connected.Store(false)
 	stop()
 	if runErr != nil {
@@ -247,11 +277,35 @@ func (a *App) dispatch(evt socketmode.Event) {
 	// Everything else acks right here, before any work: Ack does no I/O.
 	a.ack(req, a.safeAck(env), start)
 	a.inflight.Add(1)
-	go func() {
+	a.schedule(start, func() {
 		defer a.inflight.Done()
 		defer func() { <-a.sem }()
 		a.run(env)
-	}()
+	})
+}
+
+// schedule starts a handler at once, or holds it while a burst of envelopes
+// is being acked (see burstGap).
+func (a *App) schedule(now time.Time, job func()) {
+	inBurst := now.Sub(a.lastEnvelope) < burstGap
+	a.lastEnvelope = now
+	if !inBurst && len(a.held) == 0 {
+		go job()
+		return
+	}
+	if len(a.held) == 0 {
+		a.heldSince = now
+	}
+	a.held = append(a.held, job)
+}
+
+// release starts every held handler.
+func (a *App) release() {
+	for _, job := range a.held {
+		go job()
+	}
+	clear(a.held)
+	a.held = a.held[:0]
 }
 
 // ackUndecodable acks an envelope slack-go could not decode (so Slack does

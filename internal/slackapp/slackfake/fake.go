@@ -100,6 +100,7 @@ type Fake struct {
 	calls    []Call
 	observer func(Call)
 	acks     []Ack
+	firstAck map[string]int // envelope id -> index in acks of its first ack
 
 	envelopes map[string]*envelope
 	sentOrder []string
@@ -203,6 +204,7 @@ func Start(opts Options) (*Fake, error) {
 		homes:      map[string]string{},
 		viewErrors: map[string]map[string]string{},
 		envelopes:  map[string]*envelope{},
+		firstAck:   map[string]int{},
 		tickets:    map[string]bool{},
 		sockets:    map[*wsConn]bool{},
 		rateLimits: map[string]*fault{},

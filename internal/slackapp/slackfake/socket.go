@@ -227,6 +227,9 @@ func (f *Fake) handleAck(msg []byte) {
 		ack.Latency = at.Sub(env.sentAt)
 		env.acked = true
 	}
+	if _, dup := f.firstAck[a.EnvelopeID]; !dup {
+		f.firstAck[a.EnvelopeID] = len(f.acks)
+	}
 	f.acks = append(f.acks, ack)
 	var errs []Call
 	if env != nil {
@@ -408,10 +411,8 @@ func (f *Fake) sendEnvelope(env *envelope, payload any, acceptsResponse bool, re
 // WaitAck waits for the ack of envelopeID.
 func (f *Fake) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
 	a, err := waitUntil(ctx, f, func() (Ack, bool) {
-		for _, a := range f.acks {
-			if a.EnvelopeID == envelopeID {
-				return a, true
-			}
+		if i, ok := f.firstAck[envelopeID]; ok {
+			return f.acks[i], true
 		}
 		return Ack{}, false
 	})
