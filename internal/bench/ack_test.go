@@ -134,7 +134,7 @@ type ackResult struct {
 // its production size (512): envelopes beyond it are acked at once with
 // "very busy, try again" (counted as busy-fraction).
 //
-//   - concurrent=1: one envelope per round, 300 ms apart.
+//   - concurrent=1: one envelope per round, 100 ms apart.
 //   - concurrent=N/back-to-back: N envelopes written as fast as the fake
 //     Slack can write them (tens of thousands per second): a saturation
 //     test of the socket.
@@ -156,13 +156,13 @@ func BenchmarkAckLatency(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			r := *rounds
 			if c.n == 1 {
-				r = *rounds * 12 // one envelope per round: more rounds for a p99
+				r = *rounds * 40 // one envelope per round: more rounds for a p99
 			}
 			var res ackResult
 			for range b.N {
-				// 300 ms apart, about 27 handlers wait on SOE at any time
-				// (each for up to the 8 s lookup bound).
-				res = ackLatency(b, c.n, r, 2*time.Second, 300*time.Millisecond, c.spread)
+				// Single envelopes 100 ms apart: about 20 handlers wait on
+				// SOE at any time.
+				res = ackLatency(b, c.n, r, 2*time.Second, 100*time.Millisecond, c.spread)
 			}
 			report(b, "ack-", res.slack)
 			b.ReportMetric(ms(res.botP50), "bot-read-to-ack-p50-le-ms")

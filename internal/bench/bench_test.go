@@ -34,6 +34,11 @@ func TestBenchmarksRun(t *testing.T) {
 			t.Errorf("spread: %d acks measured of 10", r.slack.n)
 		}
 	})
+	t.Run("floor", func(t *testing.T) {
+		if r := socketFloor(t, 10, 2); r.slack.n != 20 || r.ackedPerSec <= 0 {
+			t.Errorf("%+v", r)
+		}
+	})
 	t.Run("experts", func(t *testing.T) {
 		r := expertsLatency(t, "1ns", 6, 12)
 		if r.e2e.n != 6 || r.soeCalls < 1 || r.perSecond <= 0 {

@@ -70,7 +70,7 @@ type App struct {
 // woken by the network queues behind every runnable handler).
 const (
 	burstGap   = 2 * time.Millisecond   // envelopes closer than this form a burst
-	burstQuiet = 300 * time.Microsecond // release held handlers after this long without an envelope
+	burstQuiet = 500 * time.Microsecond // release held handlers after this long without an envelope
 	burstHold  = 50 * time.Millisecond  // never hold a handler longer than this
 )
 
