@@ -68,8 +68,9 @@ func throttle(tb testing.TB, n int, gap time.Duration) throttleResult {
 }
 
 // BenchmarkThrottle: bursts of commands from one user never make SOE answer
-// 429. "burst" sends 500 commands at once (most are acked "busy" by the
-// worker pool of 32; the rest queue on the client's per-token pacer);
+// 429. "burst" sends 500 commands at once (all fit in the worker pool of
+// 512 and queue on the client's per-token pacer; those it cannot serve
+// within the handler's bound are told to try again);
 // "sustained" sends them at 40 per second, faster than SOE allows one
 // token (25/s), so the pacer must hold calls back.
 func BenchmarkThrottle(b *testing.B) {
