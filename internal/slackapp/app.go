@@ -58,7 +58,15 @@ type App struct {
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
 
-	// Burst scheduling, owned by the Run loop (see hold).
+	// Up to maxIdleWorkers idle workers wait on jobs (for workerIdle at
+	// most) instead of exiting: a goroutine that has run a handler keeps its
+	// grown stack, so the next handler does not pay for growing a fresh one.
+	jobs        chan func()
+	quitWorkers chan struct{}
+	workers     sync.WaitGroup
+	idle        atomic.Int32
+
+	// Burst scheduling, owned by the Run loop (see schedule).
 	lastEnvelope time.Time
 	held         []func()
 	heldSince    time.Time
@@ -72,6 +80,9 @@ const (
 	burstGap   = 2 * time.Millisecond   // envelopes closer than this form a burst
 	burstQuiet = 500 * time.Microsecond // release held handlers after this long without an envelope
 	burstHold  = 50 * time.Millisecond  // never hold a handler longer than this
+
+	workerIdle     = 30 * time.Second // an idle worker exits after this long
+	maxIdleWorkers = 8
 )
 
 // New builds the transport. Call SetHandler before Run.
@@ -115,6 +126,41 @@ func New(cfg Config) *App {
 		dedupe: newEventDedupe(10000, 10*time.Minute),
 
 		handlerCtx: hctx, cancelHandler: cancel,
+		jobs: make(chan func()), quitWorkers: make(chan struct{}),
+	}
+}
+
+// spawn runs job on an idle worker, or on a new one.
+func (a *App) spawn(job func()) {
+	select {
+	case a.jobs <- job:
+	default:
+		a.workers.Add(1)
+		go a.worker(job)
+	}
+}
+
+func (a *App) worker(job func()) {
+	defer a.workers.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		job()
+		if a.idle.Add(1) > maxIdleWorkers {
+			a.idle.Add(-1)
+			return
+		}
+		idle.Reset(workerIdle)
+		select {
+		case job = <-a.jobs:
+			a.idle.Add(-1)
+		case <-idle.C:
+			a.idle.Add(-1)
+			return
+		case <-a.quitWorkers:
+			a.idle.Add(-1)
+			return
+		}
 	}
 }
 
@@ -183,6 +229,8 @@ loop:
 		<-runErr
 	}
 	a.drain()
+	close(a.quitWorkers)
+	a.workers.Wait()
 	return fatal
 }
 
@@ -267,11 +315,11 @@ func (a *App) dispatch(evt socketmode.Event) {
 		// The ack carries options that may need an SOE lookup: compute it
 		// on the worker so the socket reader never waits.
 		a.inflight.Add(1)
-		go func() {
+		a.spawn(func() {
 			defer a.inflight.Done()
 			defer func() { <-a.sem }()
 			a.ack(req, a.safeAck(env), start)
-		}()
+		})
 		return
 	}
 	// Everything else acks right here, before any work: Ack does no I/O.
@@ -290,7 +338,7 @@ func (a *App) schedule(now time.Time, job func()) {
 	inBurst := now.Sub(a.lastEnvelope) < burstGap
 	a.lastEnvelope = now
 	if !inBurst && len(a.held) == 0 {
-		go job()
+		a.spawn(job)
 		return
 	}
 	if len(a.held) == 0 {
@@ -302,7 +350,7 @@ func (a *App) schedule(now time.Time, job func()) {
 // release starts every held handler.
 func (a *App) release() {
 	for _, job := range a.held {
-		go job()
+		a.spawn(job)
 	}
 	clear(a.held)
 	a.held = a.held[:0]

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 )
@@ -150,4 +152,14 @@ func TestShutdownRunsHeldHandlers(t *testing.T) {
 			t.Errorf("envelope %d (acked %v) handled %d times", i, acked[s.EnvelopeID], c)
 		}
 	}
+}
+
+func TestMain(m *testing.M) {
+	// After every test's shutdown no handler, worker or socket goroutine
+	// of the transport is left behind.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	)
 }
