@@ -87,8 +87,9 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.soe = soe.NewService(soe.Config{
 		APIURL: cfg.SOEAPIURL, UserAgent: "soebot/dev (+" + cfg.PublicURL + ")",
 		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "soe"),
-		OnResponse: func(method, _ string, status int) {
+		OnResponse: func(method, _ string, status int, d time.Duration) {
 			a.met.SOECalls.WithLabelValues(method, strconv.Itoa(status)).Inc()
+			a.met.SOETime.WithLabelValues(method).Observe(d.Seconds())
 		},
 	})
 

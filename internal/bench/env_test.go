@@ -244,6 +244,26 @@ func histQuantile(before, after []uint64, bounds []float64, q float64) time.Dura
 
 // ackBuckets returns the cumulative bucket counts (and total as the last
 // element) of the bot's ack latency histogram, with the bucket bounds.
+// soeSeconds is the total time and number of the bot's SOE calls so far,
+// as its client measured them (soebot_soe_call_seconds, every method).
+func (e *env) soeSeconds(tb testing.TB) (float64, uint64) {
+	tb.Helper()
+	mfs, err := e.App.Metrics().Registry.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sum, n := 0.0, uint64(0)
+	for _, mf := range mfs {
+		if mf.GetName() == "soebot_soe_call_seconds" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetHistogram().GetSampleSum()
+				n += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return sum, n
+}
+
 func (e *env) ackBuckets(tb testing.TB) ([]uint64, []float64) {
 	tb.Helper()
 	mfs, err := e.App.Metrics().Registry.Gather()

@@ -20,6 +20,7 @@ type Metrics struct {
 	AckLatency    prometheus.Histogram     // seconds from envelope read to ack written
 	HandlerErrors *prometheus.CounterVec   // by envelope type and kind (panic, busy, error)
 	SOECalls      *prometheus.CounterVec   // by method and status
+	SOETime       *prometheus.HistogramVec // seconds per SOE call (request sent -> last byte), by method
 	SlackCalls    *prometheus.CounterVec   // by Slack method and status
 	Deliveries    *prometheus.CounterVec   // notification deliveries by result
 	PollDuration  prometheus.Histogram     // seconds per poll cycle
@@ -46,6 +47,10 @@ func New() *Metrics {
 		SOECalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "soebot_soe_calls_total", Help: "SOE API calls, by HTTP method and status.",
 		}, []string{"method", "status"}),
+		SOETime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "soebot_soe_call_seconds", Help: "Time per SOE API call, from sending the request to the last byte of the answer, by HTTP method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method"}),
 		SlackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "soebot_slack_api_calls_total", Help: "Slack Web API calls, by method and HTTP status.",
 		}, []string{"method", "status"}),
@@ -62,7 +67,7 @@ func New() *Metrics {
 			Name: "soebot_handler_seconds", Help: "Time spent handling envelopes after the ack.",
 		}, []string{"type"}),
 	}
-	reg.MustRegister(m.Envelopes, m.AckLatency, m.HandlerErrors, m.SOECalls, m.SlackCalls,
+	reg.MustRegister(m.Envelopes, m.AckLatency, m.HandlerErrors, m.SOECalls, m.SOETime, m.SlackCalls,
 		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling)
 	return m
 }

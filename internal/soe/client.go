@@ -34,8 +34,10 @@ type Config struct {
 	// Logger receives debug logs per request (never tokens); nil discards.
 	Logger *slog.Logger
 	// OnResponse, if set, is called after every HTTP response (metrics).
-	// path is a template such as "/questions/{id}" (no ids, no tokens).
-	OnResponse func(method, path string, status int)
+	// path is a template such as "/questions/{id}" (no ids, no tokens); d is
+	// how long the exchange took, from sending the request to the last byte
+	// of the answer (before it is decoded).
+	OnResponse func(method, path string, status int, d time.Duration)
 	// MaxRetries is the number of tries for a GET (default 3). Writes are tried once.
 	MaxRetries int
 
@@ -57,7 +59,7 @@ type Service struct {
 	ua         string
 	hc         *http.Client
 	log        *slog.Logger
-	onResponse func(method, path string, status int)
+	onResponse func(method, path string, status int, d time.Duration)
 	tries      int
 	backoff    time.Duration
 	maxBackoff time.Duration
@@ -293,12 +295,13 @@ func (c *Client) roundTrip(ctx context.Context, r *request, u string, payload []
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	took := time.Since(start)
 	c.svc.log.DebugContext(ctx, "soe: response", "method", r.method, "path", r.tmpl, "scope", c.scope.Key(),
-		"status", resp.StatusCode, "duration", time.Since(start),
+		"status", resp.StatusCode, "duration", took,
 		"burst_left", resp.Header.Get("x-burst-throttle-calls-left"),
 		"bucket_left", resp.Header.Get("x-token-bucket-calls-left"))
 	if c.svc.onResponse != nil {
-		c.svc.onResponse(r.method, r.tmpl, resp.StatusCode)
+		c.svc.onResponse(r.method, r.tmpl, resp.StatusCode, took)
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }

@@ -46,9 +46,12 @@ func TestClientCalls(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var seen []string
-	e := newEnv(t, soefake.Options{}, soe.Config{OnResponse: func(m, p string, st int) {
+	e := newEnv(t, soefake.Options{}, soe.Config{OnResponse: func(m, p string, st int, d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
+		if d <= 0 {
+			t.Errorf("%s %s: duration %v", m, p, d)
+		}
 		seen = append(seen, fmt.Sprintf("%s %s %d", m, p, st))
 	}})
 	alice := e.svc.Client(soe.MainSite(), e.fake.MintToken(1, soe.ScopeWriteAccess, soe.ScopeAccessTeam))
