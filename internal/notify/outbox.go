@@ -449,11 +449,16 @@ func (s *Service) disableChannel(ctx context.Context, teamID, channelID, code st
 	if err != nil {
 		return fmt.Errorf("notify: disable channel: %w", err)
 	}
-	select { // deliver the notices soon
+	s.wake() // deliver the notices soon
+	return nil
+}
+
+// wake asks the delivery loop to deliver the outbox soon.
+func (s *Service) wake() {
+	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // --- pruning -------------------------------------------------------------------

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -83,30 +84,51 @@ func (p *scopePlan) interested() bool {
 func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "notification poller started", "interval", s.opts.Interval)
 	defer s.log.Info("notification poller stopped")
-	if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
-		s.log.WarnContext(ctx, "delivering the outbox at start failed", "err", err)
-	}
+	// Deliveries run beside polling, so that a channel with a backlog (Slack
+	// takes about one message per second per channel) never delays the
+	// next poll of SOE.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.deliverLoop(ctx)
+	}()
+	defer wg.Wait()
 	poll := time.NewTimer(s.jitter(min(s.opts.Interval, 5*time.Second)))
 	defer poll.Stop()
-	retry := time.NewTicker(min(s.opts.Interval, 5*time.Second))
-	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
-			if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			if _, err := s.pollCycle(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "poll cycle had errors", "err", err)
 			}
+			s.wake()
 			poll.Reset(s.jitter(s.opts.Interval))
+		}
+	}
+}
+
+// deliverLoop delivers the outbox at start, whenever woken (a poll cycle
+// or a command queued something) and every few seconds for retries.
+func (s *Service) deliverLoop(ctx context.Context) {
+	deliver := func(what string) {
+		if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, what, "err", err)
+		}
+	}
+	deliver("delivering the outbox at start failed")
+	retry := time.NewTicker(min(s.opts.Interval, 5*time.Second))
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-retry.C:
-			if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "outbox delivery had errors", "err", err)
-			}
+			deliver("outbox delivery had errors")
 		case <-s.kick:
-			if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "outbox delivery had errors", "err", err)
-			}
+			deliver("outbox delivery had errors")
 		}
 	}
 }
@@ -119,8 +141,18 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 
 // RunOnce runs one poll cycle over every scope someone is interested in,
 // then delivers the outbox. Errors of single scopes are joined; the other
-// scopes are still polled.
+// scopes are still polled. (Run polls and delivers side by side instead.)
 func (s *Service) RunOnce(ctx context.Context) (CycleStats, error) {
+	st, err := s.pollCycle(ctx)
+	d, derr := s.Deliver(ctx)
+	st.Delivered = d
+	s.log.DebugContext(ctx, "outbox delivered", "posted", d.Posted, "retrying", d.Retrying)
+	return st, errors.Join(err, derr)
+}
+
+// pollCycle polls every scope someone is interested in and queues what it
+// found in the outbox.
+func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
 	s.cycleMu.Lock()
 	defer s.cycleMu.Unlock()
 	start := s.now()
@@ -143,18 +175,13 @@ func (s *Service) RunOnce(ctx context.Context) (CycleStats, error) {
 			s.log.WarnContext(ctx, "poll failed; will retry next cycle", "scope", p.scope.Key(), "err", err)
 		}
 	}
-	d, err := s.Deliver(ctx)
-	st.Delivered = d
-	if err != nil {
-		errs = append(errs, err)
-	}
 	s.maybePrune(ctx)
 	st.Duration = s.now().Sub(start)
 	if s.opts.OnCycle != nil {
 		s.opts.OnCycle(st)
 	}
 	s.log.DebugContext(ctx, "poll cycle done", "scopes", st.Scopes, "soe_calls", st.SOECalls, "events", st.Events,
-		"deliveries", st.Deliveries, "posted", d.Posted)
+		"deliveries", st.Deliveries)
 	return st, errors.Join(errs...)
 }
 

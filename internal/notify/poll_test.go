@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -616,5 +617,63 @@ func TestSixAnswersBetweenCyclesAreOneCardThatCountsTheRest(t *testing.T) {
 	ps := e.posts(chOps)
 	if len(ps) != 3 || !strings.Contains(ps[2].Flat(), "New answer") || !strings.Contains(ps[2].Flat(), fmt.Sprintf("/%d#%d", seventh, seventh)) {
 		t.Fatalf("seventh answer:%s", flat(ps))
+	}
+}
+
+// A channel with a backlog (here each Slack post takes 300 ms) is drained
+// beside polling: Run keeps polling SOE on time while the cards go out, and
+// every card is still posted once.
+func TestRunPollsWhileBacklogDrains(t *testing.T) {
+	var mu sync.Mutex
+	cycles := 0
+	e := newEnv(t, func(o *Options) {
+		o.Interval = 50 * time.Millisecond
+		o.OnCycle = func(CycleStats) {
+			mu.Lock()
+			cycles++
+			mu.Unlock()
+		}
+	})
+	e.subscribe("alice", chGeneral, mainSite, KindQuestions, "go")
+	tick()
+	const n = 5
+	for i := range n {
+		e.question(mainSite, "bob", fmt.Sprintf("How do I tune the Go garbage collector, case %d?", i), "go")
+	}
+	e.slack.SetLatency("chat.postMessage", 300*time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.svc.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	// Wait for the first card, then count the cycles run while the other
+	// cards are still being posted.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(e.posts(chGeneral)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	atFirst := cycles
+	mu.Unlock()
+	for len(e.posts(chGeneral)) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	during := cycles - atFirst
+	mu.Unlock()
+	if got := len(e.posts(chGeneral)); got != n {
+		t.Fatalf("%d cards posted, want %d:%s", got, n, flat(e.posts(chGeneral)))
+	}
+	// Four more posts take at least 1.2 s; with a 50 ms interval polling
+	// would run about 20 cycles meanwhile. Blocked behind the deliveries it
+	// would run none.
+	if during < 3 {
+		t.Errorf("only %d poll cycles ran while the backlog drained", during)
 	}
 }
