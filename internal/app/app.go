@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ type Options struct {
 	HTTPClient   *http.Client  // for Slack and SOE calls
 	Listener     net.Listener  // pre-bound HTTP listener (default: listen on Config.HTTPAddr)
 	PingInterval time.Duration // Socket Mode ping watchdog
-	Workers      int           // handler pool size
+	Workers      int           // handler pool size (overrides HANDLER_WORKERS)
 	ShutdownWait time.Duration // bound on draining handlers at shutdown
 	Now          func() time.Time
 }
@@ -95,7 +96,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 
 	a.slack = slackapp.New(slackapp.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
-		Workers: opts.Workers, PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
+		Workers: cmp.Or(opts.Workers, cfg.HandlerWorkers), PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
 		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met,
 	})
 	a.links, err = linking.New(linking.Config{

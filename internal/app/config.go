@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type env struct {
 	LinkWriteAccess       string `envconfig:"LINK_WRITE_ACCESS" desc:"request write_access when linking" default:"true"`
 	LinkNoExpiry          string `envconfig:"LINK_NO_EXPIRY" desc:"request no_expiry when linking" default:"true"`
 	CacheTTL              string `envconfig:"CACHE_TTL" desc:"how long SME lists, tag ids and user mappings are cached" default:"5m"`
+	HandlerWorkers        string `envconfig:"HANDLER_WORKERS" desc:"commands and clicks handled at once; beyond it users are told to try again" default:"512"`
 }
 
 // Config is the validated configuration.
@@ -58,6 +60,7 @@ type Config struct {
 	LinkWriteAccess       bool
 	LinkNoExpiry          bool
 	CacheTTL              time.Duration
+	HandlerWorkers        int
 }
 
 // Usage prints the variables table (bot -h).
@@ -119,6 +122,11 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	c.TokenKey = e.TokenKey // checked by the vault, which never echoes it
 	c.PollInterval = duration(&problems, "POLL_INTERVAL", e.PollInterval, time.Second)
 	c.CacheTTL = duration(&problems, "CACHE_TTL", e.CacheTTL, 0)
+	if n, err := strconv.Atoi(strings.TrimSpace(e.HandlerWorkers)); err != nil || n < 1 || n > 100000 {
+		problems = append(problems, fmt.Sprintf("HANDLER_WORKERS %q is not a number from 1 to 100000", e.HandlerWorkers))
+	} else {
+		c.HandlerWorkers = n
+	}
 	switch strings.ToLower(e.LogLevel) {
 	case "debug":
 		c.LogLevel = slog.LevelDebug

@@ -46,6 +46,8 @@ func TestLoadConfig(t *testing.T) {
 			want: []string{"POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT"}},
 		{name: "bad bool", env: with("LINK_REQUIRE_EMAIL_MATCH", "maybe"), want: []string{"LINK_REQUIRE_EMAIL_MATCH"}},
 		{name: "bad addr", env: with("HTTP_ADDR", "8080"), want: []string{"HTTP_ADDR"}},
+		{name: "bad workers", env: with("HANDLER_WORKERS", "0"), want: []string{"HANDLER_WORKERS"}},
+		{name: "workers not a number", env: with("HANDLER_WORKERS", "lots"), want: []string{"HANDLER_WORKERS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +56,7 @@ func TestLoadConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
-				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch {
+				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch || cfg.HandlerWorkers != 512 {
 					t.Fatalf("defaults not applied: %+v", cfg)
 				}
 				return
@@ -82,7 +84,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	if err := Usage(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SOE_URL", "SOE_API_URL", "SOE_CLIENT_ID", "PUBLIC_URL", "HTTP_ADDR", "DB_PATH", "TOKEN_KEY", "POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT"} {
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SOE_URL", "SOE_API_URL", "SOE_CLIENT_ID", "PUBLIC_URL", "HTTP_ADDR", "DB_PATH", "TOKEN_KEY", "POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HANDLER_WORKERS"} {
 		if !strings.Contains(b.String(), v) {
 			t.Errorf("usage lacks %s", v)
 		}
