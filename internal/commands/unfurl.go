@@ -62,9 +62,18 @@ type linkSharedEvent struct {
 	User      string `json:"user"`
 	Channel   string `json:"channel"`
 	MessageTS string `json:"message_ts"`
-	Links     []struct {
+	// Source is "composer" for a link typed in the message box, not yet
+	// sent (Channel is then "COMPOSER" and MessageTS no real timestamp;
+	// chat.unfurl still takes them), or "conversations_history".
+	Source string `json:"source"`
+	Links  []struct {
 		URL string `json:"url"`
 	} `json:"links"`
+}
+
+// inComposer reports a link typed in the message box, not yet posted.
+func (ev linkSharedEvent) inComposer() bool {
+	return ev.Source == "composer" || ev.Channel == "COMPOSER"
 }
 
 func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
@@ -152,7 +161,9 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 			u.b.log.WarnContext(ctx, "chat.unfurl failed", "channel", ev.Channel, "err", err)
 		}
 	}
-	if len(unlinked) > 0 && u.hints.take(env.TeamID+"/"+ev.User, u.b.now()) {
+	// A link still in the composer has no channel to show a hint in; the
+	// hint comes when the message is sent (Slack sends link_shared again).
+	if len(unlinked) > 0 && !ev.inComposer() && u.hints.take(env.TeamID+"/"+ev.User, u.b.now()) {
 		scope := unlinked[0]
 		if slices.ContainsFunc(unlinked, func(s soe.Scope) bool { return !s.IsTeam() }) {
 			scope = soe.MainSite()

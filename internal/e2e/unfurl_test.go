@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -172,4 +173,48 @@ func TestNoUnfurlForUnlinkedOrForeignTeam(t *testing.T) {
 	// Carol (linked to platform) gets the team preview.
 	ts = e.share(t, SlackUser("carol"), General, teamURL)
 	e.unfurled(t, General, ts, teamURL, "Argo CD", "team platform")
+}
+
+// Links typed in the message box get their preview before the message is
+// sent (link_shared with source "composer"); an unlinked user gets none,
+// and the connect hint waits until the message is actually posted.
+func TestUnfurlInComposer(t *testing.T) {
+	e := bot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hits, err := e.soeAs(soe.MainSite(), "alice").Search(ctx, soe.SearchOptions{Query: "terraform state is:question"})
+	if err != nil || len(hits.Items) == 0 {
+		t.Fatalf("seed question not found: %v", err)
+	}
+	link := hits.Items[0].WebURL
+
+	compose := func(user string) string {
+		t.Helper()
+		s, id, err := e.Slack.ComposerLinkShared(user, []string{link})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Slack.WaitAck(wait(t), s.EnvelopeID); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	alice := e.linkedAs(t, "alice", "")
+	id := compose(alice)
+	e.unfurled(t, slackfake.ComposerChannel, id, link, "Terraform state")
+
+	dave := SlackUser("dave")
+	id = compose(dave)
+	settle()
+	if u := e.Slack.Unfurls(slackfake.ComposerChannel, id); len(u) != 0 {
+		t.Errorf("an unlinked user's composer link was unfurled: %v", u)
+	}
+	if n := len(e.Slack.Ephemerals(dave)); n != 0 {
+		t.Errorf("hint shown while the link was only in the composer:%s", dump(e.Slack.Ephemerals(dave)))
+	}
+	// Sent: now the hint comes, in the channel.
+	e.share(t, dave, General, link)
+	e.ephemeral(t, dave, "previews of Stack Overflow links")
+	e.Slack.T(t).ExpectNoErrors()
 }

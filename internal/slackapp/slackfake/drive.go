@@ -557,6 +557,35 @@ func (f *Fake) LinkShared(user, channel, messageTS string, urls []string) (*Sent
 	})
 }
 
+// ComposerChannel is the channel of link_shared events for links typed in
+// the message composer (not yet posted anywhere).
+const ComposerChannel = "COMPOSER"
+
+// ComposerLinkShared sends link_shared for urls typed (not yet sent) by user
+// in the message composer, as Slack does: channel "COMPOSER", source
+// "composer", and a message_ts equal to the unfurl_id that is not a real
+// timestamp. chat.unfurl with that unfurl_id and source, or with channel
+// COMPOSER and that message_ts, lands in Unfurls(ComposerChannel, unfurlID).
+func (f *Fake) ComposerLinkShared(user string, urls []string) (s *Sent, unfurlID string, err error) {
+	links := make([]any, 0, len(urls))
+	for _, u := range urls {
+		host := ""
+		if pu, err := url.Parse(u); err == nil {
+			host = pu.Hostname()
+		}
+		links = append(links, map[string]any{"domain": host, "url": u})
+	}
+	f.mu.Lock()
+	unfurlID = fmt.Sprintf("%s-%s-%s", user, f.genID(), f.genID())
+	f.unfurlIDs[unfurlID] = [2]string{ComposerChannel, unfurlID}
+	f.mu.Unlock()
+	s, err = f.Event("link_shared", map[string]any{
+		"user": user, "channel": ComposerChannel, "message_ts": unfurlID, "links": links,
+		"unfurl_id": unfurlID, "source": "composer", "is_bot_user_member": true,
+	})
+	return s, unfurlID, err
+}
+
 // ---- value helpers for ViewSubmission ----
 
 func opt(v string) map[string]any {

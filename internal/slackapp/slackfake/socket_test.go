@@ -273,6 +273,25 @@ func TestInteractivePayloadsDecode(t *testing.T) {
 		t.Errorf("unfurls = %v", u)
 	}
 
+	// A link typed in the composer: channel COMPOSER, message_ts = unfurl_id.
+	_, cid, err := f.ComposerLinkShared("U1", []string{"https://acme.stackenterprise.co/questions/43"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = next()
+	ls = e.Data.(slackevents.EventsAPIEvent).InnerEvent.Data.(*slackevents.LinkSharedEvent)
+	_ = json.Unmarshal(e.Request.Payload, &raw)
+	if ls.Channel != ComposerChannel || ls.MessageTimeStamp != cid || raw.Event.UnfurlID != cid || raw.Event.Source != "composer" {
+		t.Fatalf("composer link_shared = %s", e.Request.Payload)
+	}
+	if _, _, _, err := api.UnfurlMessageByID(cid, "composer", map[string]slack.Attachment{
+		"https://acme.stackenterprise.co/questions/43": {Title: "How to Y"}}); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.Unfurls(ComposerChannel, cid); !strings.Contains(string(u["https://acme.stackenterprise.co/questions/43"]), "How to Y") {
+		t.Errorf("composer unfurls = %v", u)
+	}
+
 	s1, err := f.EventWithID("Ev0DUPE", "app_mention", map[string]any{"user": "U1", "channel": "C1", "text": "hi"}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +307,12 @@ func TestInteractivePayloadsDecode(t *testing.T) {
 		t.Errorf("retries: %+v %+v", e1.Request, e2.Request)
 	}
 	x.ExpectNoErrors()
+
+	// COMPOSER takes only the message_ts of a composer link_shared.
+	if _, _, _, err := api.UnfurlMessage(ComposerChannel, "1700000000.000100", map[string]slack.Attachment{
+		"https://acme.stackenterprise.co/questions/43": {Title: "How to Y"}}); err == nil || !strings.Contains(err.Error(), "cannot_find_message") {
+		t.Errorf("unfurl in COMPOSER with a real ts: %v", err)
+	}
 }
 
 func TestWaitHelpersTimeOutWithContext(t *testing.T) {

@@ -708,6 +708,12 @@ func (f *Fake) apiUnfurl(q *apiReq) apiResp {
 	if channel == "" || ts == "" {
 		return fail("invalid_arguments")
 	}
+	if channel == ComposerChannel {
+		// Only the message_ts of a composer link_shared is accepted there.
+		if loc, known := f.unfurlIDs[ts]; !known || loc[0] != ComposerChannel {
+			return fail("cannot_find_message")
+		}
+	}
 	var unfurls map[string]json.RawMessage
 	if raw := rawOf(q.args["unfurls"]); len(raw) > 0 {
 		if err := json.Unmarshal(raw, &unfurls); err != nil {
