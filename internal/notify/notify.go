@@ -209,7 +209,8 @@ type Options struct {
 	// delivery pass there, as if the process died).
 	BeforePost func(ctx context.Context, deliveryID string) error
 	AfterPost  func(ctx context.Context, deliveryID string) error
-	// OnCycle, when set, receives the statistics of every poll cycle.
+	// OnCycle, when set, receives the statistics of every poll cycle (before
+	// its deliveries, so Delivered is empty).
 	OnCycle func(CycleStats)
 }
 

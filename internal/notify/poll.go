@@ -55,8 +55,8 @@ type CycleStats struct {
 	Events     int // events with at least one target
 	Deliveries int // outbox entries created
 	Paused     int // subscriptions paused this cycle
-	Delivered  DeliveryStats
-	Duration   time.Duration
+	Delivered  DeliveryStats // what RunOnce delivered after the cycle (Run delivers separately)
+	Duration   time.Duration // of the polling alone
 }
 
 // recipient is a Slack user with a personal alert on and a usable link.
