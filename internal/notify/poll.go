@@ -50,11 +50,11 @@ func qKey(scope soe.Scope, id int) string { return fmt.Sprintf("%s/%012d", scope
 
 // CycleStats describe one poll cycle.
 type CycleStats struct {
-	Scopes     int // scopes polled
-	SOECalls   int // SOE API calls made by the poller
-	Events     int // events with at least one target
-	Deliveries int // outbox entries created
-	Paused     int // subscriptions paused this cycle
+	Scopes     int           // scopes polled
+	SOECalls   int           // SOE API calls made by the poller
+	Events     int           // events with at least one target
+	Deliveries int           // outbox entries created
+	Paused     int           // subscriptions paused this cycle
 	Delivered  DeliveryStats // what RunOnce delivered after the cycle (Run delivers separately)
 	Duration   time.Duration // of the polling alone
 }
