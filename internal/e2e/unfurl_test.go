@@ -40,6 +40,18 @@ func (e *Env) unfurled(t *testing.T, channel, ts, url string, match ...string) s
 	return string(raw)
 }
 
+// seedQuestionURL finds a seed question by words, searching as login.
+func (e *Env) seedQuestionURL(t *testing.T, scope soe.Scope, login, words string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hits, err := e.soeAs(scope, login).Search(ctx, soe.SearchOptions{Query: words + " is:question"})
+	if err != nil || len(hits.Items) == 0 {
+		t.Fatalf("seed question %q not found in %s: %v", words, scope.Key(), err)
+	}
+	return hits.Items[0].WebURL
+}
+
 // settle waits until the bot has handled what it was sent (the fake has no
 // "handler done" signal; previews and hints come within this time).
 func settle() { time.Sleep(300 * time.Millisecond) }
@@ -127,18 +139,8 @@ func TestUnfurlEachURLForm(t *testing.T) {
 func TestNoUnfurlForUnlinkedOrForeignTeam(t *testing.T) {
 	e := bot(t)
 	site := e.SOE.URL()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hits, err := e.soeAs(soe.MainSite(), "alice").Search(ctx, soe.SearchOptions{Query: "terraform state is:question"})
-	if err != nil || len(hits.Items) == 0 {
-		t.Fatalf("seed question not found: %v", err)
-	}
-	mainURL := hits.Items[0].WebURL
-	team, err := e.soeAs(soe.TeamScope("platform"), "carol").Search(ctx, soe.SearchOptions{Query: "argo is:question"})
-	if err != nil || len(team.Items) == 0 {
-		t.Fatalf("team question not found: %v", err)
-	}
-	teamURL := team.Items[0].WebURL
+	mainURL := e.seedQuestionURL(t, soe.MainSite(), "alice", "terraform state")
+	teamURL := e.seedQuestionURL(t, soe.TeamScope("platform"), "carol", "argo")
 	if !strings.HasPrefix(teamURL, site+"/c/platform/") {
 		t.Fatalf("team URL %q", teamURL)
 	}
@@ -180,13 +182,7 @@ func TestNoUnfurlForUnlinkedOrForeignTeam(t *testing.T) {
 // and the connect hint waits until the message is actually posted.
 func TestUnfurlInComposer(t *testing.T) {
 	e := bot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hits, err := e.soeAs(soe.MainSite(), "alice").Search(ctx, soe.SearchOptions{Query: "terraform state is:question"})
-	if err != nil || len(hits.Items) == 0 {
-		t.Fatalf("seed question not found: %v", err)
-	}
-	link := hits.Items[0].WebURL
+	link := e.seedQuestionURL(t, soe.MainSite(), "alice", "terraform state")
 
 	compose := func(user string) string {
 		t.Helper()

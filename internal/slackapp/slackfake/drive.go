@@ -539,14 +539,7 @@ func (f *Fake) AppHomeOpened(user string) (*Sent, error) {
 // messageTS. chat.unfurl with channel+ts or with the event's unfurl_id lands
 // in Unfurls(channel, messageTS).
 func (f *Fake) LinkShared(user, channel, messageTS string, urls []string) (*Sent, error) {
-	links := make([]any, 0, len(urls))
-	for _, u := range urls {
-		host := ""
-		if pu, err := url.Parse(u); err == nil {
-			host = pu.Hostname()
-		}
-		links = append(links, map[string]any{"domain": host, "url": u})
-	}
+	links := sharedLinks(urls)
 	f.mu.Lock()
 	unfurlID := fmt.Sprintf("%s.%s.%s", channel, messageTS, f.genID())
 	f.unfurlIDs[unfurlID] = [2]string{channel, messageTS}
@@ -555,6 +548,19 @@ func (f *Fake) LinkShared(user, channel, messageTS string, urls []string) (*Sent
 		"user": user, "channel": channel, "message_ts": messageTS, "links": links,
 		"unfurl_id": unfurlID, "source": "conversations_history", "is_bot_user_member": true,
 	})
+}
+
+// sharedLinks is the "links" list of a link_shared event.
+func sharedLinks(urls []string) []any {
+	links := make([]any, 0, len(urls))
+	for _, u := range urls {
+		host := ""
+		if pu, err := url.Parse(u); err == nil {
+			host = pu.Hostname()
+		}
+		links = append(links, map[string]any{"domain": host, "url": u})
+	}
+	return links
 }
 
 // ComposerChannel is the channel of link_shared events for links typed in
@@ -567,14 +573,7 @@ const ComposerChannel = "COMPOSER"
 // timestamp. chat.unfurl with that unfurl_id and source, or with channel
 // COMPOSER and that message_ts, lands in Unfurls(ComposerChannel, unfurlID).
 func (f *Fake) ComposerLinkShared(user string, urls []string) (s *Sent, unfurlID string, err error) {
-	links := make([]any, 0, len(urls))
-	for _, u := range urls {
-		host := ""
-		if pu, err := url.Parse(u); err == nil {
-			host = pu.Hostname()
-		}
-		links = append(links, map[string]any{"domain": host, "url": u})
-	}
+	links := sharedLinks(urls)
 	f.mu.Lock()
 	unfurlID = fmt.Sprintf("%s-%s-%s", user, f.genID(), f.genID())
 	f.unfurlIDs[unfurlID] = [2]string{ComposerChannel, unfurlID}
