@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,8 +78,12 @@ func drain(tb testing.TB, e *env, r ackRun) {
 // rounds single envelopes, gap apart, without waiting for replies (each
 // handler is busy for seconds); with n > 1 it waits for every reply after
 // each burst.
-func ackLatency(tb testing.TB, n, rounds int, latency, gap, spread time.Duration) ackResult {
-	e := start(tb, envOpts{soeLatency: latency, env: map[string]string{"CACHE_TTL": "1ns"}})
+func ackLatency(tb testing.TB, n, rounds int, latency, gap, spread time.Duration, workers int) ackResult {
+	env := map[string]string{"CACHE_TTL": "1ns"}
+	if workers > 0 {
+		env["HANDLER_WORKERS"] = strconv.Itoa(workers)
+	}
+	e := start(tb, envOpts{soeLatency: latency, env: env})
 	users := e.link(tb, seedLogins...)
 	before, bounds := e.ackBuckets(tb)
 	var all []time.Duration
@@ -142,15 +147,18 @@ type ackResult struct {
 //     that all N are in flight together at its end (SOE takes 2 s).
 func BenchmarkAckLatency(b *testing.B) {
 	cases := []struct {
-		name   string
-		n      int
-		spread time.Duration
+		name    string
+		n       int
+		spread  time.Duration
+		workers int // HANDLER_WORKERS; 0 = the default (512)
 	}{
-		{"concurrent=1", 1, 0},
-		{"concurrent=100/back-to-back", 100, 0},
-		{"concurrent=1000/back-to-back", 1000, 0},
-		{"concurrent=100/over=1s", 100, time.Second},
-		{"concurrent=1000/over=1s", 1000, time.Second},
+		{"concurrent=1", 1, 0, 0},
+		{"concurrent=100/back-to-back", 100, 0, 0},
+		{"concurrent=1000/back-to-back", 1000, 0, 0},
+		{"concurrent=100/over=1s", 100, time.Second, 0},
+		{"concurrent=1000/over=1s", 1000, time.Second, 0},
+		// The same with a pool big enough that nobody is told to retry.
+		{"concurrent=1000/over=1s/workers=1024", 1000, time.Second, 1024},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -162,7 +170,7 @@ func BenchmarkAckLatency(b *testing.B) {
 			for range b.N {
 				// Single envelopes 100 ms apart: about 20 handlers wait on
 				// SOE at any time.
-				res = ackLatency(b, c.n, r, 2*time.Second, 100*time.Millisecond, c.spread)
+				res = ackLatency(b, c.n, r, 2*time.Second, 100*time.Millisecond, c.spread, c.workers)
 			}
 			report(b, "ack-", res.slack)
 			b.ReportMetric(ms(res.botP50), "bot-read-to-ack-p50-le-ms")

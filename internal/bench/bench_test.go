@@ -25,13 +25,14 @@ func TestMain(m *testing.M) {
 func TestBenchmarksRun(t *testing.T) {
 	t.Run("ack", func(t *testing.T) {
 		for _, n := range []int{1, 10} {
-			r := ackLatency(t, n, 2, 50*time.Millisecond, 20*time.Millisecond, 0)
+			r := ackLatency(t, n, 2, 50*time.Millisecond, 20*time.Millisecond, 0, 0)
 			if r.slack.n != 2*n || r.total != 2*n {
 				t.Errorf("n=%d: %d acks measured of %d", n, r.slack.n, r.total)
 			}
 		}
-		if r := ackLatency(t, 10, 1, 50*time.Millisecond, 0, 20*time.Millisecond); r.slack.n != 10 {
-			t.Errorf("spread: %d acks measured of 10", r.slack.n)
+		// Spread over 20 ms, with a pool of 8: two are told to retry.
+		if r := ackLatency(t, 10, 1, 50*time.Millisecond, 0, 20*time.Millisecond, 8); r.slack.n != 10 || r.busy != 2 {
+			t.Errorf("spread: %d acks measured of 10, %d busy (want 2)", r.slack.n, r.busy)
 		}
 	})
 	t.Run("floor", func(t *testing.T) {
