@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -50,6 +53,47 @@ type homeTab struct {
 	experts *cache[string, *homeExpertise]
 	smes    *cache[string, *soe.SubjectMatterExperts]
 	groups  *cache[string, []soe.UserSummary]
+
+	order homeOrder
+}
+
+// homeOrder keeps an older render of a user's Home from replacing a newer
+// one: renders are numbered when they start gathering, publishes of one
+// user are serialized, and a render older than the one last published is
+// dropped (say the Home was opened, and while it was being gathered the
+// user clicked Disconnect: the Disconnect's Home must stay).
+type homeOrder struct {
+	seq       atomic.Uint64
+	shards    [32]sync.Mutex
+	mu        sync.Mutex
+	published map[string]uint64 // team/user -> number of the render last published
+}
+
+func (o *homeOrder) start() uint64 { return o.seq.Add(1) }
+
+// publish runs pub unless a newer render of key was published already.
+func (o *homeOrder) publish(key string, n uint64, pub func() error) (stale bool, err error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	shard := &o.shards[h.Sum32()%uint32(len(o.shards))]
+	shard.Lock()
+	defer shard.Unlock()
+	o.mu.Lock()
+	last := o.published[key]
+	o.mu.Unlock()
+	if last > n {
+		return true, nil
+	}
+	if err := pub(); err != nil {
+		return false, err
+	}
+	o.mu.Lock()
+	if o.published == nil {
+		o.published = map[string]uint64{}
+	}
+	o.published[key] = n
+	o.mu.Unlock()
+	return false, nil
 }
 
 func (b *Bot) homeTab() *homeTab {
@@ -115,10 +159,15 @@ func (b *Bot) PublishHome(ctx context.Context, teamID, userID string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, homeTimeout)
 	defer cancel()
+	n := b.home.order.start()
 	d := b.gatherHome(ctx, teamID, userID)
 	v := slack.HomeTabViewRequest{Type: slack.VTHomeTab, CallbackID: "soe_home", Blocks: slack.Blocks{BlockSet: b.renderHome(d)}}
-	if err := b.slack.PublishHome(ctx, userID, v); err != nil {
+	stale, err := b.home.order.publish(teamID+"/"+userID, n, func() error { return b.slack.PublishHome(ctx, userID, v) })
+	switch {
+	case err != nil:
 		b.log.WarnContext(ctx, "views.publish failed", "user", userID, "err", err)
+	case stale:
+		b.log.DebugContext(ctx, "home render dropped: a newer one was published", "user", userID)
 	}
 }
 
