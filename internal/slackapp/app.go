@@ -68,8 +68,11 @@ type App struct {
 
 	// Burst scheduling, owned by the Run loop (see schedule).
 	lastEnvelope time.Time
-	held         []func()
-	heldSince    time.Time
+	// Refusals since the last "pool full" log line (Run loop only).
+	refused       int
+	refusedLogged time.Time
+	held          []func()
+	heldSince     time.Time
 }
 
 // During a burst of envelopes, handlers are started only once the socket
@@ -425,7 +428,12 @@ func (a *App) run(env *chat.Envelope) {
 // busy acks an envelope the pool has no room for and tells the user to retry.
 func (a *App) busy(req *socketmode.Request, env *chat.Envelope, start time.Time) {
 	a.met.HandlerErrors.WithLabelValues(env.Type, "busy").Inc()
-	a.log.Warn("worker pool full; envelope refused", "envelope_type", env.Type)
+	// One line a second at most: a burst refuses hundreds at once.
+	a.refused++
+	if start.Sub(a.refusedLogged) >= time.Second {
+		a.log.Warn("worker pool full; envelopes refused", "envelope_type", env.Type, "refused_since_last_log", a.refused, "workers", cap(a.sem))
+		a.refused, a.refusedLogged = 0, start
+	}
 	msg := busyMessage()
 	switch {
 	case env.Slash != nil:

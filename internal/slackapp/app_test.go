@@ -3,7 +3,10 @@ package slackapp
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,9 +39,13 @@ func (h *countingHandler) count(id string) int {
 }
 
 // startApp runs the transport against f until the returned stop is called.
-func startApp(t *testing.T, f *slackfake.Fake, h chat.Handler) (stop func()) {
+func startApp(t *testing.T, f *slackfake.Fake, h chat.Handler, mods ...func(*Config)) (stop func()) {
 	t.Helper()
-	a := New(Config{AppToken: f.AppToken(), BotToken: f.BotToken(), APIURL: f.APIURL()})
+	cfg := Config{AppToken: f.AppToken(), BotToken: f.BotToken(), APIURL: f.APIURL()}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	a := New(cfg)
 	a.SetHandler(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -152,6 +159,61 @@ func TestShutdownRunsHeldHandlers(t *testing.T) {
 			t.Errorf("envelope %d (acked %v) handled %d times", i, acked[s.EnvelopeID], c)
 		}
 	}
+}
+
+// blockingHandler holds every handler until release is closed.
+type blockingHandler struct{ release chan struct{} }
+
+func (h *blockingHandler) Ack(context.Context, *chat.Envelope) any { return nil }
+func (h *blockingHandler) Handle(ctx context.Context, _ *chat.Envelope) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+}
+
+// A burst refused by a full pool is acked "busy" envelope by envelope but
+// logged once, with a count, not once per envelope.
+func TestFullPoolLogsOncePerSecond(t *testing.T) {
+	f := newFake(t)
+	var logged atomic.Int32
+	h := &blockingHandler{release: make(chan struct{})}
+	stop := startApp(t, f, h, func(c *Config) {
+		c.Workers = 1
+		c.Logger = slog.New(poolFullLogs{&logged})
+	})
+	defer stop()
+	defer close(h.release)
+	sent := burstOf(t, f, 50)
+	busy := 0
+	for _, s := range sent {
+		a, err := f.WaitAck(context.Background(), s.EnvelopeID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(a.Payload), "very busy") {
+			busy++
+		}
+	}
+	if busy != 49 {
+		t.Errorf("%d envelopes acked busy, want 49", busy)
+	}
+	if n := logged.Load(); n < 1 || n > 2 {
+		t.Errorf("%d pool-full log lines for one burst of 49 refusals", n)
+	}
+}
+
+// poolFullLogs counts the "worker pool full" log records.
+type poolFullLogs struct{ n *atomic.Int32 }
+
+func (h poolFullLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (h poolFullLogs) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h poolFullLogs) WithGroup(string) slog.Handler            { return h }
+func (h poolFullLogs) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "worker pool full") {
+		h.n.Add(1)
+	}
+	return nil
 }
 
 func TestMain(m *testing.M) {
