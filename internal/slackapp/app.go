@@ -57,6 +57,7 @@ type App struct {
 
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
+	ackCtx        context.Context // Run's context: acks give up when it ends
 
 	// Up to maxIdleWorkers idle workers wait on jobs (for workerIdle at
 	// most) instead of exiting: a goroutine that has run a handler keeps its
@@ -128,7 +129,7 @@ func New(cfg Config) *App {
 		sem:    make(chan struct{}, cfg.Workers),
 		dedupe: newEventDedupe(10000, 10*time.Minute),
 
-		handlerCtx: hctx, cancelHandler: cancel,
+		handlerCtx: hctx, cancelHandler: cancel, ackCtx: context.Background(),
 		jobs: make(chan func()), quitWorkers: make(chan struct{}),
 	}
 }
@@ -191,6 +192,7 @@ func (a *App) Run(ctx context.Context) error {
 		return errors.New("slackapp: no handler set")
 	}
 	runCtx, stop := context.WithCancel(ctx)
+	a.ackCtx = runCtx
 	defer stop()
 	runErr := make(chan error, 1)
 	go func() { runErr <- a.sm.RunContext(runCtx) }()
@@ -376,18 +378,16 @@ func (a *App) ackUndecodable(evt socketmode.Event) {
 	if req.EnvelopeID == "" {
 		return
 	}
-	if err := a.sm.AckCtx(context.Background(), req.EnvelopeID, nil); err != nil {
+	if err := a.sm.AckCtx(a.ackCtx, req.EnvelopeID, nil); err != nil {
 		a.log.Error("ack failed", "envelope_type", req.Type, "err", err)
 	}
 }
 
 func (a *App) ack(req *socketmode.Request, payload any, start time.Time) {
-	var err error
-	if payload == nil {
-		err = a.sm.Ack(*req)
-	} else {
-		err = a.sm.Ack(*req, payload)
-	}
+	// slack-go queues the ack for its socket writer, which is gone once the
+	// connection is shutting down: a plain Ack would then block the
+	// dispatch loop for ever, and Run would never return.
+	err := a.sm.AckCtx(a.ackCtx, req.EnvelopeID, payload)
 	a.met.AckLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		a.log.Error("ack failed", "envelope_type", req.Type, "err", err)

@@ -141,6 +141,14 @@ func TestShutdownRunsHeldHandlers(t *testing.T) {
 		}
 		sent = append(sent, s)
 		if i == n/2 {
+			// Stop once the first half is being acked, with the rest of
+			// the burst still on its way.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := f.WaitAck(ctx, sent[0].EnvelopeID)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
 			go stop()
 		}
 	}
