@@ -146,25 +146,23 @@ func (a *App) spawn(job func()) {
 
 func (a *App) worker(job func()) {
 	defer a.workers.Done()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
+	timeout := time.NewTimer(workerIdle)
+	defer timeout.Stop()
+	for job != nil {
 		job()
 		if a.idle.Add(1) > maxIdleWorkers {
 			a.idle.Add(-1)
 			return
 		}
-		idle.Reset(workerIdle)
+		timeout.Reset(workerIdle)
 		select {
 		case job = <-a.jobs:
-			a.idle.Add(-1)
-		case <-idle.C:
-			a.idle.Add(-1)
-			return
+		case <-timeout.C:
+			job = nil
 		case <-a.quitWorkers:
-			a.idle.Add(-1)
-			return
+			job = nil
 		}
+		a.idle.Add(-1)
 	}
 }
 
