@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
@@ -49,6 +50,7 @@ type App struct {
 	soe    *soe.Service
 	links  *linking.Service
 	notify *notify.Service
+	chans  *channels.Settings
 	// dbOpen is true between opening and closing the store (readiness).
 	dbOpen atomic.Bool
 	mux    *http.ServeMux
@@ -115,9 +117,10 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		defer cancel()
 		return links.Close(ctx)
 	})
+	a.chans = channels.New(a.db)
 	a.bot = commands.New(commands.Config{SiteURL: cfg.SOEURL, PublicURL: cfg.PublicURL}, commands.Deps{
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
-		Links: a.links, SOE: a.soe,
+		Links: a.links, SOE: a.soe, Channels: a.chans,
 	})
 	a.bot.AddLinking()
 	a.bot.AddExperts(cfg.CacheTTL) // issue 5

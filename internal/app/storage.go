@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/asked"
+	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/store"
@@ -31,7 +32,7 @@ import (
 func StoreOptions(log *slog.Logger) store.Options {
 	return store.Options{
 		Timeout:    time.Second,
-		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), asked.Buckets()),
+		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), channels.Buckets(), asked.Buckets()),
 		Migrations: linking.Migrations(),
 		Logger:     log,
 	}

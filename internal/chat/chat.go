@@ -149,3 +149,43 @@ var (
 	// ErrResponseURLExpired: the response_url is used up or expired.
 	ErrResponseURLExpired = errors.New("response_url expired")
 )
+
+// Reply shows m to the person behind env: through the envelope's
+// response_url, falling back to an ephemeral message in its channel (unless m
+// is meant for the whole channel), then to a DM. It is the one reply chain of
+// the product (the router's replies and the transport's apologies use it) and
+// returns the last error when every way failed.
+func Reply(ctx context.Context, s Slack, env *Envelope, m Message) error {
+	var err error
+	if u := env.ResponseURL(); u != "" {
+		if err = s.Respond(ctx, u, m); err == nil {
+			return nil
+		}
+	}
+	if ch := env.ChannelID(); ch != "" && env.UserID != "" && !m.InChannel {
+		if err = s.PostEphemeral(ctx, ch, env.UserID, m); err == nil {
+			return nil
+		}
+	}
+	if env.UserID != "" {
+		if _, _, err = s.DM(ctx, env.UserID, m); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// ValidID reports whether s looks like a Slack id (team, user, channel:
+// letters and digits, at most 32), so junk never reaches a database key.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}

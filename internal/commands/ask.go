@@ -15,9 +15,11 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/asked"
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
 )
@@ -51,6 +53,7 @@ type ask struct {
 // questions are remembered in db (package asked) when db is not nil; if that
 // store cannot be used the feature still works and the failure is logged.
 func (b *Bot) AddAsk(db *store.DB) {
+	b.askable = true
 	a := &ask{
 		b:        b,
 		who:      newSlackMapper(b, 5*time.Minute),
@@ -66,7 +69,7 @@ func (b *Bot) AddAsk(db *store.DB) {
 		}
 		a.questions = qs
 	}
-	b.Subcommand(&Subcommand{
+	b.Subcommand(&router.Subcommand{
 		Name:    "ask",
 		Usage:   "ask [title]",
 		Summary: "Ask a question on Stack Overflow (opens a form).",
@@ -77,7 +80,7 @@ func (b *Bot) AddAsk(db *store.DB) {
 	b.Action(ActionAskOpen, a.openFromButton)
 	b.Action(actionAskShare, a.share)
 	b.Suggest(actionAskTags, a.suggestTags)
-	b.View(askCallbackID, ViewHandler{Ack: a.ack, Handle: a.submit})
+	b.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
 }
 
 // origin is where the user started: where to confirm.
@@ -85,9 +88,9 @@ type askOrigin struct {
 	channel, responseURL string
 }
 
-func (a *ask) run(ctx context.Context, r *Request) {
+func (a *ask) run(ctx context.Context, r *router.Request) {
 	if r.TriggerID == "" { // replayed after (re)connecting: no trigger to open a form with
-		a.b.Reply(ctx, r, Text(fmt.Sprintf("You are connected. Run %s again to open the question form.",
+		a.b.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("You are connected. Run %s again to open the question form.",
 			mrkdwn.Code(strings.TrimSpace(a.b.cfg.Command+" ask "+mrkdwn.Truncate(r.Rest, 60))))))
 		return
 	}
@@ -116,12 +119,12 @@ func (a *ask) globalShortcut(ctx context.Context, env *chat.Envelope) {
 func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
 	var p AskPrefill
 	if err := json.Unmarshal([]byte(act.Value), &p); err != nil || len(p.Tags) > askMaxTags {
-		a.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 		return
 	}
 	d := askDraft{Title: cutRunes(p.Title, askMaxTitle)}
 	for _, t := range p.Tags {
-		if t = NormalizeTag(t); t != "" && ValidateTag(t) == "" && !slices.Contains(d.Tags, t) {
+		if t = router.NormalizeTag(t); t != "" && router.ValidateTag(t) == "" && !slices.Contains(d.Tags, t) {
 			d.Tags = append(d.Tags, t)
 		}
 	}
@@ -137,9 +140,9 @@ func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack
 // before views.open). When the user cannot ask anywhere it replies (Connect,
 // Reconnect or read-only prompt) and returns ok=false.
 func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string) (scopes []string, initial string, ok bool) {
-	links := a.b.Links()
+	links := a.b.links
 	if links == nil {
-		a.b.ReplyTo(ctx, env, Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up."))
+		a.b.Reply(ctx, env, blockkit.Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up."))
 		return nil, "", false
 	}
 	if preferred == "" {
@@ -148,7 +151,7 @@ func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string)
 	ls, err := links.Links(ctx, env.TeamID, env.UserID)
 	if err != nil {
 		a.b.log.ErrorContext(ctx, "ask: reading links failed", "user", env.UserID, "err", err)
-		a.b.ReplyTo(ctx, env, Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
+		a.b.Reply(ctx, env, blockkit.Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
 		return nil, "", false
 	}
 	now := a.b.now()
@@ -181,7 +184,7 @@ func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string)
 				l = u
 			}
 		}
-		a.b.SOEFailed(ctx, env, &l, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		a.b.Failed(ctx, env, &l, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
 	case invalid != nil:
 		a.b.ConnectPrompt(ctx, env, invalid.Scope, nil, true)
 	default:
@@ -217,10 +220,10 @@ func (a *ask) open(ctx context.Context, env *chat.Envelope, trigger string, d as
 func (a *ask) openFailed(ctx context.Context, env *chat.Envelope, err error) {
 	a.b.log.WarnContext(ctx, "ask: views.open failed", "user", env.UserID, "err", err)
 	if errors.Is(err, chat.ErrTriggerExpired) {
-		a.b.ReplyTo(ctx, env, Warning("Slack gave up waiting for the question form. Please try again."))
+		a.b.Reply(ctx, env, blockkit.Warning("Slack gave up waiting for the question form. Please try again."))
 		return
 	}
-	a.b.ReplyTo(ctx, env, Warning("I could not open the question form. Please try again in a moment."))
+	a.b.Reply(ctx, env, blockkit.Warning("I could not open the question form. Please try again in a moment."))
 }
 
 func newDraftKey() string {
@@ -379,13 +382,13 @@ func plural(n int, one, many string) string {
 // when it is a valid tag name. It runs before the ack (2.5 s deadline).
 func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.OptionBlockObject {
 	ic := env.Interaction
-	q := NormalizeTag(ic.Value)
-	if q == "" || len([]rune(q)) > maxTagLen+5 {
+	q := router.NormalizeTag(ic.Value)
+	if q == "" || len([]rune(q)) > router.MaxTagLen+5 {
 		return nil
 	}
 	var newTag *slack.OptionBlockObject
-	if ValidateTag(q) == "" {
-		newTag = slack.NewOptionBlockObject(q, Plain(mrkdwn.Truncate(q+" (new tag)", 75)), nil)
+	if router.ValidateTag(q) == "" {
+		newTag = slack.NewOptionBlockObject(q, blockkit.Plain(mrkdwn.Truncate(q+" (new tag)", 75)), nil)
 	}
 	only := func() []*slack.OptionBlockObject {
 		if newTag == nil {
@@ -393,7 +396,7 @@ func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.Opti
 		}
 		return []*slack.OptionBlockObject{newTag}
 	}
-	links := a.b.Links()
+	links := a.b.links
 	if links == nil {
 		return only()
 	}
@@ -431,7 +434,7 @@ func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.Opti
 		if name == "" || len(name) > 75 {
 			continue
 		}
-		o := slack.NewOptionBlockObject(name, Plain(mrkdwn.Truncate(fmt.Sprintf("%s (%s)", name, plural(t.PostCount, "post", "posts")), 75)), nil)
+		o := slack.NewOptionBlockObject(name, blockkit.Plain(mrkdwn.Truncate(fmt.Sprintf("%s (%s)", name, plural(t.PostCount, "post", "posts")), 75)), nil)
 		if name == q {
 			exact = append(exact, o)
 			newTag = nil

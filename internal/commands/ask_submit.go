@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/asked"
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
@@ -60,7 +61,7 @@ func (a *ask) submit(ctx context.Context, env *chat.Envelope) {
 	}
 	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
 	replyEnv := a.originEnv(env, meta)
-	links := a.b.Links()
+	links := a.b.links
 	if links == nil {
 		showForm(":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
 		return
@@ -81,7 +82,7 @@ func (a *ask) submit(ctx context.Context, env *chat.Envelope) {
 		showForm(":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
 		return
 	case !link.WriteAccess:
-		a.b.SOEFailed(ctx, replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		a.b.Failed(ctx, replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
 		showForm(":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
 		return
 	}
@@ -164,7 +165,7 @@ func (a *ask) originEnv(env *chat.Envelope, meta askMeta) *chat.Envelope {
 // tell sends m where the user started: response_url, else an ephemeral in
 // the channel, else a DM (global shortcut).
 func (a *ask) tell(ctx context.Context, env *chat.Envelope, meta askMeta, m chat.Message) {
-	a.b.ReplyTo(ctx, a.originEnv(env, meta), m)
+	a.b.Reply(ctx, a.originEnv(env, meta), m)
 }
 
 // lostDraftMessages keep the user's text when the modal is gone (closed
@@ -172,11 +173,11 @@ func (a *ask) tell(ctx context.Context, env *chat.Envelope, meta askMeta, m chat
 // code blocks, split over as many messages as Slack needs.
 func lostDraftMessages(d askDraft, body, problem string) []chat.Message {
 	head := []slack.Block{
-		Section(problem + "\nHere is what you wrote, so nothing is lost:"),
-		Section("*" + mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150)) + "*"),
+		blockkit.Section(problem + "\nHere is what you wrote, so nothing is lost:"),
+		blockkit.Section("*" + mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150)) + "*"),
 	}
 	if len(d.Tags) > 0 {
-		head = append(head, Context("Tags: "+tagCodes(d.Tags)))
+		head = append(head, blockkit.Context("Tags: "+tagCodes(d.Tags)))
 	}
 	out := []chat.Message{{Text: "Your question was not posted: " + mrkdwn.Escape(d.Title), Blocks: head}}
 	const chunk, perMessage = 2000, 4 // runes per section; sections per message (Slack caps the text of one message)
@@ -185,7 +186,7 @@ func lostDraftMessages(d askDraft, body, problem string) []chat.Message {
 	for i := 0; i < len(runes); i += chunk {
 		part := string(runes[i:min(i+chunk, len(runes))])
 		part = strings.ReplaceAll(mrkdwn.Escape(part), "```", "`\u200b``")
-		blocks = append(blocks, Section("```"+part+"```"))
+		blocks = append(blocks, blockkit.Section("```"+part+"```"))
 		if len(blocks) == perMessage {
 			out = append(out, chat.Message{Text: "Your question (continued)", Blocks: blocks})
 			blocks = nil
@@ -225,10 +226,10 @@ func (a *ask) explain(ctx context.Context, replyEnv *chat.Envelope, link *linkin
 	var rl *soe.RateLimitError
 	switch {
 	case errors.Is(err, soe.ErrUnauthorized):
-		a.b.SOEFailed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
+		a.b.Failed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
 		return ":warning: Stack Overflow no longer accepts your connection. I sent you a message to reconnect; then press *Post question* again. Nothing was posted.", nil
 	case errors.Is(err, soe.ErrWriteAccess):
-		a.b.SOEFailed(ctx, replyEnv, link, err)
+		a.b.Failed(ctx, replyEnv, link, err)
 		return ":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil
 	case errors.As(err, &rl):
 		return fmt.Sprintf(":warning: Stack Overflow is busy right now, so your question was not posted. Try again in %s; everything you wrote is still here.", rl.RetryAfter.Round(time.Second)), nil
@@ -358,10 +359,10 @@ func tagCodes(names []string) string {
 // confirmation is what the asker sees where they started.
 func confirmation(scope soe.Scope, q *soe.Question, meta askMeta, notified []string, notifyNote string) chat.Message {
 	blocks := []slack.Block{
-		Section(fmt.Sprintf(":white_check_mark: *Posted:* %s", mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))),
+		blockkit.Section(fmt.Sprintf(":white_check_mark: *Posted:* %s", mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))),
 	}
 	ctxLine := strings.TrimSpace(tagCodes(q.TagNames()) + " · " + mrkdwn.Escape(scope.String()))
-	blocks = append(blocks, Context(strings.TrimPrefix(ctxLine, "· ")))
+	blocks = append(blocks, blockkit.Context(strings.TrimPrefix(ctxLine, "· ")))
 	switch {
 	case len(notified) > 0:
 		var ms []string
@@ -372,20 +373,20 @@ func confirmation(scope soe.Scope, q *soe.Question, meta askMeta, notified []str
 		if len(notified) > 1 {
 			who = "experts"
 		}
-		blocks = append(blocks, Context(fmt.Sprintf(":bell: I let %d subject-matter %s know: %s", len(notified), who, strings.Join(ms, ", "))))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":bell: I let %d subject-matter %s know: %s", len(notified), who, strings.Join(ms, ", "))))
 	case notifyNote != "":
-		blocks = append(blocks, Context(":bell: "+notifyNote))
+		blocks = append(blocks, blockkit.Context(":bell: "+notifyNote))
 	}
 	var els []slack.BlockElement
 	if q.WebURL != "" {
-		els = append(els, LinkButton("ask_view_question", "Open on Stack Overflow", q.WebURL))
+		els = append(els, blockkit.LinkButton("ask_view_question", "Open on Stack Overflow", q.WebURL))
 	}
 	if meta.Channel != "" && !strings.HasPrefix(meta.Channel, "D") {
 		v, _ := json.Marshal(askShare{Scope: scope.Key(), ID: q.ID})
-		els = append(els, PrimaryButton(actionAskShare, "Share in channel", string(v)))
+		els = append(els, blockkit.PrimaryButton(actionAskShare, "Share in channel", string(v)))
 	}
 	if len(els) > 0 {
-		blocks = append(blocks, Actions("ask_done", els...))
+		blocks = append(blocks, blockkit.Actions("ask_done", els...))
 	}
 	return chat.Message{Text: "Posted: " + mrkdwn.Escape(mrkdwn.Truncate(q.Title, 200)), Blocks: blocks}
 }
@@ -396,14 +397,14 @@ func sharedCard(scope soe.Scope, q *soe.Question, asker string) chat.Message {
 	if ex := mrkdwn.Excerpt(q.Body, 300); ex != "" {
 		text += "\n" + ex
 	}
-	blocks := []slack.Block{Section(text)}
+	blocks := []slack.Block{blockkit.Section(text)}
 	meta := []string{"Asked by " + mrkdwn.Mention(asker) + " on " + mrkdwn.Escape(theScope(scope))}
 	if tags := tagCodes(q.TagNames()); tags != "" {
 		meta = append([]string{tags}, meta...)
 	}
-	blocks = append(blocks, Context(strings.Join(meta, " · ")))
+	blocks = append(blocks, blockkit.Context(strings.Join(meta, " · ")))
 	if q.WebURL != "" {
-		blocks = append(blocks, Actions("ask_shared", LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
+		blocks = append(blocks, blockkit.Actions("ask_shared", blockkit.LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
 	}
 	return chat.Message{Text: "Question asked by " + mrkdwn.Mention(asker) + ": " + mrkdwn.Escape(mrkdwn.Truncate(q.Title, 200)), Blocks: blocks}
 }
@@ -413,15 +414,15 @@ func sharedCard(scope soe.Scope, q *soe.Question, asker string) chat.Message {
 func (a *ask) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
 	var v askShare
 	if json.Unmarshal([]byte(act.Value), &v) != nil || v.ID <= 0 {
-		a.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
 	scope, err := soe.ParseScopeKey(v.Scope)
 	if err != nil {
-		a.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
-	c, link, ok := a.b.SOE(ctx, env, scope, nil)
+	c, link, ok := a.b.Client(ctx, env, scope, nil)
 	if !ok {
 		return
 	}
@@ -429,7 +430,7 @@ func (a *ask) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAct
 	q, err := c.Question(qctx, v.ID)
 	cancel()
 	if err != nil {
-		a.b.SOEFailed(ctx, env, link, err)
+		a.b.Failed(ctx, env, link, err)
 		return
 	}
 	card := sharedCard(scope, q, env.UserID)
@@ -438,7 +439,7 @@ func (a *ask) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAct
 		a.b.log.WarnContext(ctx, "ask share: post failed; falling back to response_url", "channel", channel, "err", err)
 		card.InChannel = true
 		if u := env.ResponseURL(); u == "" || a.b.slack.Respond(ctx, u, card) != nil {
-			a.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			a.b.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
 			return
 		}
 	}
@@ -548,13 +549,13 @@ func expertDM(asker string, scope soe.Scope, q *soe.Question, tags []string) cha
 	if len(codes) > 1 {
 		text = fmt.Sprintf("%s asked a question in %s, %s: %s", mrkdwn.Mention(asker), in, what, mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 200)))
 	}
-	blocks := []slack.Block{Section(text)}
+	blocks := []slack.Block{blockkit.Section(text)}
 	if ex := mrkdwn.Excerpt(q.Body, 300); ex != "" {
-		blocks = append(blocks, Context(ex))
+		blocks = append(blocks, blockkit.Context(ex))
 	}
-	blocks = append(blocks, Context("You get this because you are a subject-matter expert on "+mrkdwn.Escape(theScope(scope))+"."))
+	blocks = append(blocks, blockkit.Context("You get this because you are a subject-matter expert on "+mrkdwn.Escape(theScope(scope))+"."))
 	if q.WebURL != "" {
-		blocks = append(blocks, Actions("ask_expert", LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
+		blocks = append(blocks, blockkit.Actions("ask_expert", blockkit.LinkButton("ask_answer", "Answer on Stack Overflow", q.WebURL)))
 	}
 	return chat.Message{Text: text, Blocks: blocks}
 }

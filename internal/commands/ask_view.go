@@ -10,6 +10,9 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/router"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/mrkdwn"
@@ -102,17 +105,17 @@ func scopeLabel(key string) string {
 }
 
 func tagOption(name string) *slack.OptionBlockObject {
-	return slack.NewOptionBlockObject(name, Plain(mrkdwn.Truncate(name, 75)), nil)
+	return slack.NewOptionBlockObject(name, blockkit.Plain(mrkdwn.Truncate(name, 75)), nil)
 }
 
 // formView renders the ask modal.
 func formView(f askForm) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if f.Error != "" {
-		blocks = append(blocks, Section(f.Error))
+		blocks = append(blocks, blockkit.Section(f.Error))
 	}
 	if f.Note != "" {
-		blocks = append(blocks, Context(f.Note))
+		blocks = append(blocks, blockkit.Context(f.Note))
 	}
 	fieldErr := func(field string) {
 		if msgs := f.FieldErrors[field]; len(msgs) > 0 {
@@ -120,45 +123,45 @@ func formView(f askForm) slack.ModalViewRequest {
 			for _, m := range msgs {
 				parts = append(parts, mrkdwn.Escape(mrkdwn.Truncate(m, 300)))
 			}
-			blocks = append(blocks, Context(":warning: "+strings.Join(parts, " ")))
+			blocks = append(blocks, blockkit.Context(":warning: "+strings.Join(parts, " ")))
 		}
 	}
 
-	title := slack.NewPlainTextInputBlockElement(Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
+	title := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
 	title.InitialValue = cutRunes(f.Draft.Title, askMaxTitle)
 	title.MaxLength = askMaxTitle
-	blocks = append(blocks, slack.NewInputBlock(askBlockTitle, Plain("Title"),
-		Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), title))
+	blocks = append(blocks, slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
+		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), title))
 	fieldErr("title")
 
-	body := slack.NewPlainTextInputBlockElement(Plain("What are you trying to do, what did you try, what happened? Markdown works."), askActionBody)
+	body := slack.NewPlainTextInputBlockElement(blockkit.Plain("What are you trying to do, what did you try, what happened? Markdown works."), askActionBody)
 	body.Multiline = true
 	body.MaxLength = askMaxBox
 	body.InitialValue = f.Draft.Body
-	blocks = append(blocks, slack.NewInputBlock(askBlockBody, Plain("Body"),
-		Plain("Markdown: **bold**, *italic*, `code`, ``` fenced code ```, [links](https://…). Slack text boxes hold 3,000 characters."), body))
+	blocks = append(blocks, slack.NewInputBlock(askBlockBody, blockkit.Plain("Body"),
+		blockkit.Plain("Markdown: **bold**, *italic*, `code`, ``` fenced code ```, [links](https://…). Slack text boxes hold 3,000 characters."), body))
 	if f.Meta.Tail > 0 {
-		blocks = append(blocks, Context(fmt.Sprintf(":scissors: The message is longer than a Slack text box can hold. Its last %d characters are not shown here: I will add them after your text when you post.", f.Meta.Tail)))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: The message is longer than a Slack text box can hold. Its last %d characters are not shown here: I will add them after your text when you post.", f.Meta.Tail)))
 	}
 	fieldErr("body")
 
 	tags := &slack.MultiSelectBlockElement{
 		Type: slack.MultiOptTypeExternal, ActionID: actionAskTags,
-		Placeholder: Plain("Type to search tags"),
+		Placeholder: blockkit.Plain("Type to search tags"),
 	}
 	tags.WithMinQueryLength(1).WithMaxSelectedItems(askMaxTags)
 	for _, t := range f.Draft.Tags {
 		tags.InitialOptions = append(tags.InitialOptions, tagOption(t))
 	}
-	blocks = append(blocks, slack.NewInputBlock(askBlockTags, Plain("Tags"),
-		Plain(fmt.Sprintf("1–%d tags. Type to search; pick “(new tag)” to create one if Stack Overflow lets you.", askMaxTags)), tags))
+	blocks = append(blocks, slack.NewInputBlock(askBlockTags, blockkit.Plain("Tags"),
+		blockkit.Plain(fmt.Sprintf("1–%d tags. Type to search; pick “(new tag)” to create one if Stack Overflow lets you.", askMaxTags)), tags))
 	fieldErr("tags")
 
 	if showWhere(f.Meta.Scopes) {
 		var opts []*slack.OptionBlockObject
 		var initial *slack.OptionBlockObject
 		for _, k := range f.Meta.Scopes {
-			o := slack.NewOptionBlockObject(k, Plain(mrkdwn.Truncate(scopeLabel(k), 75)), nil)
+			o := slack.NewOptionBlockObject(k, blockkit.Plain(mrkdwn.Truncate(scopeLabel(k), 75)), nil)
 			opts = append(opts, o)
 			if k == f.Draft.Scope {
 				initial = o
@@ -167,25 +170,25 @@ func formView(f askForm) slack.ModalViewRequest {
 		if initial == nil && len(opts) > 0 {
 			initial = opts[0]
 		}
-		where := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, Plain("Where to ask"), askActionWhere, opts...)
+		where := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, blockkit.Plain("Where to ask"), askActionWhere, opts...)
 		where.InitialOption = initial
-		blocks = append(blocks, slack.NewInputBlock(askBlockWhere, Plain("Where"),
-			Plain("The main site, or one of your private teams."), where))
+		blocks = append(blocks, slack.NewInputBlock(askBlockWhere, blockkit.Plain("Where"),
+			blockkit.Plain("The main site, or one of your private teams."), where))
 	}
 
-	notifyOpt := slack.NewOptionBlockObject(askNotifyValue, Plain("Notify the subject-matter experts of these tags"),
-		Plain("They get a direct message from me with a link to your question."))
+	notifyOpt := slack.NewOptionBlockObject(askNotifyValue, blockkit.Plain("Notify the subject-matter experts of these tags"),
+		blockkit.Plain("They get a direct message from me with a link to your question."))
 	notify := slack.NewCheckboxGroupsBlockElement(askActionNotify, notifyOpt)
 	if f.Draft.Notify {
 		notify.InitialOptions = []*slack.OptionBlockObject{notifyOpt}
 	}
-	nb := slack.NewInputBlock(askBlockNotify, Plain("Experts"), nil, notify)
+	nb := slack.NewInputBlock(askBlockNotify, blockkit.Plain("Experts"), nil, notify)
 	nb.Optional = true
 	blocks = append(blocks, nb)
 
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: askCallbackID,
-		Title: Plain("Ask a question"), Submit: Plain("Post question"), Close: Plain("Cancel"),
+		Title: blockkit.Plain("Ask a question"), Submit: blockkit.Plain("Post question"), Close: blockkit.Plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: f.Meta.encode(),
 	}
 }
@@ -204,19 +207,19 @@ func showWhere(scopes []string) bool {
 func statusView(title, closeLabel string, meta askMeta, blocks ...slack.Block) slack.ModalViewRequest {
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: askCallbackID,
-		Title: Plain(mrkdwn.Truncate(title, 24)), Close: Plain(closeLabel),
+		Title: blockkit.Plain(mrkdwn.Truncate(title, 24)), Close: blockkit.Plain(closeLabel),
 		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: meta.encode(),
 	}
 }
 
 func loadingView(meta askMeta) slack.ModalViewRequest {
-	return statusView("Ask a question", "Cancel", meta, Section(":hourglass_flowing_sand: Reading the message…"))
+	return statusView("Ask a question", "Cancel", meta, blockkit.Section(":hourglass_flowing_sand: Reading the message…"))
 }
 
 func postingView(d askDraft, meta askMeta) slack.ModalViewRequest {
 	return statusView("Ask a question", "Close", meta,
-		Section(fmt.Sprintf(":hourglass_flowing_sand: Posting your question to Stack Overflow (%s)…", mrkdwn.Escape(scopeLabel(d.Scope)))),
-		Context("*"+mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150))+"*"))
+		blockkit.Section(fmt.Sprintf(":hourglass_flowing_sand: Posting your question to Stack Overflow (%s)…", mrkdwn.Escape(scopeLabel(d.Scope)))),
+		blockkit.Context("*"+mrkdwn.Escape(mrkdwn.Truncate(d.Title, 150))+"*"))
 }
 
 func postedView(scope soe.Scope, q *soe.Question, meta askMeta) slack.ModalViewRequest {
@@ -225,13 +228,13 @@ func postedView(scope soe.Scope, q *soe.Question, meta askMeta) slack.ModalViewR
 		tags = append(tags, mrkdwn.Code(t))
 	}
 	blocks := []slack.Block{
-		Section(fmt.Sprintf(":white_check_mark: *Posted* on %s:\n*%s*", mrkdwn.Escape(theScope(scope)), mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 150)))),
+		blockkit.Section(fmt.Sprintf(":white_check_mark: *Posted* on %s:\n*%s*", mrkdwn.Escape(theScope(scope)), mrkdwn.Link(q.WebURL, mrkdwn.Truncate(q.Title, 150)))),
 	}
 	if len(tags) > 0 {
-		blocks = append(blocks, Context(strings.Join(tags, " ")))
+		blocks = append(blocks, blockkit.Context(strings.Join(tags, " ")))
 	}
 	if q.WebURL != "" {
-		blocks = append(blocks, Actions("ask_posted", LinkButton("ask_open_question", "Open on Stack Overflow", q.WebURL)))
+		blocks = append(blocks, blockkit.Actions("ask_posted", blockkit.LinkButton("ask_open_question", "Open on Stack Overflow", q.WebURL)))
 	}
 	return statusView("Question posted", "Done", meta, blocks...)
 }
@@ -260,7 +263,7 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 	if a, ok := get(askBlockTags, actionAskTags); ok {
 		seen := map[string]bool{}
 		for _, o := range a.SelectedOptions {
-			t := NormalizeTag(o.Value)
+			t := router.NormalizeTag(o.Value)
 			if t != "" && !seen[t] {
 				seen[t] = true
 				d.Tags = append(d.Tags, t)
@@ -332,9 +335,9 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 // plain text), what is wrong with a tag name, or "".
 func plainTagProblem(t string) string {
 	switch {
-	case utf8.RuneCountInString(t) > maxTagLen:
-		return fmt.Sprintf("The tag “%s” is longer than %d characters.", cutRunes(t, 40), maxTagLen)
-	case strings.ContainsAny(t, forbiddenTagChars+" \t") || strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
+	case utf8.RuneCountInString(t) > router.MaxTagLen:
+		return fmt.Sprintf("The tag “%s” is longer than %d characters.", cutRunes(t, 40), router.MaxTagLen)
+	case strings.ContainsAny(t, router.ForbiddenTagChars+" \t") || strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
 		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", cutRunes(t, 40))
 	}
 	return ""

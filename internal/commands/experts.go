@@ -10,9 +10,11 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -31,12 +33,7 @@ type AskPrefill struct {
 	Title string   `json:"q,omitempty"`
 }
 
-const (
-	maxExpertTags = 5
-	maxTagLen     = 35
-	// forbiddenTagChars are the characters SOE does not allow in tag names.
-	forbiddenTagChars = "<>&\"'`()[]{}\\/_=~|^@$%*?!,;:"
-)
+const maxExpertTags = 5
 
 // experts is the state of the experts feature.
 type experts struct {
@@ -59,7 +56,7 @@ func (b *Bot) AddExperts(ttl time.Duration) {
 		smes: newCache[string, *soe.SubjectMatterExperts](ttl, 5000, b.now),
 		who:  newSlackMapper(b, ttl),
 	}
-	b.Subcommand(&Subcommand{
+	b.Subcommand(&router.Subcommand{
 		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
 		Usage:   "experts <tag> [tag…] [team <slug>]",
 		Summary: "Who are the subject-matter experts for a tag? Reach them in Slack.",
@@ -68,43 +65,20 @@ func (b *Bot) AddExperts(ttl time.Duration) {
 	b.Action(actionExpertsShare, x.share)
 }
 
-// NormalizeTag turns what a user typed ([go], #Go, GO) into a tag name.
-func NormalizeTag(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "#")
-	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		s = s[1 : len(s)-1]
-	}
-	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// ValidateTag explains what is wrong with a (normalised) tag name, or "".
-func ValidateTag(tag string) string {
-	switch {
-	case tag == "":
-		return "a tag name is empty"
-	case len([]rune(tag)) > maxTagLen:
-		return fmt.Sprintf("%s is longer than %d characters", mrkdwn.Code(mrkdwn.Truncate(tag, 40)), maxTagLen)
-	case strings.ContainsAny(tag, forbiddenTagChars) || strings.ContainsFunc(tag, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return fmt.Sprintf("%s has characters tags cannot contain", mrkdwn.Code(tag))
-	}
-	return ""
-}
-
 // parseExpertsArgs returns the tags and scope asked for, or a usage problem.
 func parseExpertsArgs(args []string) (tags []string, team string, problem string) {
-	team, rest, err := TakeTeam(args)
+	team, rest, err := router.TakeTeam(args)
 	if err != nil {
 		return nil, "", err.Error()
 	}
 	seen := map[string]bool{}
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
-			t := NormalizeTag(part)
+			t := router.NormalizeTag(part)
 			if t == "" && part != a { // "go,,k8s"
 				continue
 			}
-			if p := ValidateTag(t); p != "" {
+			if p := router.ValidateTag(t); p != "" {
 				return nil, "", p
 			}
 			if !seen[t] {
@@ -124,30 +98,30 @@ func parseExpertsArgs(args []string) (tags []string, team string, problem string
 
 func (x *experts) usage(problem string) chat.Message {
 	cmd := x.b.cfg.Command
-	return Warning(fmt.Sprintf("%s: %s.\nUsage: %s, for example %s or %s.",
+	return blockkit.Warning(fmt.Sprintf("%s: %s.\nUsage: %s, for example %s or %s.",
 		"That did not work", problem, mrkdwn.Code(cmd+" experts <tag> [tag…] [team <slug>]"),
 		mrkdwn.Code(cmd+" experts kubernetes"), mrkdwn.Code(cmd+" experts go postgresql team platform")))
 }
 
-func (x *experts) run(ctx context.Context, r *Request) {
+func (x *experts) run(ctx context.Context, r *router.Request) {
 	tags, team, problem := parseExpertsArgs(r.Args)
 	if problem != "" {
-		x.b.Reply(ctx, r, x.usage(problem))
+		x.b.Reply(ctx, r.Env, x.usage(problem))
 		return
 	}
 	scope := x.b.ScopeFor(ctx, r.Env, team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
-	c, link, ok := x.b.SOE(ctx, r.Env, scope, resume)
+	c, link, ok := x.b.Client(ctx, r.Env, scope, resume)
 	if !ok {
 		return
 	}
 	results, err := x.lookup(ctx, r.TeamID, c, link, tags)
 	if err != nil {
-		x.b.SOEFailed(ctx, r.Env, link, err)
+		x.b.Failed(ctx, r.Env, link, err)
 		return
 	}
 	share, _ := json.Marshal(AskPrefill{Scope: scope.Key(), Tags: tags})
-	x.b.Reply(ctx, r, x.render(scope, results, renderOpts{shareValue: string(share)}))
+	x.b.Reply(ctx, r.Env, x.render(scope, results, renderOpts{shareValue: string(share)}))
 }
 
 // share re-posts an experts answer in the channel, from the bot, so that the
@@ -155,27 +129,27 @@ func (x *experts) run(ctx context.Context, r *Request) {
 func (x *experts) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var v AskPrefill
 	if err := json.Unmarshal([]byte(a.Value), &v); err != nil || len(v.Tags) == 0 || len(v.Tags) > maxExpertTags {
-		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 		return
 	}
 	scope, err := soe.ParseScopeKey(v.Scope)
 	if err != nil {
-		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 		return
 	}
 	for _, t := range v.Tags {
-		if ValidateTag(t) != "" {
-			x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the command again."))
+		if router.ValidateTag(t) != "" {
+			x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 			return
 		}
 	}
-	c, link, ok := x.b.SOE(ctx, env, scope, nil)
+	c, link, ok := x.b.Client(ctx, env, scope, nil)
 	if !ok {
 		return
 	}
 	results, err := x.lookup(ctx, env.TeamID, c, link, v.Tags)
 	if err != nil {
-		x.b.SOEFailed(ctx, env, link, err)
+		x.b.Failed(ctx, env, link, err)
 		return
 	}
 	msg := x.render(scope, results, renderOpts{sharedBy: env.UserID})
@@ -184,7 +158,7 @@ func (x *experts) share(ctx context.Context, env *chat.Envelope, a *slack.BlockA
 		x.b.log.WarnContext(ctx, "share: post failed; falling back to response_url", "channel", channel, "err", err)
 		msg.InChannel = true
 		if u := env.ResponseURL(); u == "" || x.b.slack.Respond(ctx, u, msg) != nil {
-			x.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			x.b.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
 			return
 		}
 	}
@@ -272,10 +246,10 @@ type renderOpts struct {
 func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) chat.Message {
 	var blocks []slack.Block
 	var summary []string
-	askable := x.b.hasAction(ActionAskOpen)
+	askable := x.b.askable
 	for i, res := range results {
 		if i > 0 {
-			blocks = append(blocks, Divider())
+			blocks = append(blocks, blockkit.Divider())
 		}
 		name := res.Typed
 		if res.Tag != nil {
@@ -291,17 +265,17 @@ func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) ch
 				}
 				text += " Did you mean " + strings.Join(s, ", ") + "?"
 			}
-			blocks = append(blocks, Section(text))
+			blocks = append(blocks, blockkit.Section(text))
 			summary = append(summary, "no tag "+name)
 			continue
 		case res.SMEDisabled:
-			blocks = append(blocks, Section(fmt.Sprintf(":no_entry: Subject-matter experts are turned off on %s, so I cannot say who the experts on %s are.",
+			blocks = append(blocks, blockkit.Section(fmt.Sprintf(":no_entry: Subject-matter experts are turned off on %s, so I cannot say who the experts on %s are.",
 				mrkdwn.Escape(scope.String()), mrkdwn.Code(name))))
 			summary = append(summary, "SMEs are turned off")
 			continue
 		}
 		tagLink := mrkdwn.Link(res.Tag.WebURL, name)
-		blocks = append(blocks, Header("Experts on "+name))
+		blocks = append(blocks, blockkit.Header("Experts on "+name))
 		if len(res.Users) == 0 && len(res.Groups) == 0 {
 			text := fmt.Sprintf("%s has no subject-matter experts yet.", mrkdwn.Code(name))
 			switch n := res.Tag.WatcherCount; n {
@@ -315,7 +289,7 @@ func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) ch
 			if askable && o.sharedBy == "" {
 				text += " You could ask a question in this tag instead."
 			}
-			blocks = append(blocks, Section(text))
+			blocks = append(blocks, blockkit.Section(text))
 			summary = append(summary, "no experts on "+name)
 		} else {
 			var lines []string
@@ -333,7 +307,7 @@ func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) ch
 				}
 				lines = append(lines, line)
 			}
-			blocks = append(blocks, Section(strings.Join(lines, "\n")))
+			blocks = append(blocks, blockkit.Section(strings.Join(lines, "\n")))
 			summary = append(summary, fmt.Sprintf("%d experts on %s", len(res.Users)+len(res.Groups), name))
 		}
 		var els []slack.BlockElement
@@ -343,21 +317,21 @@ func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) ch
 			if len(res.Users) == 0 && len(res.Groups) == 0 {
 				label = "Ask a question in this tag"
 			}
-			els = append(els, Button(ActionAskOpen+":"+name, label, string(v)))
+			els = append(els, blockkit.Button(ActionAskOpen+":"+name, label, string(v)))
 		}
 		if res.Tag.WebURL != "" {
-			els = append(els, LinkButton("experts_view_tag:"+name, "View tag", res.Tag.WebURL))
+			els = append(els, blockkit.LinkButton("experts_view_tag:"+name, "View tag", res.Tag.WebURL))
 		}
-		blocks = append(blocks, Context(fmt.Sprintf("%s on %s · %d posts", tagLink, mrkdwn.Escape(scope.String()), res.Tag.PostCount)))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf("%s on %s · %d posts", tagLink, mrkdwn.Escape(scope.String()), res.Tag.PostCount)))
 		if len(els) > 0 {
-			blocks = append(blocks, Actions(fmt.Sprintf("experts_actions_%d", i), els...))
+			blocks = append(blocks, blockkit.Actions(fmt.Sprintf("experts_actions_%d", i), els...))
 		}
 	}
 	if o.shareValue != "" && anyFound(results) {
-		blocks = append(blocks, Actions("experts_share", PrimaryButton(actionExpertsShare, "Share in channel", o.shareValue)))
+		blocks = append(blocks, blockkit.Actions("experts_share", blockkit.PrimaryButton(actionExpertsShare, "Share in channel", o.shareValue)))
 	}
 	if o.sharedBy != "" {
-		blocks = append(blocks, Context("Shared by "+mrkdwn.Mention(o.sharedBy)+" with "+mrkdwn.Code(x.b.cfg.Command+" experts")))
+		blocks = append(blocks, blockkit.Context("Shared by "+mrkdwn.Mention(o.sharedBy)+" with "+mrkdwn.Code(x.b.cfg.Command+" experts")))
 	}
 	return chat.Message{Text: "Experts: " + strings.Join(summary, "; "), Blocks: capBlocks(blocks, 50)}
 }
@@ -385,5 +359,5 @@ func capBlocks(blocks []slack.Block, max int) []slack.Block {
 		return blocks
 	}
 	out := append([]slack.Block{}, blocks[:max-1]...)
-	return append(out, Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
+	return append(out, blockkit.Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
 }

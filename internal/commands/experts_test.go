@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soebot/soebot/internal/router"
+
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -27,7 +29,7 @@ func TestParseExpertsArgs(t *testing.T) {
 		{in: "go team", problem: "team"},
 	}
 	for _, tt := range tests {
-		tags, team, problem := parseExpertsArgs(Fields(tt.in))
+		tags, team, problem := parseExpertsArgs(router.Fields(tt.in))
 		if tt.problem != "" {
 			if !strings.Contains(problem, tt.problem) {
 				t.Errorf("%q: problem %q, want %q", tt.in, problem, tt.problem)

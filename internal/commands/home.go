@@ -14,9 +14,11 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -375,25 +377,25 @@ func (b *Bot) renderHome(d *homeData) []slack.Block {
 		site = mrkdwn.Link(b.cfg.SiteURL, "Stack Overflow")
 	}
 	blocks := []slack.Block{
-		Header("Stack Overflow in Slack"),
-		Section(fmt.Sprintf("Search, ask and find the experts on %s without leaving Slack. I always act as you, with your own account. Type %s to see everything I can do.",
+		blockkit.Header("Stack Overflow in Slack"),
+		blockkit.Section(fmt.Sprintf("Search, ask and find the experts on %s without leaving Slack. I always act as you, with your own account. Type %s to see everything I can do.",
 			site, mrkdwn.Code(cmd+" help"))),
-		Divider(),
-		Section("*Your connections*"),
+		blockkit.Divider(),
+		blockkit.Section("*Your connections*"),
 	}
 	if d.LinksFailed {
-		blocks = append(blocks, Section(":warning: I could not read your connections just now. Open this tab again in a moment."))
+		blocks = append(blocks, blockkit.Section(":warning: I could not read your connections just now. Open this tab again in a moment."))
 	}
 	for _, c := range d.Connections {
 		blocks = append(blocks, renderHomeConn(c, cmd)...)
 	}
-	blocks = append(blocks, Context(fmt.Sprintf("Private teams: %s connects one, %s lists your connections.",
+	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Private teams: %s connects one, %s lists your connections.",
 		mrkdwn.Code(cmd+" link team <slug>"), mrkdwn.Code(cmd+" whoami"))))
 	for _, extra := range d.Extra {
-		blocks = append(blocks, Divider())
+		blocks = append(blocks, blockkit.Divider())
 		blocks = append(blocks, extra...)
 	}
-	blocks = append(blocks, Divider())
+	blocks = append(blocks, blockkit.Divider())
 	blocks = append(blocks, renderHomeExpertise(d, cmd)...)
 	return capBlocks(blocks, maxHomeBlocks)
 }
@@ -408,15 +410,15 @@ func renderHomeConn(c homeConn, cmd string) []slack.Block {
 		if c.ConnectURL == "" {
 			return nil
 		}
-		return LinkButton(action+":"+c.Scope.Key(), label, c.ConnectURL).WithStyle(slack.StylePrimary)
+		return blockkit.LinkButton(action+":"+c.Scope.Key(), label, c.ConnectURL).WithStyle(slack.StylePrimary)
 	}
 	switch {
 	case c.Link == nil:
 		text := name + ": not connected. Connect to search, ask and see previews of Stack Overflow links."
-		if btn := connect(ActionConnect, "Connect"); btn != nil {
-			return []slack.Block{SectionWithButton(text, btn)}
+		if btn := connect(router.ActionConnect, "Connect"); btn != nil {
+			return []slack.Block{blockkit.SectionWithButton(text, btn)}
 		}
-		return []slack.Block{Section(text + " Run " + mrkdwn.Code(cmd+" link") + ".")}
+		return []slack.Block{blockkit.Section(text + " Run " + mrkdwn.Code(cmd+" link") + ".")}
 	case c.Link.Invalid:
 		reason := "Stack Overflow no longer accepts it"
 		if c.Link.InvalidReason != "" {
@@ -424,14 +426,14 @@ func renderHomeConn(c homeConn, cmd string) []slack.Block {
 		}
 		text := fmt.Sprintf(":warning: %s: %s needs reconnecting (%s).", name, profileLink(*c.Link), mrkdwn.Escape(reason))
 		els := []slack.BlockElement{}
-		if btn := connect(ActionReconnect, "Reconnect"); btn != nil {
+		if btn := connect(router.ActionReconnect, "Reconnect"); btn != nil {
 			els = append(els, btn)
 		}
 		els = append(els, disconnectButton(c.Scope))
-		return []slack.Block{Section(text), Actions("home_conn_"+c.Scope.Key(), els...)}
+		return []slack.Block{blockkit.Section(text), blockkit.Actions("home_conn_"+c.Scope.Key(), els...)}
 	default:
 		text := fmt.Sprintf(":white_check_mark: %s: connected as %s · %s · %s", name, profileLink(*c.Link), c.Link.Access(), expiryText(*c.Link))
-		return []slack.Block{SectionWithButton(text, disconnectButton(c.Scope))}
+		return []slack.Block{blockkit.SectionWithButton(text, disconnectButton(c.Scope))}
 	}
 }
 
@@ -441,41 +443,41 @@ func disconnectButton(scope soe.Scope) *slack.ButtonBlockElement {
 		where = "team " + scope.Team
 	}
 	confirm := slack.NewConfirmationBlockObject(
-		Plain("Disconnect?"),
-		Markdown(fmt.Sprintf("I will forget your Stack Overflow connection for %s and stop acting as you there. You can connect again at any time.", mrkdwn.Escape(where))),
-		Plain("Disconnect"), Plain("Cancel")).WithStyle(slack.StyleDanger)
-	return Button(actionHomeDisconnect+":"+scope.Key(), "Disconnect", scope.Key()).WithStyle(slack.StyleDanger).WithConfirm(confirm)
+		blockkit.Plain("Disconnect?"),
+		blockkit.Markdown(fmt.Sprintf("I will forget your Stack Overflow connection for %s and stop acting as you there. You can connect again at any time.", mrkdwn.Escape(where))),
+		blockkit.Plain("Disconnect"), blockkit.Plain("Cancel")).WithStyle(slack.StyleDanger)
+	return blockkit.Button(actionHomeDisconnect+":"+scope.Key(), "Disconnect", scope.Key()).WithStyle(slack.StyleDanger).WithConfirm(confirm)
 }
 
 func renderHomeExpertise(d *homeData, cmd string) []slack.Block {
 	ex := d.Expertise
 	switch {
 	case d.ExpertiseFail != "":
-		return []slack.Block{Section("*Your expertise*\n:warning: " + mrkdwn.Escape(d.ExpertiseFail))}
+		return []slack.Block{blockkit.Section("*Your expertise*\n:warning: " + mrkdwn.Escape(d.ExpertiseFail))}
 	case ex == nil:
-		return []slack.Block{Section("*Your expertise*\nConnect your main-site account to see the tags you are a subject-matter expert for, and the questions waiting for an answer there.")}
+		return []slack.Block{blockkit.Section("*Your expertise*\nConnect your main-site account to see the tags you are a subject-matter expert for, and the questions waiting for an answer there.")}
 	case ex.SMEDisabled:
-		return []slack.Block{Section("*Your expertise*\nSubject-matter experts are turned off on this Stack Overflow site.")}
+		return []slack.Block{blockkit.Section("*Your expertise*\nSubject-matter experts are turned off on this Stack Overflow site.")}
 	case len(ex.Tags) == 0:
 		text := "*Your expertise*\nYou are not a subject-matter expert for any tag yet. " +
 			"Find the experts on a tag with " + mrkdwn.Code(cmd+" experts <tag>") + "."
 		if ex.Partial {
 			text += fmt.Sprintf(" (I checked the %d most used tags that have experts.)", maxSMETagChecks)
 		}
-		return []slack.Block{Section(text)}
+		return []slack.Block{blockkit.Section(text)}
 	}
 	var tags []string
 	for _, t := range ex.Tags {
 		tags = append(tags, mrkdwn.Link(t.WebURL, mrkdwn.Truncate(t.Name, 40)))
 	}
-	blocks := []slack.Block{Section("*Tags you are an expert on*\n" + strings.Join(tags, " · "))}
+	blocks := []slack.Block{blockkit.Section("*Tags you are an expert on*\n" + strings.Join(tags, " · "))}
 	if ex.Partial {
-		blocks = append(blocks, Context(fmt.Sprintf("I checked the %d most used tags that have experts.", maxSMETagChecks)))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf("I checked the %d most used tags that have experts.", maxSMETagChecks)))
 	}
 	if len(ex.Questions) == 0 {
-		return append(blocks, Section("*Unanswered questions in your tags*\nNone right now. :tada:"))
+		return append(blocks, blockkit.Section("*Unanswered questions in your tags*\nNone right now. :tada:"))
 	}
-	blocks = append(blocks, Section("*Unanswered questions in your tags*"))
+	blocks = append(blocks, blockkit.Section("*Unanswered questions in your tags*"))
 	for _, q := range ex.Questions {
 		meta := []string{answers(q.AnswerCount), votes(q.Score)}
 		if t := tagList(q.TagNames(), 5); t != "" {
@@ -484,7 +486,7 @@ func renderHomeExpertise(d *homeData, cmd string) []slack.Block {
 		if q.Owner != nil && q.Owner.Name != "" {
 			meta = append(meta, "asked by "+mrkdwn.Plain(mrkdwn.Truncate(q.Owner.Name, 80)))
 		}
-		blocks = append(blocks, Section(":question: *"+mrkdwn.Link(q.WebURL, plainTitle(q.Title, searchTitleN))+"*\n"+strings.Join(meta, " · ")))
+		blocks = append(blocks, blockkit.Section(":question: *"+mrkdwn.Link(q.WebURL, plainTitle(q.Title, searchTitleN))+"*\n"+strings.Join(meta, " · ")))
 	}
 	return blocks
 }
@@ -496,7 +498,7 @@ func (b *Bot) homeDisconnect(ctx context.Context, env *chat.Envelope, a *slack.B
 	if err == nil && b.links != nil {
 		if _, err = b.links.Unlink(ctx, env.TeamID, env.UserID, scope); err != nil {
 			b.log.ErrorContext(ctx, "home: unlink", "user", env.UserID, "err", err)
-			b.ReplyTo(ctx, env, Warning("I could not disconnect your Stack Overflow account just now. Please try again."))
+			b.Reply(ctx, env, blockkit.Warning("I could not disconnect your Stack Overflow account just now. Please try again."))
 		}
 	}
 	b.PublishHome(ctx, env.TeamID, env.UserID)

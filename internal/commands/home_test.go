@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/soe"
@@ -44,7 +45,7 @@ func TestRenderHomeGolden(t *testing.T) {
 
 	homeGolden(t, "home_sme", b, &homeData{
 		Connections: []homeConn{{Scope: soe.MainSite(), Link: &alice}, {Scope: team.Scope, Link: &team, ConnectURL: "https://bot.example/link/def"}},
-		Extra:       [][]slack.Block{{Section("*Your channel subscriptions*\n#general: `kubernetes`")}},
+		Extra:       [][]slack.Block{{blockkit.Section("*Your channel subscriptions*\n#general: `kubernetes`")}},
 		Expertise: &homeExpertise{
 			Tags: []soe.TagSummary{{ID: 101, Name: "kubernetes", WebURL: "https://acme.example/questions/tagged/kubernetes", SubjectMatterExpertCount: &n}},
 			Questions: []soe.QuestionSummary{
@@ -69,7 +70,7 @@ func TestRenderHomeEscapesAndCaps(t *testing.T) {
 	b := homeBot()
 	var extra [][]slack.Block
 	for range 120 {
-		extra = append(extra, []slack.Block{Section("x")})
+		extra = append(extra, []slack.Block{blockkit.Section("x")})
 	}
 	blocks := b.renderHome(&homeData{Extra: extra})
 	if len(blocks) > maxHomeBlocks {
@@ -84,11 +85,11 @@ func TestRenderHomeEscapesAndCaps(t *testing.T) {
 func TestHomeSectionsRunInOrderAndSurvivePanics(t *testing.T) {
 	b := homeBot()
 	b.AddHomeSection(func(ctx context.Context, team, user string) []slack.Block {
-		return []slack.Block{Section("first " + team + " " + user)}
+		return []slack.Block{blockkit.Section("first " + team + " " + user)}
 	})
 	b.AddHomeSection(func(context.Context, string, string) []slack.Block { panic("boom") })
 	b.AddHomeSection(func(context.Context, string, string) []slack.Block { return nil })
-	b.AddHomeSection(func(context.Context, string, string) []slack.Block { return []slack.Block{Section("second")} })
+	b.AddHomeSection(func(context.Context, string, string) []slack.Block { return []slack.Block{blockkit.Section("second")} })
 	d := b.gatherHome(context.Background(), "T1", "U1")
 	if len(d.Extra) != 2 {
 		t.Fatalf("extra sections: %d", len(d.Extra))

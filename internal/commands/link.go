@@ -8,9 +8,11 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -18,11 +20,11 @@ import (
 // linking service is wired) replays a user's pending command once they have
 // linked.
 func (b *Bot) AddLinking() {
-	b.Subcommand(&Subcommand{Name: "link", Aliases: []string{"connect", "login"}, Usage: "link [team <slug>]",
+	b.Subcommand(&router.Subcommand{Name: "link", Aliases: []string{"connect", "login"}, Usage: "link [team <slug>]",
 		Summary: "Connect your Stack Overflow account.", Run: b.runLink})
-	b.Subcommand(&Subcommand{Name: "whoami", Usage: "whoami",
+	b.Subcommand(&router.Subcommand{Name: "whoami", Usage: "whoami",
 		Summary: "Show which Stack Overflow accounts you connected.", Run: b.runWhoami})
-	b.Subcommand(&Subcommand{Name: "unlink", Aliases: []string{"disconnect", "logout"}, Usage: "unlink [team <slug> | all]",
+	b.Subcommand(&router.Subcommand{Name: "unlink", Aliases: []string{"disconnect", "logout"}, Usage: "unlink [team <slug> | all]",
 		Summary: "Disconnect your Stack Overflow account.", Run: b.runUnlink})
 	if b.links != nil {
 		b.links.OnLinked(b.replay)
@@ -34,8 +36,8 @@ func (b *Bot) replay(ctx context.Context, l linking.Link, r *linking.Resume) {
 	if r == nil || strings.TrimSpace(r.Text) == "" {
 		return
 	}
-	word, _ := SplitWord(r.Text)
-	if s, ok := b.byName[strings.ToLower(word)]; ok && (s.Name == "link" || s.Name == "unlink") {
+	word, _ := router.SplitWord(r.Text)
+	if s, ok := b.Lookup(word); ok && (s.Name == "link" || s.Name == "unlink") {
 		return
 	}
 	b.log.InfoContext(ctx, "replaying command after linking", "user", l.UserID, "channel", r.ChannelID)
@@ -49,10 +51,10 @@ func (b *Bot) replay(ctx context.Context, l linking.Link, r *linking.Resume) {
 	b.Handle(ctx, env)
 }
 
-func (b *Bot) runLink(ctx context.Context, r *Request) {
-	team, rest, err := TakeTeam(r.Args)
+func (b *Bot) runLink(ctx context.Context, r *router.Request) {
+	team, rest, err := router.TakeTeam(r.Args)
 	if err != nil || len(rest) > 0 {
-		b.Reply(ctx, r, Warning(fmt.Sprintf("Usage: `%s link` for the main site, or `%s link team <slug>` for a private team.", b.cfg.Command, b.cfg.Command)))
+		b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: `%s link` for the main site, or `%s link team <slug>` for a private team.", b.cfg.Command, b.cfg.Command)))
 		return
 	}
 	scope := soe.MainSite()
@@ -70,27 +72,27 @@ func (b *Bot) runLink(ctx context.Context, r *Request) {
 			}
 		}
 	}
-	b.Reply(ctx, r, b.linkPrompt(ctx, r.TeamID, r.UserID, scope, nil, false, intro))
+	b.Reply(ctx, r.Env, b.ConnectMessage(ctx, r.TeamID, r.UserID, scope, intro))
 }
 
-func (b *Bot) runWhoami(ctx context.Context, r *Request) {
+func (b *Bot) runWhoami(ctx context.Context, r *router.Request) {
 	if b.links == nil {
-		b.Reply(ctx, r, Warning("This soebot is not connected to Stack Overflow yet."))
+		b.Reply(ctx, r.Env, blockkit.Warning("This soebot is not connected to Stack Overflow yet."))
 		return
 	}
 	links, err := b.links.Links(ctx, r.TeamID, r.UserID)
 	if err != nil {
 		b.log.ErrorContext(ctx, "whoami: list links", "err", err)
-		b.Reply(ctx, r, Warning("I could not read your connections just now. Please try again."))
+		b.Reply(ctx, r.Env, blockkit.Warning("I could not read your connections just now. Please try again."))
 		return
 	}
 	if len(links) == 0 {
-		b.Reply(ctx, r, b.linkPrompt(ctx, r.TeamID, r.UserID, soe.MainSite(), resumeFor(r.Env, nil), false,
+		b.Reply(ctx, r.Env, b.LinkPrompt(ctx, r.TeamID, r.UserID, soe.MainSite(), router.ResumeFor(r.Env, nil), false,
 			"You have not connected a Stack Overflow account yet."))
 		return
 	}
 	b.checkLinks(ctx, links)
-	blocks := []slack.Block{Section("*Your Stack Overflow connections*")}
+	blocks := []slack.Block{blockkit.Section("*Your Stack Overflow connections*")}
 	var lines []string
 	for _, l := range links {
 		line := fmt.Sprintf("*%s*: %s · %s · %s", mrkdwn.Escape(l.Scope.String()), profileLink(l), l.Access(), expiryText(l))
@@ -103,15 +105,15 @@ func (b *Bot) runWhoami(ctx context.Context, r *Request) {
 			line = fmt.Sprintf("*%s*: %s · :warning: needs reconnecting (%s)", mrkdwn.Escape(l.Scope.String()), profileLink(l), mrkdwn.Escape(reason))
 			lines[len(lines)-1] = line
 			if u, err := b.links.Begin(ctx, r.TeamID, r.UserID, l.Scope, nil); err == nil {
-				blocks = append(blocks, SectionWithButton(line, LinkButton(ActionReconnect, "Reconnect", u).WithStyle(slack.StylePrimary)))
+				blocks = append(blocks, blockkit.SectionWithButton(line, blockkit.LinkButton(router.ActionReconnect, "Reconnect", u).WithStyle(slack.StylePrimary)))
 				continue
 			}
 		}
-		blocks = append(blocks, Section(line))
+		blocks = append(blocks, blockkit.Section(line))
 	}
-	blocks = append(blocks, Context(fmt.Sprintf("`%s unlink` disconnects the main site, `%s unlink team <slug>` a team, `%s unlink all` everything.",
+	blocks = append(blocks, blockkit.Context(fmt.Sprintf("`%s unlink` disconnects the main site, `%s unlink team <slug>` a team, `%s unlink all` everything.",
 		b.cfg.Command, b.cfg.Command, b.cfg.Command)))
-	b.Reply(ctx, r, chat.Message{Text: "Your Stack Overflow connections:\n" + strings.Join(lines, "\n"), Blocks: blocks})
+	b.Reply(ctx, r.Env, chat.Message{Text: "Your Stack Overflow connections:\n" + strings.Join(lines, "\n"), Blocks: blocks})
 }
 
 // checkLinks asks SOE who the user is with each usable link, so a revoked
@@ -160,28 +162,28 @@ func expiryText(l linking.Link) string {
 	return "expires " + l.Expiry.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-func (b *Bot) runUnlink(ctx context.Context, r *Request) {
+func (b *Bot) runUnlink(ctx context.Context, r *router.Request) {
 	if b.links == nil {
-		b.Reply(ctx, r, Warning("This soebot is not connected to Stack Overflow yet."))
+		b.Reply(ctx, r.Env, blockkit.Warning("This soebot is not connected to Stack Overflow yet."))
 		return
 	}
-	usage := Warning(fmt.Sprintf("Usage: `%s unlink` (main site), `%s unlink team <slug>` or `%s unlink all`.", b.cfg.Command, b.cfg.Command, b.cfg.Command))
+	usage := blockkit.Warning(fmt.Sprintf("Usage: `%s unlink` (main site), `%s unlink team <slug>` or `%s unlink all`.", b.cfg.Command, b.cfg.Command, b.cfg.Command))
 	if len(r.Args) == 1 && strings.EqualFold(r.Args[0], "all") {
 		n, err := b.links.UnlinkAll(ctx, r.TeamID, r.UserID)
 		switch {
 		case err != nil:
 			b.log.ErrorContext(ctx, "unlink all", "err", err)
-			b.Reply(ctx, r, Warning("I could not remove your connections just now. Please try again."))
+			b.Reply(ctx, r.Env, blockkit.Warning("I could not remove your connections just now. Please try again."))
 		case n == 0:
-			b.Reply(ctx, r, Text("You had no Stack Overflow connections, so there was nothing to unlink."))
+			b.Reply(ctx, r.Env, blockkit.Text("You had no Stack Overflow connections, so there was nothing to unlink."))
 		default:
-			b.Reply(ctx, r, Text(fmt.Sprintf(":white_check_mark: Disconnected all %d of your Stack Overflow connections. I no longer act as you anywhere.", n)))
+			b.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf(":white_check_mark: Disconnected all %d of your Stack Overflow connections. I no longer act as you anywhere.", n)))
 		}
 		return
 	}
-	team, rest, err := TakeTeam(r.Args)
+	team, rest, err := router.TakeTeam(r.Args)
 	if err != nil || len(rest) > 0 {
-		b.Reply(ctx, r, usage)
+		b.Reply(ctx, r.Env, usage)
 		return
 	}
 	scope := soe.MainSite()
@@ -192,10 +194,10 @@ func (b *Bot) runUnlink(ctx context.Context, r *Request) {
 	switch {
 	case err != nil:
 		b.log.ErrorContext(ctx, "unlink", "err", err)
-		b.Reply(ctx, r, Warning("I could not remove your connection just now. Please try again."))
+		b.Reply(ctx, r.Env, blockkit.Warning("I could not remove your connection just now. Please try again."))
 	case !ok:
-		b.Reply(ctx, r, Text(fmt.Sprintf("You had no Stack Overflow connection for the %s, so there was nothing to unlink.", mrkdwn.Escape(scope.String()))))
+		b.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("You had no Stack Overflow connection for the %s, so there was nothing to unlink.", mrkdwn.Escape(scope.String()))))
 	default:
-		b.Reply(ctx, r, Text(fmt.Sprintf(":white_check_mark: Disconnected your Stack Overflow account (%s). Run `%s link` to connect again.", mrkdwn.Escape(scope.String()), b.cfg.Command)))
+		b.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf(":white_check_mark: Disconnected your Stack Overflow account (%s). Run `%s link` to connect again.", mrkdwn.Escape(scope.String()), b.cfg.Command)))
 	}
 }

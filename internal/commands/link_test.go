@@ -15,6 +15,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
 	"github.com/soebot/soebot/internal/vault"
@@ -101,13 +102,13 @@ func slashEnv(text, responseURL string) *chat.Envelope {
 func TestSOEPromptsToConnectAndRemembersCommand(t *testing.T) {
 	b, rs, _ := linkBot(t)
 	env := slashEnv("experts go", "https://hooks.slack.test/1")
-	c, l, ok := b.SOE(context.Background(), env, soe.TeamScope("platform"), nil)
+	c, l, ok := b.Client(context.Background(), env, soe.TeamScope("platform"), nil)
 	if ok || c != nil || l != nil {
 		t.Fatal("unlinked user got a client")
 	}
 	got := rs.last(t)
 	s := text(got.Msg)
-	for _, want := range []string{"Connect your Stack Overflow account", `"url":"` + public + `/link/`, "team platform", "finish your command", ActionConnect} {
+	for _, want := range []string{"Connect your Stack Overflow account", `"url":"` + public + `/link/`, "team platform", "finish your command", router.ActionConnect} {
 		if !strings.Contains(s, want) {
 			t.Errorf("prompt lacks %q:\n%s", want, s)
 		}
@@ -121,7 +122,7 @@ func TestSOEWithoutLinkingService(t *testing.T) {
 	rs := &replySlack{}
 	b := New(Config{}, Deps{Slack: rs})
 	b.AddLinking()
-	if _, _, ok := b.SOE(context.Background(), slashEnv("whoami", "https://h/1"), soe.MainSite(), nil); ok {
+	if _, _, ok := b.Client(context.Background(), slashEnv("whoami", "https://h/1"), soe.MainSite(), nil); ok {
 		t.Fatal("ok without a service")
 	}
 	if s := text(rs.last(t).Msg); !strings.Contains(s, "not connected to Stack Overflow") {
@@ -149,7 +150,7 @@ func TestSOEFailed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%v", c.err), func(t *testing.T) {
 			b, rs, _ := linkBot(t)
-			m := b.SOEFailed(context.Background(), slashEnv("ask x", "https://h/1"), l, c.err)
+			m := b.Failed(context.Background(), slashEnv("ask x", "https://h/1"), l, c.err)
 			s := text(m)
 			for _, w := range c.want {
 				if !strings.Contains(s, w) {

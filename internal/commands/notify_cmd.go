@@ -8,10 +8,12 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/notify"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -37,16 +39,16 @@ func parseOnOff(word string) (on, ok bool) {
 	return false, false
 }
 
-func (n *notifier) runNotify(ctx context.Context, r *Request) {
+func (n *notifier) runNotify(ctx context.Context, r *router.Request) {
 	cmd := n.b.cfg.Command
 	if len(r.Args) == 0 {
 		p, err := n.svc.Prefs(ctx, r.TeamID, r.UserID)
 		if err != nil {
 			n.b.log.ErrorContext(ctx, "reading alert settings failed", "err", err)
-			n.b.Reply(ctx, r, Warning("I could not read your alert settings. Please try again."))
+			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read your alert settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r, renderAlerts(p, cmd))
+		n.b.Reply(ctx, r.Env, renderAlerts(p, cmd))
 		return
 	}
 	alert, ok1 := parseAlert(r.Args[0])
@@ -55,7 +57,7 @@ func (n *notifier) runNotify(ctx context.Context, r *Request) {
 		on, ok2 = parseOnOff(r.Args[1])
 	}
 	if !ok1 || !ok2 {
-		n.b.Reply(ctx, r, Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
+		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
 			mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"), mrkdwn.Code(cmd+" notify"))))
 		return
 	}
@@ -63,7 +65,7 @@ func (n *notifier) runNotify(ctx context.Context, r *Request) {
 	if !ok {
 		return
 	}
-	n.b.Reply(ctx, r, alertChangedMessage(alert, on, p, cmd))
+	n.b.Reply(ctx, r.Env, alertChangedMessage(alert, on, p, cmd))
 }
 
 // setAlert switches an alert for the user behind env. Turning one on needs a
@@ -72,7 +74,7 @@ func (n *notifier) runNotify(ctx context.Context, r *Request) {
 func (n *notifier) setAlert(ctx context.Context, env *chat.Envelope, alert notify.Alert, on bool) (notify.Prefs, bool) {
 	if on {
 		var usable []linking.Link
-		if links := n.b.Links(); links != nil {
+		if links := n.b.links; links != nil {
 			ls, err := links.Links(ctx, env.TeamID, env.UserID)
 			if err != nil {
 				n.b.log.ErrorContext(ctx, "reading links failed", "err", err)
@@ -86,12 +88,12 @@ func (n *notifier) setAlert(ctx context.Context, env *chat.Envelope, alert notif
 		}
 		if len(usable) == 0 {
 			// SOE replies with the Connect prompt (and replays the command).
-			if _, _, ok := n.b.SOE(ctx, env, soe.MainSite(), nil); !ok {
+			if _, _, ok := n.b.Client(ctx, env, soe.MainSite(), nil); !ok {
 				return notify.Prefs{}, false
 			}
 		}
 		for _, l := range usable {
-			c, err := n.b.Links().ClientFor(ctx, l)
+			c, err := n.b.links.ClientFor(ctx, l)
 			if err != nil {
 				continue
 			}
@@ -105,13 +107,13 @@ func (n *notifier) setAlert(ctx context.Context, env *chat.Envelope, alert notif
 	p, err := n.svc.SetAlert(ctx, env.TeamID, env.UserID, alert, on)
 	if err != nil {
 		n.b.log.ErrorContext(ctx, "saving alert settings failed", "err", err)
-		n.b.ReplyTo(ctx, env, Warning("I could not save your alert settings. Please try again."))
+		n.b.Reply(ctx, env, blockkit.Warning("I could not save your alert settings. Please try again."))
 		return notify.Prefs{}, false
 	}
 	if on && p.IMChannel == "" {
 		// Open the DM now: alerts go there, and knowing the channel lets a
 		// restarted bot check what it already sent.
-		msg := Text(":bell: Your Stack Overflow alerts will arrive in this conversation. Change them with `" + n.b.cfg.Command + " notify` or in my App Home.")
+		msg := blockkit.Text(":bell: Your Stack Overflow alerts will arrive in this conversation. Change them with `" + n.b.cfg.Command + " notify` or in my App Home.")
 		if ch, _, err := n.b.slack.DM(ctx, env.UserID, msg); err == nil {
 			if err := n.svc.RememberIM(ctx, env.TeamID, env.UserID, ch); err == nil {
 				p.IMChannel = ch
@@ -143,31 +145,31 @@ func alertChangedMessage(a notify.Alert, on bool, p notify.Prefs, cmd string) ch
 	}
 	m := renderAlerts(p, cmd)
 	m.Text = text
-	m.Blocks = append([]slack.Block{Section(text)}, m.Blocks...)
+	m.Blocks = append([]slack.Block{blockkit.Section(text)}, m.Blocks...)
 	return m
 }
 
 // alertButton switches alert a to the opposite of on.
 func alertButton(a notify.Alert, on bool) *slack.ButtonBlockElement {
 	if on {
-		return Button(actionAlert+":"+string(a), "Turn off", string(a)+":off")
+		return blockkit.Button(actionAlert+":"+string(a), "Turn off", string(a)+":off")
 	}
-	return PrimaryButton(actionAlert+":"+string(a), "Turn on", string(a)+":on")
+	return blockkit.PrimaryButton(actionAlert+":"+string(a), "Turn on", string(a)+":on")
 }
 
 // alertBlocks show both alerts with a switch each.
 func alertBlocks(p notify.Prefs) []slack.Block {
 	return []slack.Block{
-		SectionWithButton(fmt.Sprintf("*Answers to my questions:* %s\nA DM when a question you asked on Stack Overflow gets an answer or an accepted answer.", onOff(p.Answers)),
+		blockkit.SectionWithButton(fmt.Sprintf("*Answers to my questions:* %s\nA DM when a question you asked on Stack Overflow gets an answer or an accepted answer.", onOff(p.Answers)),
 			alertButton(notify.AlertAnswers, p.Answers)),
-		SectionWithButton(fmt.Sprintf("*Questions for an expert:* %s\nA DM for each new question in a tag where you are a subject-matter expert.", onOff(p.Expert)),
+		blockkit.SectionWithButton(fmt.Sprintf("*Questions for an expert:* %s\nA DM for each new question in a tag where you are a subject-matter expert.", onOff(p.Expert)),
 			alertButton(notify.AlertExpert, p.Expert)),
 	}
 }
 
 func renderAlerts(p notify.Prefs, cmd string) chat.Message {
-	blocks := append([]slack.Block{Section("*Your personal alerts*")}, alertBlocks(p)...)
-	blocks = append(blocks, Context(fmt.Sprintf("Or type %s / %s.", mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"))))
+	blocks := append([]slack.Block{blockkit.Section("*Your personal alerts*")}, alertBlocks(p)...)
+	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Or type %s / %s.", mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"))))
 	return chat.Message{Text: fmt.Sprintf("Personal alerts: answers %s, expert %s", onOff(p.Answers), onOff(p.Expert)), Blocks: blocks}
 }
 
@@ -177,7 +179,7 @@ func (n *notifier) toggle(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 	alert, ok1 := parseAlert(name)
 	on, ok2 := parseOnOff(state)
 	if !ok1 || !ok2 {
-		n.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		n.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
 	p, ok := n.setAlert(ctx, env, alert, on)
@@ -189,50 +191,50 @@ func (n *notifier) toggle(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 	}
 	m := alertChangedMessage(alert, on, p, n.b.cfg.Command)
 	m.ReplaceOriginal = true
-	n.b.ReplyTo(ctx, env, m)
+	n.b.Reply(ctx, env, m)
 }
 
 // --- /soe config ----------------------------------------------------------------------
 
-func (n *notifier) runConfig(ctx context.Context, r *Request) {
+func (n *notifier) runConfig(ctx context.Context, r *router.Request) {
 	cmd := n.b.cfg.Command
-	usage := Warning(fmt.Sprintf("Usage: %s to see this channel's default, %s to set it, %s to go back to the main site.",
+	usage := blockkit.Warning(fmt.Sprintf("Usage: %s to see this channel's default, %s to set it, %s to go back to the main site.",
 		mrkdwn.Code(cmd+" config"), mrkdwn.Code(cmd+" config team <slug>"), mrkdwn.Code(cmd+" config team none")))
 	if r.ChannelID == "" {
-		n.b.Reply(ctx, r, usage)
+		n.b.Reply(ctx, r.Env, usage)
 		return
 	}
 	switch {
 	case len(r.Args) == 0:
-		sc, ok, err := n.svc.ChannelScope(ctx, r.TeamID, r.ChannelID)
+		sc, ok, err := n.channels.ChannelScope(ctx, r.TeamID, r.ChannelID)
 		if err != nil {
 			n.b.log.ErrorContext(ctx, "reading channel scope failed", "err", err)
-			n.b.Reply(ctx, r, Warning("I could not read this channel's settings. Please try again."))
+			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r, configShowMessage(sc, ok, cmd))
+		n.b.Reply(ctx, r.Env, configShowMessage(sc, ok, cmd))
 	case len(r.Args) == 1 && (strings.EqualFold(r.Args[0], "reset") || strings.EqualFold(r.Args[0], "clear")),
 		len(r.Args) == 2 && strings.EqualFold(r.Args[0], "team") && isNone(r.Args[1]):
-		if err := n.svc.SetChannelScope(ctx, r.TeamID, r.ChannelID, nil); err != nil {
+		if err := n.channels.SetChannelScope(ctx, r.TeamID, r.ChannelID, nil); err != nil {
 			n.b.log.ErrorContext(ctx, "clearing channel scope failed", "err", err)
-			n.b.Reply(ctx, r, Warning("I could not save this channel's settings. Please try again."))
+			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r, configSetMessage(r.UserID, nil, cmd))
-	case len(r.Args) == 2 && strings.EqualFold(r.Args[0], "team") && ValidTeamSlug(r.Args[1]):
+		n.b.Reply(ctx, r.Env, configSetMessage(r.UserID, nil, cmd))
+	case len(r.Args) == 2 && strings.EqualFold(r.Args[0], "team") && router.ValidTeamSlug(r.Args[1]):
 		scope := soe.TeamScope(strings.ToLower(r.Args[1]))
 		// The user must be able to see the team: this also catches typos.
-		if _, _, ok := n.b.SOE(ctx, r.Env, scope, nil); !ok {
+		if _, _, ok := n.b.Client(ctx, r.Env, scope, nil); !ok {
 			return
 		}
-		if err := n.svc.SetChannelScope(ctx, r.TeamID, r.ChannelID, &scope); err != nil {
+		if err := n.channels.SetChannelScope(ctx, r.TeamID, r.ChannelID, &scope); err != nil {
 			n.b.log.ErrorContext(ctx, "saving channel scope failed", "err", err)
-			n.b.Reply(ctx, r, Warning("I could not save this channel's settings. Please try again."))
+			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r, configSetMessage(r.UserID, &scope, cmd))
+		n.b.Reply(ctx, r.Env, configSetMessage(r.UserID, &scope, cmd))
 	default:
-		n.b.Reply(ctx, r, usage)
+		n.b.Reply(ctx, r.Env, usage)
 	}
 }
 
@@ -246,10 +248,10 @@ func isNone(s string) bool {
 
 func configShowMessage(sc soe.Scope, ok bool, cmd string) chat.Message {
 	if !ok {
-		return Text(fmt.Sprintf("This channel has no default team: commands use the main site unless you add %s. Set one with %s.",
+		return blockkit.Text(fmt.Sprintf("This channel has no default team: commands use the main site unless you add %s. Set one with %s.",
 			mrkdwn.Code("team <slug>"), mrkdwn.Code(cmd+" config team <slug>")))
 	}
-	return Text(fmt.Sprintf("This channel's default is *%s*: commands that name no team use it. Change it with %s or go back to the main site with %s.",
+	return blockkit.Text(fmt.Sprintf("This channel's default is *%s*: commands that name no team use it. Change it with %s or go back to the main site with %s.",
 		mrkdwn.Escape(sc.String()), mrkdwn.Code(cmd+" config team <slug>"), mrkdwn.Code(cmd+" config team none")))
 }
 
@@ -260,7 +262,7 @@ func configSetMessage(user string, sc *soe.Scope, cmd string) chat.Message {
 			mrkdwn.Mention(user), mrkdwn.Escape(sc.String()), mrkdwn.Code(cmd+" experts"), mrkdwn.Code(cmd+" search"),
 			mrkdwn.Code(cmd+" ask"), mrkdwn.Code(cmd+" subscribe"), mrkdwn.Code("team <slug>"))
 	}
-	m := Text(text)
+	m := blockkit.Text(text)
 	m.InChannel = true
 	return m
 }
@@ -284,10 +286,10 @@ func (n *notifier) homeSection(ctx context.Context, teamID, userID string) []sla
 }
 
 func renderHomeNotify(p notify.Prefs, subs []notify.Subscription, cmd string, every time.Duration) []slack.Block {
-	blocks := []slack.Block{Header("Notifications")}
+	blocks := []slack.Block{blockkit.Header("Notifications")}
 	blocks = append(blocks, alertBlocks(p)...)
 	if len(subs) == 0 {
-		blocks = append(blocks, Context(fmt.Sprintf("You have no channel subscriptions. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf("You have no channel subscriptions. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))))
 		return blocks
 	}
 	var lines []string
@@ -298,8 +300,8 @@ func renderHomeNotify(p notify.Prefs, subs []notify.Subscription, cmd string, ev
 		}
 		lines = append(lines, subscriptionLine(s, true))
 	}
-	blocks = append(blocks, Section("*Channel subscriptions you created*\n"+strings.Join(lines, "\n")),
-		Context(fmt.Sprintf("Checked every %s. Change them with %s / %s in the channel.", every.Round(time.Second),
+	blocks = append(blocks, blockkit.Section("*Channel subscriptions you created*\n"+strings.Join(lines, "\n")),
+		blockkit.Context(fmt.Sprintf("Checked every %s. Change them with %s / %s in the channel.", every.Round(time.Second),
 			mrkdwn.Code(cmd+" subscribe"), mrkdwn.Code(cmd+" unsubscribe"))))
 	return blocks
 }

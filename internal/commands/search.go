@@ -15,9 +15,11 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -89,7 +91,7 @@ type search struct {
 // Overflow" message shortcut.
 func (b *Bot) AddSearch() {
 	x := &search{b: b, pages: newCache[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, b.now)}
-	b.Subcommand(&Subcommand{
+	b.Subcommand(&router.Subcommand{
 		Name:    "search",
 		Usage:   "search <words> [team <slug>]",
 		Summary: "Search questions, answers and articles.",
@@ -105,9 +107,9 @@ func (b *Bot) AddSearch() {
 // "team" elsewhere is part of the query. trimmed reports that the query was cut.
 func parseSearch(text string) (query, team string, trimmed bool) {
 	words := strings.Fields(text)
-	if n := len(words); n >= 3 && strings.EqualFold(words[n-2], "team") && ValidTeamSlug(words[n-1]) {
+	if n := len(words); n >= 3 && strings.EqualFold(words[n-2], "team") && router.ValidTeamSlug(words[n-1]) {
 		team, words = strings.ToLower(words[n-1]), words[:n-2]
-	} else if n >= 3 && strings.EqualFold(words[0], "team") && ValidTeamSlug(words[1]) {
+	} else if n >= 3 && strings.EqualFold(words[0], "team") && router.ValidTeamSlug(words[1]) {
 		team, words = strings.ToLower(words[1]), words[2:]
 	}
 	query, trimmed = cleanQuery(strings.Join(words, " "))
@@ -138,15 +140,15 @@ func cleanQuery(s string) (string, bool) {
 
 func (x *search) usage(problem string) chat.Message {
 	cmd := x.b.cfg.Command
-	return Warning(fmt.Sprintf("%s.\nUsage: %s, for example %s or %s.", problem,
+	return blockkit.Warning(fmt.Sprintf("%s.\nUsage: %s, for example %s or %s.", problem,
 		mrkdwn.Code(cmd+" search <words> [team <slug>]"),
 		mrkdwn.Code(cmd+" search restart deployment"), mrkdwn.Code(cmd+" search etcd latency team platform")))
 }
 
-func (x *search) run(ctx context.Context, r *Request) {
+func (x *search) run(ctx context.Context, r *router.Request) {
 	query, team, trimmed := parseSearch(r.Rest)
 	if query == "" {
-		x.b.Reply(ctx, r, x.usage("Tell me what to search for"))
+		x.b.Reply(ctx, r.Env, x.usage("Tell me what to search for"))
 		return
 	}
 	scope := x.b.ScopeFor(ctx, r.Env, team)
@@ -158,12 +160,12 @@ func (x *search) run(ctx context.Context, r *Request) {
 func (x *search) shortcut(ctx context.Context, env *chat.Envelope) {
 	query, trimmed := cleanQuery(env.Interaction.Message.Text)
 	if query == "" {
-		x.b.ReplyTo(ctx, env, Warning("That message has no text I can search for."))
+		x.b.Reply(ctx, env, blockkit.Warning("That message has no text I can search for."))
 		return
 	}
 	scope := x.b.ScopeFor(ctx, env, "")
 	resume := &linking.Resume{Text: "search " + query, ChannelID: env.ChannelID(), ResponseURL: env.ResponseURL()}
-	c, link, ok := x.b.SOE(ctx, env, scope, resume)
+	c, link, ok := x.b.Client(ctx, env, scope, resume)
 	if !ok {
 		return
 	}
@@ -178,10 +180,10 @@ func (x *search) shortcut(ctx context.Context, env *chat.Envelope) {
 		}
 	}
 	if err != nil {
-		x.b.SOEFailed(ctx, env, link, err)
+		x.b.Failed(ctx, env, link, err)
 		return
 	}
-	x.b.ReplyTo(ctx, env, x.render(res, renderSearchOpts{trimmed: trimmed}))
+	x.b.Reply(ctx, env, x.render(res, renderSearchOpts{trimmed: trimmed}))
 }
 
 // stopWords are left out of keyword queries (space-separated, padded).
@@ -217,13 +219,13 @@ func keywords(text string) string {
 func (x *search) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var st searchState
 	if err := json.Unmarshal([]byte(a.Value), &st); err != nil || st.Page < 1 || st.Page > maxSearchPage {
-		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
 	query, trimmed := cleanQuery(st.Query)
 	scope, err := soe.ParseScopeKey(st.Scope)
 	if err != nil || query == "" || trimmed {
-		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
 	x.answer(ctx, env, scope, query, st.Page, false, nil, true)
@@ -232,13 +234,13 @@ func (x *search) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAct
 // answer runs the search and replies (replacing the original message when
 // replace is set).
 func (x *search) answer(ctx context.Context, env *chat.Envelope, scope soe.Scope, query string, page int, trimmed bool, resume *linking.Resume, replace bool) {
-	c, link, ok := x.b.SOE(ctx, env, scope, resume)
+	c, link, ok := x.b.Client(ctx, env, scope, resume)
 	if !ok {
 		return
 	}
 	res, err := x.lookup(ctx, env, c, query, page)
 	if err != nil {
-		x.b.SOEFailed(ctx, env, link, err)
+		x.b.Failed(ctx, env, link, err)
 		return
 	}
 	m := x.render(res, renderSearchOpts{trimmed: trimmed})
@@ -251,7 +253,7 @@ func (x *search) answer(ctx context.Context, env *chat.Envelope, scope soe.Scope
 		}
 		m.ReplaceOriginal = false
 	}
-	x.b.ReplyTo(ctx, env, m)
+	x.b.Reply(ctx, env, m)
 }
 
 // searchResults is one Slack page of results.
@@ -344,9 +346,9 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 	scope := mrkdwn.Escape(res.Scope.String())
 	var blocks []slack.Block
 	if o.trimmed {
-		blocks = append(blocks, Context(fmt.Sprintf(":scissors: Your search was longer than %d characters, so I searched for the first part only.", maxSearchQuery)))
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: Your search was longer than %d characters, so I searched for the first part only.", maxSearchQuery)))
 	}
-	askable := x.b.hasAction(ActionAskOpen)
+	askable := x.b.askable
 	var text string
 	if len(res.Items) == 0 {
 		if res.Page > 1 {
@@ -359,16 +361,16 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 				text += " Try fewer or different words."
 			}
 		}
-		blocks = append(blocks, Section(text))
+		blocks = append(blocks, blockkit.Section(text))
 	} else {
 		first := (res.Page-1)*searchPerPage + 1
 		text = fmt.Sprintf(":mag: Results %d–%d of %d for %s on %s", first, first+len(res.Items)-1, res.Total, quoteQuery(res.Query), scope)
-		blocks = append(blocks, Section("*"+text+"*"))
+		blocks = append(blocks, blockkit.Section("*"+text+"*"))
 		for i, it := range res.Items {
-			blocks = append(blocks, Divider())
+			blocks = append(blocks, blockkit.Divider())
 			blocks = append(blocks, x.renderResult(res.Scope, i, it)...)
 		}
-		blocks = append(blocks, Divider())
+		blocks = append(blocks, blockkit.Divider())
 	}
 	var els []slack.BlockElement
 	if res.Page > 1 {
@@ -376,24 +378,24 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		if len(res.Items) == 0 {
 			prev = 1
 		}
-		els = append(els, Button(actionSearchPage+":prev", "← Previous", pageValue(res.Scope, res.Query, prev)))
+		els = append(els, blockkit.Button(actionSearchPage+":prev", "← Previous", pageValue(res.Scope, res.Query, prev)))
 	}
 	if res.HasMore && len(res.Items) > 0 {
-		els = append(els, Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
+		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
 		v := marshalValue(AskPrefill{Scope: res.Scope.Key(), Title: cutRunes(res.Query, soe.MaxTitleLength)})
-		btn := Button(ActionAskOpen+":search", "Ask a new question", v)
+		btn := blockkit.Button(ActionAskOpen+":search", "Ask a new question", v)
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
 		els = append(els, btn)
 	}
 	if u := x.b.searchURL(res.Scope, res.Query); u != "" {
-		els = append(els, LinkButton("search_open", "Open in Stack Overflow", u))
+		els = append(els, blockkit.LinkButton("search_open", "Open in Stack Overflow", u))
 	}
 	if len(els) > 0 {
-		blocks = append(blocks, Actions("search_nav_"+strconv.Itoa(res.Page), els...))
+		blocks = append(blocks, blockkit.Actions("search_nav_"+strconv.Itoa(res.Page), els...))
 	}
 	summary := strings.TrimPrefix(text, ":mag: ")
 	return chat.Message{Text: summary, Blocks: capBlocks(blocks, 50)}
@@ -486,11 +488,11 @@ func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []sla
 	blocks := []slack.Block{}
 	share := sharedPost{Scope: scope.Key(), Kind: it.Type, ID: it.ID, QuestionID: it.ParentQuestionID}
 	if _, ok := share.link(); ok {
-		blocks = append(blocks, SectionWithButton(text, Button(actionSearchShare+":"+strconv.Itoa(i), "Share", marshalValue(share))))
+		blocks = append(blocks, blockkit.SectionWithButton(text, blockkit.Button(actionSearchShare+":"+strconv.Itoa(i), "Share", marshalValue(share))))
 	} else {
-		blocks = append(blocks, Section(text))
+		blocks = append(blocks, blockkit.Section(text))
 	}
-	return append(blocks, Context(strings.Join(meta, " · ")))
+	return append(blocks, blockkit.Context(strings.Join(meta, " · ")))
 }
 
 // share posts a card of one result in the channel, from the bot, fetched
@@ -502,10 +504,10 @@ func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAc
 		l, ok = v.link()
 	}
 	if !ok {
-		x.b.ReplyTo(ctx, env, Warning("That button is out of date; run the search again."))
+		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
-	c, link, ok := x.b.SOE(ctx, env, l.Scope, nil)
+	c, link, ok := x.b.Client(ctx, env, l.Scope, nil)
 	if !ok {
 		return
 	}
@@ -513,19 +515,19 @@ func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAc
 	card, err := fetchPost(fctx, c, l)
 	cancel()
 	if err != nil {
-		x.b.SOEFailed(ctx, env, link, err)
+		x.b.Failed(ctx, env, link, err)
 		return
 	}
 	msg := chat.Message{
 		Text:   mrkdwn.Escape(plainTitle(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
-		Blocks: append(renderCard(card), Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
+		Blocks: append(renderCard(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
 	}
 	channel := env.ChannelID()
 	if _, err := x.b.slack.Post(ctx, channel, msg); err != nil {
 		x.b.log.WarnContext(ctx, "search share: post failed; falling back to response_url", "channel", channel, "err", err)
 		msg.InChannel = true
 		if u := env.ResponseURL(); u == "" || x.b.slack.Respond(ctx, u, msg) != nil {
-			x.b.ReplyTo(ctx, env, Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+			x.b.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
 			return
 		}
 	}

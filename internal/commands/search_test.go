@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -113,7 +111,7 @@ func searchFixture() []soe.SearchResult {
 func TestRenderSearchGolden(t *testing.T) {
 	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
 	b.AddSearch()
-	b.Action(ActionAskOpen, func(context.Context, *chat.Envelope, *slack.BlockAction) {})
+	b.askable = true
 	x := &search{b: b}
 	res := &searchResults{Scope: soe.MainSite(), Query: "restart kubernetes", Page: 1, Total: 23, HasMore: true, Items: searchFixture()}
 	golden(t, "search_results", x.render(res, renderSearchOpts{}))
@@ -130,7 +128,7 @@ func TestRenderSearchGolden(t *testing.T) {
 
 func TestRenderSearchEscapesAndLimits(t *testing.T) {
 	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
-	b.Action(ActionAskOpen, func(context.Context, *chat.Envelope, *slack.BlockAction) {})
+	b.askable = true
 	x := &search{b: b}
 	q := strings.Repeat("<!channel> ", 60)
 	m := x.render(&searchResults{Scope: soe.MainSite(), Query: q, Page: 1, Total: 5, Items: searchFixture()}, renderSearchOpts{})

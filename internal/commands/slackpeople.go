@@ -94,7 +94,7 @@ func (m *slackMapper) smePeople(ctx context.Context, teamID string, c *soe.Clien
 // to see that Slack knows. Never by display name.
 func (m *slackMapper) slackID(ctx context.Context, teamID string, c *soe.Client, link *linking.Link, soeUserID int) (string, error) {
 	scope := c.Scope()
-	if links := m.b.Links(); links != nil {
+	if links := m.b.links; links != nil {
 		id, ok, err := links.SlackUserFor(ctx, teamID, scope, soeUserID)
 		if err != nil {
 			return "", err

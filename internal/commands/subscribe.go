@@ -9,10 +9,13 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/notify"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -29,45 +32,36 @@ const maxSubscribeTags = 10
 // notifier is the notifications feature: /soe subscribe, unsubscribe,
 // subscriptions, notify and config, on top of notify.Service.
 type notifier struct {
-	b   *Bot
-	svc *notify.Service
+	b        *Bot
+	svc      *notify.Service
+	channels *channels.Settings
 }
 
 // AddNotify registers channel subscriptions, personal alerts and channel
 // default scopes (/soe subscribe, unsubscribe, subscriptions, notify,
 // config), their buttons and the App Home section.
-func (b *Bot) AddNotify(svc *notify.Service) {
-	n := &notifier{b: b, svc: svc}
-	b.Subcommand(&Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
+func (b *Bot) AddNotify(svc *notify.Service, settings *channels.Settings) {
+	n := &notifier{b: b, svc: svc, channels: settings}
+	b.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
 		Usage:   "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
 		Summary: "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Run:     n.runSubscribe})
-	b.Subcommand(&Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
+	b.Subcommand(&router.Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
 		Usage: "unsubscribe <tag…>|all [team <slug>]", Summary: "Stop posting those tags (or anything) to this channel.",
 		Run: n.runUnsubscribe})
-	b.Subcommand(&Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
+	b.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
 		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you created).",
 		Run: n.runSubscriptions})
-	b.Subcommand(&Subcommand{Name: "notify", Aliases: []string{"alerts"},
+	b.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
 		Usage:   "notify [answers|expert] [on|off]",
 		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
 		Run:     n.runNotify})
-	b.Subcommand(&Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
+	b.Subcommand(&router.Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
 		Summary: "Show or set this channel's default private team.", Run: n.runConfig})
 	b.Action(actionSubConfirm, n.confirm)
 	b.Action(actionSubCancel, n.cancel)
 	b.Action(actionAlert, n.toggle)
 	b.Action(notify.ActionReconnect, n.reconnect)
-	b.SetChannelScope(func(ctx context.Context, teamID, channelID string) (soe.Scope, bool) {
-		if channelID == "" {
-			return soe.Scope{}, false
-		}
-		sc, ok, err := svc.ChannelScope(ctx, teamID, channelID)
-		if err != nil {
-			b.log.WarnContext(ctx, "reading the channel's default scope failed", "err", err)
-		}
-		return sc, ok
-	})
 	b.AddHomeSection(n.homeSection)
 }
 
@@ -86,7 +80,7 @@ type subscribeArgs struct {
 // that looks like a kind word can be given in brackets: [questions].
 func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	var out subscribeArgs
-	team, rest, err := TakeTeam(args)
+	team, rest, err := router.TakeTeam(args)
 	if err != nil {
 		return out, err.Error()
 	}
@@ -107,8 +101,8 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 					continue
 				}
 			}
-			t := NormalizeTag(part)
-			if p := ValidateTag(t); p != "" {
+			t := router.NormalizeTag(part)
+			if p := router.ValidateTag(t); p != "" {
 				return out, p
 			}
 			if !contains(out.Tags, t) {
@@ -133,7 +127,7 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 // parseUnsubscribeArgs reads "<tag…>|all [team <slug>]"; all means every
 // subscription (tags is nil).
 func parseUnsubscribeArgs(args []string) (tags []string, all bool, team string, problem string) {
-	team, rest, err := TakeTeam(args)
+	team, rest, err := router.TakeTeam(args)
 	if err != nil {
 		return nil, false, "", err.Error()
 	}
@@ -146,8 +140,8 @@ func parseUnsubscribeArgs(args []string) (tags []string, all bool, team string, 
 				all = true
 				continue
 			}
-			t := NormalizeTag(part)
-			if p := ValidateTag(t); p != "" {
+			t := router.NormalizeTag(part)
+			if p := router.ValidateTag(t); p != "" {
 				return nil, false, "", p
 			}
 			if !contains(tags, t) {
@@ -177,7 +171,7 @@ func contains(ss []string, s string) bool {
 
 func (n *notifier) usage(problem string) chat.Message {
 	cmd := n.b.cfg.Command
-	return Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
+	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
 		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
@@ -185,7 +179,7 @@ func (n *notifier) usage(problem string) chat.Message {
 
 func (n *notifier) dmRefusal() chat.Message {
 	cmd := n.b.cfg.Command
-	return Warning(fmt.Sprintf("Subscriptions are for channels: run %s in the channel that should get the posts. "+
+	return blockkit.Warning(fmt.Sprintf("Subscriptions are for channels: run %s in the channel that should get the posts. "+
 		"For alerts just for you, use %s or %s.", mrkdwn.Code(cmd+" subscribe"),
 		mrkdwn.Code(cmd+" notify answers on"), mrkdwn.Code(cmd+" notify expert on")))
 }
@@ -200,20 +194,20 @@ func (n *notifier) checkChannel(ctx context.Context, channelID string) (*slack.C
 	info, err := n.b.slack.ConversationInfo(ctx, channelID)
 	switch {
 	case errors.Is(err, chat.ErrChannelGone):
-		m := Warning("I cannot see this channel: it is private and I am not a member. Invite me with `/invite @soebot`, then subscribe again.")
+		m := blockkit.Warning("I cannot see this channel: it is private and I am not a member. Invite me with `/invite @soebot`, then subscribe again.")
 		return nil, &m
 	case err != nil:
 		n.b.log.WarnContext(ctx, "conversations.info failed", "channel", channelID, "err", err)
-		m := Warning("I could not check this channel just now. Please try again in a moment.")
+		m := blockkit.Warning("I could not check this channel just now. Please try again in a moment.")
 		return nil, &m
 	case info.IsIM || info.IsMpIM:
 		m := n.dmRefusal()
 		return nil, &m
 	case info.IsArchived:
-		m := Warning("This channel is archived, so I cannot post in it.")
+		m := blockkit.Warning("This channel is archived, so I cannot post in it.")
 		return nil, &m
 	case info.IsPrivate && !info.IsMember:
-		m := Warning("I cannot post in this private channel because I am not a member. Invite me with `/invite @soebot`, then subscribe again.")
+		m := blockkit.Warning("I cannot post in this private channel because I am not a member. Invite me with `/invite @soebot`, then subscribe again.")
 		return nil, &m
 	}
 	return info, nil
@@ -252,33 +246,33 @@ type pendingSub struct {
 	Channel string   `json:"c"`
 }
 
-func (n *notifier) runSubscribe(ctx context.Context, r *Request) {
+func (n *notifier) runSubscribe(ctx context.Context, r *router.Request) {
 	args, problem := parseSubscribeArgs(r.Args)
 	if problem != "" {
-		n.b.Reply(ctx, r, n.usage(problem))
+		n.b.Reply(ctx, r.Env, n.usage(problem))
 		return
 	}
 	info, refusal := n.checkChannel(ctx, r.ChannelID)
 	if refusal != nil {
-		n.b.Reply(ctx, r, *refusal)
+		n.b.Reply(ctx, r.Env, *refusal)
 		return
 	}
 	scope := n.b.ScopeFor(ctx, r.Env, args.Team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
-	c, link, ok := n.b.SOE(ctx, r.Env, scope, resume)
+	c, link, ok := n.b.Client(ctx, r.Env, scope, resume)
 	if !ok {
 		return
 	}
 	if text, err := n.checkTags(ctx, c, args.Tags); err != nil {
-		n.b.SOEFailed(ctx, r.Env, link, err)
+		n.b.Failed(ctx, r.Env, link, err)
 		return
 	} else if text != "" {
-		n.b.Reply(ctx, r, Warning(text))
+		n.b.Reply(ctx, r.Env, blockkit.Warning(text))
 		return
 	}
 	if scope.IsTeam() && !info.IsPrivate {
 		// Team content in a public channel: everyone there would see it.
-		n.b.Reply(ctx, r, n.confirmMessage(scope, args, r.ChannelID))
+		n.b.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
 		return
 	}
 	n.create(ctx, r.Env, c, link, r.ChannelID, scope, args.Tags, args.Kinds)
@@ -294,10 +288,10 @@ func (n *notifier) confirmMessage(scope soe.Scope, args subscribeArgs, channel s
 	return chat.Message{
 		Text: "Team content will be visible to everyone in this channel. Subscribe anyway?",
 		Blocks: []slack.Block{
-			Section(text),
-			Actions("notify_confirm",
-				PrimaryButton(actionSubConfirm, "Subscribe anyway", string(v)),
-				Button(actionSubCancel, "Cancel", "cancel")),
+			blockkit.Section(text),
+			blockkit.Actions("notify_confirm",
+				blockkit.PrimaryButton(actionSubConfirm, "Subscribe anyway", string(v)),
+				blockkit.Button(actionSubCancel, "Cancel", "cancel")),
 		},
 	}
 }
@@ -308,22 +302,22 @@ func (n *notifier) create(ctx context.Context, env *chat.Envelope, c *soe.Client
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
 	if err != nil {
-		n.b.SOEFailed(ctx, env, link, err)
+		n.b.Failed(ctx, env, link, err)
 		return false
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
 		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
-		n.b.ReplyTo(ctx, env, Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
+		n.b.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
 			notify.MaxChannelSubscriptions, mrkdwn.Code(n.b.cfg.Command+" unsubscribe"))))
 		return false
 	case err != nil:
 		n.b.log.ErrorContext(ctx, "saving a subscription failed", "err", err)
-		n.b.ReplyTo(ctx, env, Warning("I could not save the subscription. Please try again."))
+		n.b.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
 		return false
 	}
-	n.b.ReplyTo(ctx, env, n.subscribedMessage(env.UserID, sub))
+	n.b.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
 	n.b.PublishHome(ctx, env.TeamID, env.UserID)
 	return true
 }
@@ -341,8 +335,8 @@ func (n *notifier) subscribedMessage(user string, sub notify.Subscription) chat.
 	}
 	text += "."
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
-		Section(text),
-		Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.b.cfg.Command+" subscriptions"))),
+		blockkit.Section(text),
+		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.b.cfg.Command+" subscriptions"))),
 	}}
 	return m
 }
@@ -350,28 +344,28 @@ func (n *notifier) subscribedMessage(user string, sub notify.Subscription) chat.
 // confirm creates a subscription the user confirmed (private team, public channel).
 func (n *notifier) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var p pendingSub
-	stale := Warning("That button is out of date; run the command again.")
+	stale := blockkit.Warning("That button is out of date; run the command again.")
 	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags {
-		n.b.ReplyTo(ctx, env, stale)
+		n.b.Reply(ctx, env, stale)
 		return
 	}
 	scope, err := soe.ParseScopeKey(p.Scope)
 	kinds := notify.Kind(p.Kinds)
 	if err != nil || kinds == 0 || kinds&^notify.AllKinds != 0 {
-		n.b.ReplyTo(ctx, env, stale)
+		n.b.Reply(ctx, env, stale)
 		return
 	}
 	for _, t := range p.Tags {
-		if ValidateTag(t) != "" {
-			n.b.ReplyTo(ctx, env, stale)
+		if router.ValidateTag(t) != "" {
+			n.b.Reply(ctx, env, stale)
 			return
 		}
 	}
 	if _, refusal := n.checkChannel(ctx, p.Channel); refusal != nil {
-		n.b.ReplyTo(ctx, env, *refusal)
+		n.b.Reply(ctx, env, *refusal)
 		return
 	}
-	c, link, ok := n.b.SOE(ctx, env, scope, nil)
+	c, link, ok := n.b.Client(ctx, env, scope, nil)
 	if !ok {
 		return
 	}
@@ -382,23 +376,23 @@ func (n *notifier) confirm(ctx context.Context, env *chat.Envelope, a *slack.Blo
 }
 
 func (n *notifier) cancel(ctx context.Context, env *chat.Envelope, _ *slack.BlockAction) {
-	m := Text("Cancelled; nothing changed.")
+	m := blockkit.Text("Cancelled; nothing changed.")
 	m.ReplaceOriginal = true
-	n.b.ReplyTo(ctx, env, m)
+	n.b.Reply(ctx, env, m)
 }
 
 // --- /soe unsubscribe ------------------------------------------------------------
 
-func (n *notifier) runUnsubscribe(ctx context.Context, r *Request) {
+func (n *notifier) runUnsubscribe(ctx context.Context, r *router.Request) {
 	cmd := n.b.cfg.Command
 	tags, all, team, problem := parseUnsubscribeArgs(r.Args)
 	if problem != "" {
-		n.b.Reply(ctx, r, Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
+		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
 			mrkdwn.Code(cmd+" unsubscribe <tag…>|all [team <slug>]"), mrkdwn.Code(cmd+" unsubscribe go"), mrkdwn.Code(cmd+" unsubscribe all"))))
 		return
 	}
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
-		n.b.Reply(ctx, r, n.dmRefusal())
+		n.b.Reply(ctx, r.Env, n.dmRefusal())
 		return
 	}
 	var scope *soe.Scope
@@ -412,10 +406,10 @@ func (n *notifier) runUnsubscribe(ctx context.Context, r *Request) {
 	res, err := n.svc.Unsubscribe(ctx, r.TeamID, r.ChannelID, scope, tags)
 	if err != nil {
 		n.b.log.ErrorContext(ctx, "unsubscribe failed", "err", err)
-		n.b.Reply(ctx, r, Warning("I could not change the subscriptions. Please try again."))
+		n.b.Reply(ctx, r.Env, blockkit.Warning("I could not change the subscriptions. Please try again."))
 		return
 	}
-	n.b.Reply(ctx, r, n.unsubscribedMessage(r.UserID, res, all))
+	n.b.Reply(ctx, r.Env, n.unsubscribedMessage(r.UserID, res, all))
 	if res.Subs > 0 {
 		n.b.PublishHome(ctx, r.TeamID, r.UserID)
 	}
@@ -429,7 +423,7 @@ func (n *notifier) unsubscribedMessage(user string, res notify.Unsubscribed, all
 			text = fmt.Sprintf("This channel is not subscribed to %s by name, so nothing changed. See %s.",
 				notify.TagList(res.NotFound), mrkdwn.Code(cmd+" subscriptions"))
 		}
-		return Text(text)
+		return blockkit.Text(text)
 	}
 	text := fmt.Sprintf(":no_bell: %s unsubscribed this channel from %s.", mrkdwn.Mention(user), notify.TagList(res.Removed))
 	if all {
@@ -438,17 +432,17 @@ func (n *notifier) unsubscribedMessage(user string, res notify.Unsubscribed, all
 	if len(res.NotFound) > 0 {
 		text += fmt.Sprintf(" It was not subscribed to %s.", notify.TagList(res.NotFound))
 	}
-	m := Text(text)
+	m := blockkit.Text(text)
 	m.InChannel = true
 	return m
 }
 
 // --- /soe subscriptions ------------------------------------------------------------
 
-func (n *notifier) runSubscriptions(ctx context.Context, r *Request) {
+func (n *notifier) runSubscriptions(ctx context.Context, r *router.Request) {
 	mine := len(r.Args) == 1 && strings.EqualFold(r.Args[0], "mine")
 	if len(r.Args) > 0 && !mine {
-		n.b.Reply(ctx, r, Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you created.",
+		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you created.",
 			mrkdwn.Code(n.b.cfg.Command+" subscriptions"), mrkdwn.Code(n.b.cfg.Command+" subscriptions mine"))))
 		return
 	}
@@ -458,17 +452,17 @@ func (n *notifier) runSubscriptions(ctx context.Context, r *Request) {
 		subs, err = n.svc.UserSubscriptions(ctx, r.TeamID, r.UserID)
 	} else {
 		if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
-			n.b.Reply(ctx, r, n.dmRefusal())
+			n.b.Reply(ctx, r.Env, n.dmRefusal())
 			return
 		}
 		subs, err = n.svc.ChannelSubscriptions(ctx, r.TeamID, r.ChannelID)
 	}
 	if err != nil {
 		n.b.log.ErrorContext(ctx, "listing subscriptions failed", "err", err)
-		n.b.Reply(ctx, r, Warning("I could not read the subscriptions. Please try again."))
+		n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read the subscriptions. Please try again."))
 		return
 	}
-	n.b.Reply(ctx, r, renderSubscriptions(subs, mine, n.b.cfg.Command))
+	n.b.Reply(ctx, r.Env, renderSubscriptions(subs, mine, n.b.cfg.Command))
 }
 
 // subscriptionLine is one subscription as a list item.
@@ -502,7 +496,7 @@ func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat
 		if mine {
 			text = fmt.Sprintf("You have not created any subscriptions. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))
 		}
-		return Text(text)
+		return blockkit.Text(text)
 	}
 	title := "*Subscriptions in this channel*"
 	if mine {
@@ -519,8 +513,8 @@ func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat
 	return chat.Message{
 		Text: fmt.Sprintf("%d subscriptions", len(subs)),
 		Blocks: []slack.Block{
-			Section(title + "\n" + strings.Join(lines, "\n")),
-			Context(fmt.Sprintf("Change with %s or %s.", mrkdwn.Code(cmd+" subscribe <tag> [questions|answers|accepted|all]"), mrkdwn.Code(cmd+" unsubscribe <tag>|all"))),
+			blockkit.Section(title + "\n" + strings.Join(lines, "\n")),
+			blockkit.Context(fmt.Sprintf("Change with %s or %s.", mrkdwn.Code(cmd+" subscribe <tag> [questions|answers|accepted|all]"), mrkdwn.Code(cmd+" unsubscribe <tag>|all"))),
 		},
 	}
 }
@@ -529,12 +523,12 @@ func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat
 func (n *notifier) reconnect(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	scope, err := soe.ParseScopeKey(a.Value)
 	if err != nil {
-		n.b.ReplyTo(ctx, env, Warning("That button is out of date."))
+		n.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
-	if _, _, ok := n.b.SOE(ctx, env, scope, nil); !ok {
+	if _, _, ok := n.b.Client(ctx, env, scope, nil); !ok {
 		return // SOE showed the Connect/Reconnect prompt
 	}
-	n.b.ReplyTo(ctx, env, Text(fmt.Sprintf(":white_check_mark: You are connected to %s. Paused subscriptions resume at the next check (within %s).",
+	n.b.Reply(ctx, env, blockkit.Text(fmt.Sprintf(":white_check_mark: You are connected to %s. Paused subscriptions resume at the next check (within %s).",
 		mrkdwn.Escape(scope.String()), n.svc.Interval())))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/notify"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -36,7 +37,7 @@ func TestParseSubscribeArgs(t *testing.T) {
 		{in: "go team", problem: "team"},
 	}
 	for _, tt := range tests {
-		got, problem := parseSubscribeArgs(Fields(tt.in))
+		got, problem := parseSubscribeArgs(router.Fields(tt.in))
 		if tt.problem != "" {
 			if !strings.Contains(problem, tt.problem) {
 				t.Errorf("%q: problem %q, want %q", tt.in, problem, tt.problem)
@@ -65,7 +66,7 @@ func TestParseUnsubscribeArgs(t *testing.T) {
 		{in: "c++ <@U1>", problem: "cannot contain"},
 	}
 	for _, tt := range tests {
-		tags, all, team, problem := parseUnsubscribeArgs(Fields(tt.in))
+		tags, all, team, problem := parseUnsubscribeArgs(router.Fields(tt.in))
 		if tt.problem != "" {
 			if !strings.Contains(problem, tt.problem) {
 				t.Errorf("%q: problem %q", tt.in, problem)
@@ -132,7 +133,7 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		a, problem := parseSubscribeArgs(Fields(in))
+		a, problem := parseSubscribeArgs(router.Fields(in))
 		if problem != "" {
 			return
 		}
@@ -143,14 +144,14 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 			t.Fatalf("%q: kinds %v", in, a.Kinds)
 		}
 		for _, tag := range a.Tags {
-			if ValidateTag(tag) != "" || strings.ContainsAny(tag, "<>&") {
+			if router.ValidateTag(tag) != "" || strings.ContainsAny(tag, "<>&") {
 				t.Fatalf("%q: tag %q", in, tag)
 			}
 		}
-		if a.Team != "" && !ValidTeamSlug(a.Team) {
+		if a.Team != "" && !router.ValidTeamSlug(a.Team) {
 			t.Fatalf("%q: team %q", in, a.Team)
 		}
-		tags, all, _, p := parseUnsubscribeArgs(Fields(in))
+		tags, all, _, p := parseUnsubscribeArgs(router.Fields(in))
 		if p == "" && all == (len(tags) > 0) {
 			t.Fatalf("unsubscribe %q: %v %v", in, tags, all)
 		}

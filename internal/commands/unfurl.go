@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
@@ -85,7 +86,7 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 		return
 	}
 	ev := outer.Event
-	links := u.b.Links()
+	links := u.b.links
 	if ev.User == "" || ev.Channel == "" || ev.MessageTS == "" || links == nil || u.site.host == "" {
 		return
 	}
@@ -204,7 +205,7 @@ func (u *unfurler) resolveShareLink(ctx context.Context, raw string, l soeLink) 
 // their account would show previews.
 func (u *unfurler) hint(ctx context.Context, env *chat.Envelope, ev linkSharedEvent, scope soe.Scope) {
 	text := fmt.Sprintf(":link: I can show previews of Stack Overflow links you share once you connect your account for %s.", mrkdwn.Escape(scope.String()))
-	m := u.b.connectMessage(ctx, env.TeamID, ev.User, scope, text)
+	m := u.b.ConnectMessage(ctx, env.TeamID, ev.User, scope, text)
 	if err := u.b.slack.PostEphemeral(ctx, ev.Channel, ev.User, m); err != nil {
 		u.b.log.InfoContext(ctx, "link_shared: could not show the connect hint", "channel", ev.Channel, "err", err)
 	}
@@ -381,7 +382,7 @@ func renderCard(p *postCard) []slack.Block {
 	if body := firstLines(mrkdwn.FromHTMLBase(p.Body, p.BaseURL), cardBodyLines, cardBodyN); body != "" {
 		text += "\n" + body
 	}
-	return []slack.Block{Section(text), Context(strings.Join(meta, " · "))}
+	return []slack.Block{blockkit.Section(text), blockkit.Context(strings.Join(meta, " · "))}
 }
 
 // firstLines keeps the first n non-blank lines of mrkdwn md (closing a code

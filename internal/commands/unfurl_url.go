@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/soebot/soebot/internal/router"
+
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -91,7 +93,7 @@ func parseSOELink(site siteRoot, raw string) (soeLink, bool) {
 	segs := strings.Split(strings.Trim(p, "/"), "/")
 	var l soeLink
 	if len(segs) >= 2 && segs[0] == "c" {
-		if !ValidTeamSlug(segs[1]) {
+		if !router.ValidTeamSlug(segs[1]) {
 			return soeLink{}, false
 		}
 		l.Scope = soe.TeamScope(strings.ToLower(segs[1]))

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soebot/soebot/internal/router"
+
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -123,7 +125,7 @@ func FuzzParseSOELink(f *testing.F) {
 		if !strings.Contains(strings.ToLower(raw), "acme.stackenterprise.co") {
 			t.Fatalf("accepted a link to another host: %q", raw)
 		}
-		if l.Scope.IsTeam() && !ValidTeamSlug(l.Scope.Team) {
+		if l.Scope.IsTeam() && !router.ValidTeamSlug(l.Scope.Team) {
 			t.Fatalf("bad team slug %q from %q", l.Scope.Team, raw)
 		}
 		switch l.Kind {

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/app"
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
-	"github.com/soebot/soebot/internal/commands"
+	"github.com/soebot/soebot/internal/router"
 )
 
 func TestReconnectAfterDroppedSocket(t *testing.T) {
@@ -49,7 +50,7 @@ func TestReconnectOnDisconnectEnvelope(t *testing.T) {
 func TestHandlerPanicApologisesAndKeepsServing(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.Prepare = func(a *app.App) {
-			a.Bot().Subcommand(&commands.Subcommand{Name: "boom", Hidden: true, Run: func(context.Context, *commands.Request) { panic("boom") }})
+			a.Bot().Subcommand(&router.Subcommand{Name: "boom", Hidden: true, Run: func(context.Context, *router.Request) { panic("boom") }})
 		}
 	})
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "boom"), "Sorry, something went wrong")
@@ -61,7 +62,7 @@ func TestFullPoolStillAcksAndSaysRetry(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.Workers = 1
 		o.Prepare = func(a *app.App) {
-			a.Bot().Subcommand(&commands.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *commands.Request) {
+			a.Bot().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *router.Request) {
 				<-release
 			}})
 		}
@@ -106,10 +107,10 @@ func TestShutdownLetsInFlightHandlerFinish(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.ShutdownWait = 5 * time.Second
 		o.Prepare = func(a *app.App) {
-			a.Bot().Subcommand(&commands.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *commands.Request) {
+			a.Bot().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *router.Request) {
 				close(started)
 				time.Sleep(500 * time.Millisecond)
-				a.Bot().Reply(ctx, r, commands.Text("slow work finished"))
+				a.Bot().Reply(ctx, r.Env, blockkit.Text("slow work finished"))
 			}})
 		}
 	})

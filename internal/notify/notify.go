@@ -43,23 +43,22 @@ import (
 
 // Bucket names (all top-level, owned by this package).
 var (
-	bucketSubs         = []byte("notify_subs")            // sub id → Subscription
-	bucketSubsByChan   = []byte("notify_subs_by_channel") // team/channel/sub id → ""
-	bucketSubsByScope  = []byte("notify_subs_by_scope")   // scope key/sub id → ""
-	bucketScopes       = []byte("notify_scopes")          // scope key → scopeState
-	bucketQuestions    = []byte("notify_questions")       // scope key/question id → qState
-	bucketEvents       = []byte("notify_events")          // event id → Event
-	bucketOutbox       = []byte("notify_outbox")          // delivery id → Delivery
-	bucketPending      = []byte("notify_pending")         // seq (8 bytes BE) → delivery id
-	bucketPrefs        = []byte("notify_prefs")           // team/user → Prefs
-	bucketChannelScope = []byte("notify_channel_scope")   // team/channel → scope key
+	bucketSubs        = []byte("notify_subs")            // sub id → Subscription
+	bucketSubsByChan  = []byte("notify_subs_by_channel") // team/channel/sub id → ""
+	bucketSubsByScope = []byte("notify_subs_by_scope")   // scope key/sub id → ""
+	bucketScopes      = []byte("notify_scopes")          // scope key → scopeState
+	bucketQuestions   = []byte("notify_questions")       // scope key/question id → qState
+	bucketEvents      = []byte("notify_events")          // event id → Event
+	bucketOutbox      = []byte("notify_outbox")          // delivery id → Delivery
+	bucketPending     = []byte("notify_pending")         // seq (8 bytes BE) → delivery id
+	bucketPrefs       = []byte("notify_prefs")           // team/user → Prefs
 )
 
 // Buckets are the top-level buckets this package uses (pass them to
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketChannelScope}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs}
 }
 
 // Kind is a set of event kinds a subscription wants.

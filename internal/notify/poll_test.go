@@ -459,27 +459,6 @@ func TestOldQuestionGetsAnswer(t *testing.T) {
 	}
 }
 
-func TestChannelScope(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	if _, ok, _ := e.svc.ChannelScope(ctx, team, chGeneral); ok {
-		t.Fatal("default set")
-	}
-	p := soe.TeamScope("platform")
-	if err := e.svc.SetChannelScope(ctx, team, chGeneral, &p); err != nil {
-		t.Fatal(err)
-	}
-	if sc, ok, _ := e.svc.ChannelScope(ctx, team, chGeneral); !ok || sc != p {
-		t.Fatal(sc, ok)
-	}
-	if err := e.svc.SetChannelScope(ctx, team, chGeneral, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := e.svc.ChannelScope(ctx, team, chGeneral); ok {
-		t.Fatal("not cleared")
-	}
-}
-
 func TestPrune(t *testing.T) {
 	e := newEnv(t)
 	e.subscribe("alice", chGeneral, mainSite, 0, "go")

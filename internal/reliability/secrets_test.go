@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/app"
-	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/e2e"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
@@ -63,8 +63,8 @@ func TestSecretsNeverLeave(t *testing.T) {
 	r := start(t, func(o *e2e.Options) {
 		o.Prepare = func(a *app.App) {
 			b := a.Bot()
-			b.Subcommand(&commands.Subcommand{Name: "leak-panic", Hidden: true, Run: func(ctx context.Context, req *commands.Request) {
-				c, l, ok := b.SOE(ctx, req.Env, soe.MainSite(), nil)
+			b.Subcommand(&router.Subcommand{Name: "leak-panic", Hidden: true, Run: func(ctx context.Context, req *router.Request) {
+				c, l, ok := b.Client(ctx, req.Env, soe.MainSite(), nil)
 				if !ok {
 					return
 				}

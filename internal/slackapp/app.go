@@ -460,16 +460,7 @@ func (a *App) busy(req *socketmode.Request, env *chat.Envelope, start time.Time)
 
 // tell shows m to the user behind env, by whatever channel is available.
 func (a *App) tell(ctx context.Context, env *chat.Envelope, m chat.Message) {
-	var err error
-	switch {
-	case env.ResponseURL() != "":
-		err = a.client.Respond(ctx, env.ResponseURL(), m)
-	case env.UserID != "" && env.ChannelID() != "":
-		err = a.client.PostEphemeral(ctx, env.ChannelID(), env.UserID, m)
-	case env.UserID != "":
-		_, _, err = a.client.DM(ctx, env.UserID, m)
-	}
-	if err != nil {
+	if err := chat.Reply(ctx, a.client, env, m); err != nil {
 		a.log.Warn("could not tell the user", "envelope_type", env.Type, "err", err)
 	}
 }

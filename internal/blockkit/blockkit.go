@@ -1,4 +1,8 @@
-package commands
+// Package blockkit builds the Block Kit pieces every feature renders with.
+// Every mrkdwn text object is verbatim, so Slack does not auto-link or
+// auto-mention inside text that was escaped with internal/mrkdwn; every text
+// is cut to the limit Slack enforces for its place.
+package blockkit
 
 import (
 	"github.com/slack-go/slack"
@@ -6,9 +10,6 @@ import (
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/mrkdwn"
 )
-
-// Block Kit helpers. Every mrkdwn text object is verbatim, so Slack does not
-// auto-link or auto-mention inside text we escaped.
 
 // Markdown returns a verbatim mrkdwn text object.
 func Markdown(s string) *slack.TextBlockObject {
@@ -74,5 +75,5 @@ func Text(text string) chat.Message {
 	return chat.Message{Text: text, Blocks: []slack.Block{Section(text)}}
 }
 
-// Errorf is a friendly error message (⚠️ + text).
+// Warning is a friendly error message (⚠️ + text).
 func Warning(text string) chat.Message { return Text(":warning: " + text) }

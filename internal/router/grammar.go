@@ -1,9 +1,12 @@
-package commands
+package router
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/soebot/soebot/internal/mrkdwn"
 )
 
 // SplitWord splits "/soe" text into its first word and the rest (trimmed).
@@ -78,4 +81,34 @@ func ValidTeamSlug(s string) bool {
 		}
 	}
 	return true
+}
+
+// Tag names as SOE allows them.
+const (
+	MaxTagLen = 35
+	// ForbiddenTagChars are the characters SOE does not allow in tag names.
+	ForbiddenTagChars = "<>&\"'`()[]{}\\/_=~|^@$%*?!,;:"
+)
+
+// NormalizeTag turns what a user typed ([go], #Go, GO) into a tag name.
+func NormalizeTag(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "#")
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// ValidateTag explains what is wrong with a (normalised) tag name, or "".
+func ValidateTag(tag string) string {
+	switch {
+	case tag == "":
+		return "a tag name is empty"
+	case len([]rune(tag)) > MaxTagLen:
+		return fmt.Sprintf("%s is longer than %d characters", mrkdwn.Code(mrkdwn.Truncate(tag, 40)), MaxTagLen)
+	case strings.ContainsAny(tag, ForbiddenTagChars) || strings.ContainsFunc(tag, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Sprintf("%s has characters tags cannot contain", mrkdwn.Code(tag))
+	}
+	return ""
 }

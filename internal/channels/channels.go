@@ -1,0 +1,87 @@
+// Package channels keeps per-channel settings: today a channel's default
+// scope (the private team every command in the channel means when it names
+// none, set with /soe config team <slug>). The router reads it; the
+// subscriptions feature writes it.
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
+)
+
+// bucketScope maps "team/channel" to a scope key. The name predates this
+// package (the notifications feature kept it), so existing databases keep
+// their settings.
+var bucketScope = []byte("notify_channel_scope")
+
+// ErrBadInput is returned for ids that are not Slack ids.
+var ErrBadInput = errors.New("channels: bad input")
+
+// Buckets are the top-level buckets this package uses (store.Options.Buckets).
+func Buckets() [][]byte { return [][]byte{bucketScope} }
+
+// Settings reads and writes channel settings.
+type Settings struct{ db *store.DB }
+
+// New returns the settings kept in db (opened with Buckets).
+func New(db *store.DB) *Settings { return &Settings{db: db} }
+
+func key(teamID, channelID string) ([]byte, error) {
+	for _, id := range []string{teamID, channelID} {
+		if !chat.ValidID(id) {
+			return nil, fmt.Errorf("%w: bad Slack id %q", ErrBadInput, id)
+		}
+	}
+	return []byte(teamID + "/" + channelID), nil
+}
+
+// SetChannelScope sets (scope != nil) or clears a channel's default scope.
+func (s *Settings) SetChannelScope(_ context.Context, teamID, channelID string, scope *soe.Scope) error {
+	k, err := key(teamID, channelID)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketScope)
+		if scope == nil {
+			return b.Delete(k)
+		}
+		return b.Put(k, []byte(scope.Key()))
+	})
+	if err != nil {
+		return fmt.Errorf("channels: save default scope: %w", err)
+	}
+	return nil
+}
+
+// ChannelScope returns a channel's default scope, if one is set. A value
+// that no longer parses counts as unset.
+func (s *Settings) ChannelScope(_ context.Context, teamID, channelID string) (soe.Scope, bool, error) {
+	k, err := key(teamID, channelID)
+	if err != nil {
+		return soe.Scope{}, false, nil // not a channel (a DM with no id, a test): no default
+	}
+	var v string
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		v = string(tx.Bucket(bucketScope).Get(k))
+		return nil
+	})
+	if err != nil {
+		return soe.Scope{}, false, fmt.Errorf("channels: read default scope: %w", err)
+	}
+	if v == "" {
+		return soe.Scope{}, false, nil
+	}
+	sc, err := soe.ParseScopeKey(v)
+	if err != nil {
+		return soe.Scope{}, false, nil
+	}
+	return sc, true, nil
+}

@@ -1,0 +1,51 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/mrkdwn"
+)
+
+func (r *Router) runHelp(ctx context.Context, req *Request) {
+	r.Reply(ctx, req.Env, r.helpMessage(""))
+}
+
+// helpMessage lists every visible subcommand with its usage; intro, when
+// given, comes first (already mrkdwn).
+func (r *Router) helpMessage(intro string) chat.Message {
+	var lines []string
+	for _, s := range r.subs {
+		if s.Hidden {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("`%s %s`  %s", r.cfg.Command, s.Usage, s.Summary))
+	}
+	var blocks []slack.Block
+	if intro != "" {
+		blocks = append(blocks, blockkit.Section(intro))
+	}
+	blocks = append(blocks,
+		blockkit.Header("Stack Overflow in Slack"),
+		blockkit.Section(strings.Join(lines, "\n")),
+		blockkit.Context("Add `team <slug>` to use a private team instead of the main site."),
+	)
+	text := "soebot commands: " + r.cfg.Command + " help"
+	if intro != "" {
+		text = intro
+	}
+	return chat.Message{Text: text, Blocks: blocks}
+}
+
+func (r *Router) unknownMessage(word, full string) chat.Message {
+	intro := fmt.Sprintf(":thinking_face: I did not understand %s.", mrkdwn.Code(word))
+	if r.byName["search"] != nil {
+		intro += fmt.Sprintf(" To search for it, try %s.", mrkdwn.Code(r.cfg.Command+" search "+mrkdwn.Truncate(full, 200)))
+	}
+	return r.helpMessage(intro)
+}

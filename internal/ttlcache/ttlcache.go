@@ -1,0 +1,105 @@
+// Package ttlcache is a bounded, expiring map whose loads are shared:
+// concurrent GetOrLoad calls for one key run the load once, so a burst of the
+// same question costs one SOE call. Errors are never cached.
+package ttlcache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Cache maps K to V for a while. The zero value is not usable; call New.
+type Cache[K comparable, V any] struct {
+	mu       sync.Mutex
+	ttl      time.Duration
+	max      int
+	now      func() time.Time
+	entries  map[K]entry[V]
+	inflight map[K]*call[V]
+}
+
+type entry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+type call[V any] struct {
+	done chan struct{}
+	v    V
+	err  error
+}
+
+// New returns a cache keeping each value for ttl (0: loads are shared but
+// nothing is kept) and at most about max entries; now may be nil (time.Now).
+func New[K comparable, V any](ttl time.Duration, max int, now func() time.Time) *Cache[K, V] {
+	if now == nil {
+		now = time.Now
+	}
+	if max < 1 {
+		max = 1
+	}
+	return &Cache[K, V]{ttl: ttl, max: max, now: now, entries: map[K]entry[V]{}, inflight: map[K]*call[V]{}}
+}
+
+// GetOrLoad returns the cached value for k or loads it.
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok && c.now().Before(e.expires) {
+		c.mu.Unlock()
+		return e.v, nil
+	}
+	if cl, ok := c.inflight[k]; ok {
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+			return cl.v, cl.err
+		case <-ctx.Done():
+			var zero V
+			return zero, ctx.Err()
+		}
+	}
+	cl := &call[V]{done: make(chan struct{})}
+	c.inflight[k] = cl
+	c.mu.Unlock()
+
+	cl.v, cl.err = load(ctx)
+
+	c.mu.Lock()
+	delete(c.inflight, k)
+	if cl.err == nil && c.ttl > 0 {
+		if len(c.entries) >= c.max {
+			c.evictLocked()
+		}
+		c.entries[k] = entry[V]{v: cl.v, expires: c.now().Add(c.ttl)}
+	}
+	c.mu.Unlock()
+	close(cl.done)
+	return cl.v, cl.err
+}
+
+// evictLocked drops expired entries, and if still full, about a quarter of
+// the rest (map order is random enough for a cache).
+func (c *Cache[K, V]) evictLocked() {
+	now := c.now()
+	for k, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, k)
+		}
+	}
+	drop := len(c.entries) - c.max*3/4
+	for k := range c.entries {
+		if drop <= 0 {
+			break
+		}
+		delete(c.entries, k)
+		drop--
+	}
+}
+
+// Len is the number of cached entries.
+func (c *Cache[K, V]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
