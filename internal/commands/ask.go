@@ -114,6 +114,13 @@ func (a *ask) globalShortcut(ctx context.Context, env *chat.Envelope) {
 	a.open(ctx, env, env.Interaction.TriggerID, askDraft{}, "", askOrigin{})
 }
 
+// AskButton is a button that opens the ask form prefilled with scope, tags
+// and title (experts and search show it); suffix keeps action ids unique.
+func (b *Bot) AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement {
+	v := marshalValue(AskPrefill{Scope: scope.Key(), Tags: tags, Title: title})
+	return blockkit.Button(ActionAskOpen+":"+suffix, label, v)
+}
+
 // openFromButton opens the modal from an ActionAskOpen button (experts,
 // search): its value is an AskPrefill.
 func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {

@@ -312,12 +312,11 @@ func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) ch
 		}
 		var els []slack.BlockElement
 		if askable && o.sharedBy == "" {
-			v, _ := json.Marshal(AskPrefill{Scope: scope.Key(), Tags: []string{name}})
 			label := "Ask the experts"
 			if len(res.Users) == 0 && len(res.Groups) == 0 {
 				label = "Ask a question in this tag"
 			}
-			els = append(els, blockkit.Button(ActionAskOpen+":"+name, label, string(v)))
+			els = append(els, x.b.AskButton(name, label, scope, []string{name}, ""))
 		}
 		if res.Tag.WebURL != "" {
 			els = append(els, blockkit.LinkButton("experts_view_tag:"+name, "View tag", res.Tag.WebURL))

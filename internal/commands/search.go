@@ -384,8 +384,7 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
-		v := marshalValue(AskPrefill{Scope: res.Scope.Key(), Title: cutRunes(res.Query, soe.MaxTitleLength)})
-		btn := blockkit.Button(ActionAskOpen+":search", "Ask a new question", v)
+		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, cutRunes(res.Query, soe.MaxTitleLength))
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
