@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -155,5 +154,3 @@ func answerInfo(a *soe.AnswerSummary) AnswerInfo {
 	}
 	return AnswerInfo{ID: a.ID, URL: url, Owner: person(a.Owner), BodyHTML: cutBody(a.Body), Created: a.CreationDate}
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

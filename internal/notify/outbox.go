@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -129,7 +130,7 @@ func (s *Service) Deliveries(ctx context.Context) ([]Delivery, error) {
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			var d Delivery
-			if jsonUnmarshal(v, &d) == nil {
+			if json.Unmarshal(v, &d) == nil {
 				out = append(out, d)
 			}
 			return nil
@@ -486,7 +487,7 @@ func (s *Service) Prune(ctx context.Context) error {
 	var errs []error
 	n1, err := s.db.Sweep(bucketOutbox, func(_, v []byte) bool {
 		var d Delivery
-		if jsonUnmarshal(v, &d) != nil {
+		if json.Unmarshal(v, &d) != nil {
 			return true
 		}
 		return (d.Status == StatusDone || d.Status == StatusDropped) && now.Sub(d.DoneAt) > s.opts.KeepDone
@@ -496,7 +497,7 @@ func (s *Service) Prune(ctx context.Context) error {
 	err = s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			var d Delivery
-			if jsonUnmarshal(v, &d) == nil {
+			if json.Unmarshal(v, &d) == nil {
 				needed[d.EventID] = true
 			}
 			return nil
@@ -511,14 +512,14 @@ func (s *Service) Prune(ctx context.Context) error {
 			var ev struct {
 				Created time.Time `json:"created"`
 			}
-			return jsonUnmarshal(v, &ev) != nil || now.Sub(ev.Created) > s.opts.KeepDone
+			return json.Unmarshal(v, &ev) != nil || now.Sub(ev.Created) > s.opts.KeepDone
 		})
 		errs = append(errs, err)
 		n1 += n2
 	}
 	n3, err := s.db.Sweep(bucketQuestions, func(_, v []byte) bool {
 		var q qState
-		return jsonUnmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
+		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})
 	errs = append(errs, err)
 	if n1+n3 > 0 {

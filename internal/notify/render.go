@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/mrkdwn"
 )
@@ -46,31 +47,7 @@ func Render(ev *Event, reason, command string) chat.Message {
 	case EventDisabled:
 		return renderDisabled(ev, command)
 	}
-	return chat.Message{Text: "Stack Overflow activity", Blocks: []slack.Block{section("Stack Overflow activity")}}
-}
-
-// --- block helpers (verbatim mrkdwn, like commands/blocks.go) -------------------
-
-func md(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
-}
-
-func section(text string) *slack.SectionBlock {
-	return slack.NewSectionBlock(md(mrkdwn.Truncate(text, 3000)), nil, nil)
-}
-
-func contextBlock(texts ...string) *slack.ContextBlock {
-	els := make([]slack.MixedElement, 0, len(texts))
-	for _, t := range texts {
-		els = append(els, md(mrkdwn.Truncate(t, 3000)))
-	}
-	return slack.NewContextBlock("", els...)
-}
-
-func linkButton(actionID, label, url string) *slack.ButtonBlockElement {
-	b := slack.NewButtonBlockElement(actionID, "", slack.NewTextBlockObject(slack.PlainTextType, mrkdwn.Truncate(label, 75), true, false))
-	b.URL = url
-	return b
+	return chat.Message{Text: "Stack Overflow activity", Blocks: []slack.Block{blockkit.Section("Stack Overflow activity")}}
 }
 
 // plainText is SOE text (HTML-escaped, maybe more than once) as inert mrkdwn.
@@ -128,7 +105,7 @@ func footer(ev *Event) *slack.ContextBlock {
 		parts = append(parts, tl)
 	}
 	parts = append(parts, mrkdwn.Escape(ev.Scope.String()))
-	return contextBlock(strings.Join(parts, " · "))
+	return blockkit.Context(strings.Join(parts, " · "))
 }
 
 func name(p Person) string {
@@ -157,12 +134,12 @@ func renderQuestion(ev *Event, reason string) chat.Message {
 		text = "New question for an expert: " + plainText(q.Title, titleLen)
 	}
 	blocks := []slack.Block{
-		section(fmt.Sprintf("%s\n*%s*%s", lead, title, excerpt(q.BodyHTML))),
-		contextBlock("Asked by " + name(q.Owner)),
+		blockkit.Section(fmt.Sprintf("%s\n*%s*%s", lead, title, excerpt(q.BodyHTML))),
+		blockkit.Context("Asked by " + name(q.Owner)),
 		footer(ev),
 	}
 	if q.URL != "" {
-		blocks = append(blocks, slack.NewActionBlock("notify_q", linkButton(fmt.Sprintf("notify_open:%d", q.ID), "Answer on Stack Overflow", q.URL)))
+		blocks = append(blocks, slack.NewActionBlock("notify_q", blockkit.LinkButton(fmt.Sprintf("notify_open:%d", q.ID), "Answer on Stack Overflow", q.URL)))
 	}
 	return chat.Message{Text: text, Blocks: blocks}
 }
@@ -186,17 +163,17 @@ func renderAnswers(ev *Event, reason string) chat.Message {
 		lead = fmt.Sprintf(":speech_balloon: *%d new answers* to *%s*", n, title)
 		text = fmt.Sprintf("%d new answers: %s", n, plainText(q.Title, titleLen))
 	}
-	blocks := []slack.Block{section(lead)}
+	blocks := []slack.Block{blockkit.Section(lead)}
 	for i, a := range ev.Answers {
 		if i == maxCardAnswers {
 			more := fmt.Sprintf("…and %d more.", n-maxCardAnswers)
 			if q.URL != "" {
 				more += " " + mrkdwn.Link(q.URL, "See them all on Stack Overflow")
 			}
-			blocks = append(blocks, contextBlock(more))
+			blocks = append(blocks, blockkit.Context(more))
 			break
 		}
-		blocks = append(blocks, section(answerText(a, "answered")))
+		blocks = append(blocks, blockkit.Section(answerText(a, "answered")))
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}
@@ -219,9 +196,9 @@ func renderAccepted(ev *Event, reason string) chat.Message {
 		lead = fmt.Sprintf(":white_check_mark: An answer to your question *%s* was accepted", title)
 		text = "An answer to your question was accepted: " + plainText(q.Title, titleLen)
 	}
-	blocks := []slack.Block{section(lead)}
+	blocks := []slack.Block{blockkit.Section(lead)}
 	if len(ev.Answers) > 0 {
-		blocks = append(blocks, section(answerText(ev.Answers[0], "wrote the accepted answer")))
+		blocks = append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer")))
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}
@@ -247,7 +224,7 @@ func renderPaused(ev *Event, command string) chat.Message {
 	btn := slack.NewButtonBlockElement(ActionReconnect, ev.Scope.Key(), slack.NewTextBlockObject(slack.PlainTextType, "Reconnect", true, false)).WithStyle(slack.StylePrimary)
 	return chat.Message{
 		Text:   "Your Stack Overflow subscriptions on " + scope + " are paused: reconnect to resume them.",
-		Blocks: []slack.Block{section(text), slack.NewActionBlock("notify_paused", btn)},
+		Blocks: []slack.Block{blockkit.Section(text), slack.NewActionBlock("notify_paused", btn)},
 	}
 }
 
@@ -268,5 +245,5 @@ func renderDisabled(ev *Event, command string) chat.Message {
 	text := fmt.Sprintf(":no_entry: I can no longer post in %s (%s), so I turned off its subscriptions to %s.\n"+
 		"To get them back, invite me with %s and run %s again.",
 		channelList(n.Channels), why, TagList(n.Tags), mrkdwn.Code("/invite @soebot"), mrkdwn.Code(command+" subscribe"))
-	return chat.Message{Text: "A channel's Stack Overflow subscriptions were turned off.", Blocks: []slack.Block{section(text)}}
+	return chat.Message{Text: "A channel's Stack Overflow subscriptions were turned off.", Blocks: []slack.Block{blockkit.Section(text)}}
 }

@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -225,7 +227,7 @@ func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) 
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketSubs).ForEach(func(_, v []byte) error {
 			var sub Subscription
-			if err := jsonUnmarshal(v, &sub); err != nil {
+			if err := json.Unmarshal(v, &sub); err != nil {
 				return nil
 			}
 			if sub.TeamID == teamID && sub.CreatorID == userID {
@@ -305,7 +307,7 @@ func scopeSubsTx(tx *bbolt.Tx, scope soe.Scope) ([]Subscription, error) {
 func indexedSubsTx(tx *bbolt.Tx, index, prefix []byte) ([]Subscription, error) {
 	var out []Subscription
 	c := tx.Bucket(index).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		var sub Subscription
 		ok, err := store.GetJSON(tx, bucketSubs, string(k[len(prefix):]), &sub)
 		if err != nil {
@@ -353,10 +355,6 @@ func deleteSubTx(tx *bbolt.Tx, sub Subscription) error {
 		return err
 	}
 	return tx.Bucket(bucketSubsByScope).Delete([]byte(sub.Scope.Key() + "/" + sub.ID))
-}
-
-func hasPrefix(k, prefix []byte) bool {
-	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
 }
 
 // --- personal alerts ----------------------------------------------------------
@@ -441,7 +439,7 @@ func (s *Service) allPrefs() ([]prefEntry, error) {
 				return nil
 			}
 			var p Prefs
-			if jsonUnmarshal(v, &p) != nil {
+			if json.Unmarshal(v, &p) != nil {
 				return nil
 			}
 			if p.Answers || p.Expert {
