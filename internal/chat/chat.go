@@ -1,7 +1,11 @@
-// Package chat is the seam between the product and Slack: the decoded
-// envelopes the product handles and the small set of Slack operations it may
-// perform. internal/slackapp implements it over slack-go; the product packages
-// (commands, linking, notify) depend only on this package.
+// Package chat is the seam between the product and Slack's Web API: the
+// decoded Socket Mode envelopes the product handles, the outgoing Message,
+// the small set of Slack operations it may perform (the Slack interface,
+// implemented over slack-go by internal/slackapp and by nothing else), and
+// the one reply chain (Reply). It is not a wall around slack-go: Block Kit
+// blocks, interaction payloads and event structs are slack-go's own types,
+// and the feature packages, notify and linking use them directly. What they
+// never do is call Slack themselves; every call goes through chat.Slack.
 package chat
 
 import (
