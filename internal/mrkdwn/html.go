@@ -25,9 +25,9 @@ const (
 	indent        = "    "
 )
 
-// FromHTML converts SOE post HTML (question, answer and article bodies,
+// FromHTMLBase converts SOE post HTML (question, answer and article bodies,
 // search snippets) to Slack mrkdwn. Relative links are dropped to their
-// label; use FromHTMLBase to resolve them.
+// label unless baseURL, an absolute http(s) URL, resolves them.
 //
 // Paragraphs become blank-line separated blocks, <br> a newline, <strong>/<b>
 // *x*, <em>/<i> _x_, <del>/<s> ~x~, inline <code> `x`, <pre> a ``` block,
@@ -40,17 +40,12 @@ const (
 // Entities are decoded exactly once (by the HTML parser) and the text is then
 // escaped for Slack, so "&amp;lt;" in the HTML shows as "&lt;" in Slack.
 // The result satisfies the package invariant (see the package comment).
-func FromHTML(s string) string { return FromHTMLBase(s, "") }
-
-// FromHTMLBase is FromHTML with relative link and image URLs resolved
-// against baseURL, which must be an absolute http(s) URL (otherwise it is
-// ignored and relative links are dropped to their label).
 func FromHTMLBase(s, baseURL string) string {
 	r := &renderer{base: parseBase(baseURL)}
 	return emit(r.render(s))
 }
 
-// Excerpt renders s like FromHTML, flattened to a single line without
+// Excerpt renders s like FromHTMLBase, flattened to a single line without
 // formatting markers (code blocks become inline text, lists "• a • b"), and
 // cut to at most n runes on a word boundary with "…" (see Truncate): never
 // inside an entity, never inside a link (a link that does not fit is reduced

@@ -219,8 +219,3 @@ func (r *pacerRegistry) get(token string) *pacer {
 	return p
 }
 
-func (r *pacerRegistry) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ll.Len()
-}

@@ -86,8 +86,8 @@ func TestPacerRegistryIsBounded(t *testing.T) {
 		t.Fatal("same token, different pacer")
 	}
 	r.get("d") // evicts b (least recently used)
-	if r.len() != 3 {
-		t.Fatalf("len %d", r.len())
+	if r.ll.Len() != 3 {
+		t.Fatalf("len %d", r.ll.Len())
 	}
 	if r.get("a") != a {
 		t.Fatal("a evicted although recently used")
