@@ -14,6 +14,8 @@
 package mrkdwn
 
 import (
+	"net"
+	neturl "net/url"
 	"strings"
 	"unicode"
 )
@@ -39,6 +41,9 @@ func Link(url, label string) string {
 	}
 	if label == "" {
 		return "<" + u + ">"
+	}
+	if !strings.HasPrefix(u, "mailto:") {
+		label = honestLabel(u, label)
 	}
 	// '|' in the label is harmless: Slack splits at the first one, and the URL
 	// has none.
@@ -115,4 +120,89 @@ func Code(s string) string {
 		return ""
 	}
 	return "`" + strings.ReplaceAll(Escape(s), "`", "ˋ") + "`"
+}
+
+// honestLabel returns label, or target itself when label looks like a URL
+// or a host name other than target's: an SOE post must not show
+// "https://<your SOE>/login" as the label of a link to somewhere else.
+func honestLabel(target, label string) string {
+	host, ok := labelHost(label)
+	if !ok {
+		return label
+	}
+	u, err := neturl.Parse(target)
+	if err != nil || !sameHost(u.Hostname(), host) {
+		return target
+	}
+	return label
+}
+
+// labelHost is the host name a link label shows, if it looks like a URL
+// ("https://x.example/…", "//x.example", "www.x.example") or a bare host
+// name with a common top-level domain ("x.com", "x.example/path"); code
+// such as "rate.Limiter" or "setup.py" is not taken for a host.
+func labelHost(label string) (string, bool) {
+	s := strings.ToLower(strings.TrimSpace(label))
+	explicit := false
+	if i := strings.Index(s, "://"); i >= 0 {
+		s, explicit = s[i+3:], true
+	} else if strings.HasPrefix(s, "//") {
+		s, explicit = s[2:], true
+	}
+	if j := strings.IndexAny(s, "/?#"); j >= 0 {
+		s = s[:j]
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 { // user@host shows host
+		s = s[at+1:]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	s = strings.TrimSuffix(s, ".")
+	explicit = explicit || strings.HasPrefix(s, "www.")
+	if !hostLike(s) {
+		return "", false
+	}
+	if !explicit && net.ParseIP(s) == nil && !commonTLD(s[strings.LastIndexByte(s, '.')+1:]) {
+		return "", false
+	}
+	return s, true
+}
+
+// commonTLD reports the top-level domains a bare label is taken as a host
+// name for.
+func commonTLD(tld string) bool {
+	switch tld {
+	case "com", "net", "org", "io", "co", "dev", "app", "edu", "gov", "info", "biz", "cloud", "ai", "us", "uk", "de",
+		"example", "test", "local", "internal", "corp":
+		return true
+	}
+	return false
+}
+
+// hostLike: dot-separated labels of letters, digits and '-', the last one
+// at least two letters (a top-level domain) or an IPv4 address.
+func hostLike(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.ContainsFunc(p, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 0x7f)
+		}) {
+			return false
+		}
+	}
+	if net.ParseIP(s) != nil {
+		return true
+	}
+	tld := parts[len(parts)-1]
+	return len(tld) >= 2 && !strings.ContainsFunc(tld, func(r rune) bool { return r >= '0' && r <= '9' || r == '-' })
+}
+
+func sameHost(a, b string) bool {
+	a = strings.TrimSuffix(strings.ToLower(a), ".")
+	b = strings.TrimSuffix(strings.ToLower(b), ".")
+	return a == b || strings.TrimPrefix(a, "www.") == strings.TrimPrefix(b, "www.")
 }

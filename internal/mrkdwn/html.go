@@ -702,6 +702,9 @@ func (r *renderer) anchor(n *html.Node, in *inline, depth int) {
 	var b strings.Builder
 	textContent(n, &b, true)
 	label := collapse(sanitize(b.String()))
+	if !strings.HasPrefix(href, "mailto:") {
+		label = honestLabel(href, label)
+	}
 	// Whitespace around the link text (not around image alt text) belongs
 	// outside the link.
 	b.Reset()
