@@ -55,10 +55,16 @@ func PrimaryButton(actionID, label, value string) *slack.ButtonBlockElement {
 	return Button(actionID, label, value).WithStyle(slack.StylePrimary)
 }
 
-// LinkButton opens url.
+// MaxURL is the longest URL Slack accepts in a button.
+const MaxURL = 3000
+
+// LinkButton opens url. A URL longer than Slack accepts is left out (the
+// button then only acknowledges the click), so the message is never refused.
 func LinkButton(actionID, label, url string) *slack.ButtonBlockElement {
 	b := Button(actionID, label, "")
-	b.URL = url
+	if len(url) <= MaxURL {
+		b.URL = url
+	}
 	return b
 }
 

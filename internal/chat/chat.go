@@ -11,7 +11,10 @@ package chat
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -118,12 +121,20 @@ type Slack interface {
 }
 
 // Error is a Slack Web API error answer ({"ok":false,"error":Code}).
+// Details are Slack's own explanations (response_metadata.messages), which
+// for invalid_blocks name the block at fault ("[json-pointer:/blocks/0/…]").
 type Error struct {
-	Method string
-	Code   string
+	Method  string
+	Code    string
+	Details []string
 }
 
-func (e *Error) Error() string { return "slack " + e.Method + ": " + e.Code }
+func (e *Error) Error() string {
+	if len(e.Details) == 0 {
+		return "slack " + e.Method + ": " + e.Code
+	}
+	return "slack " + e.Method + ": " + e.Code + " (" + strings.Join(e.Details, "; ") + ")"
+}
 
 // Is maps Slack error codes onto the sentinels below.
 func (e *Error) Is(target error) bool {
@@ -139,6 +150,11 @@ func (e *Error) Is(target error) bool {
 		return e.Code == "expired_trigger_id" || e.Code == "exchanged_trigger_id" || e.Code == "invalid_trigger_id"
 	case ErrResponseURLExpired:
 		return e.Code == "expired_url" || e.Code == "used_url"
+	case ErrInvalidBlocks:
+		switch e.Code {
+		case "invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_attachments":
+			return true
+		}
 	}
 	return false
 }
@@ -152,14 +168,44 @@ var (
 	ErrTriggerExpired = errors.New("trigger expired")
 	// ErrResponseURLExpired: the response_url is used up or expired.
 	ErrResponseURLExpired = errors.New("response_url expired")
+	// ErrInvalidBlocks: Slack refused the message's blocks (too long, malformed).
+	ErrInvalidBlocks = errors.New("slack refused the blocks")
 )
 
 // Reply shows m to the person behind env: through the envelope's
 // response_url, falling back to an ephemeral message in its channel (unless m
-// is meant for the whole channel), then to a DM. It is the one reply chain of
-// the product (the router's replies and the transport's apologies use it) and
-// returns the last error when every way failed.
-func Reply(ctx context.Context, s Slack, env *Envelope, m Message) error {
+// is meant for the whole channel), then to a DM. When Slack refuses m's
+// blocks (ErrInvalidBlocks) it logs what Slack named and sends m's text alone,
+// so nobody is left with silence. It is the one reply chain of the product
+// (the router's replies and the transport's apologies use it) and returns
+// the last error when every way failed.
+func Reply(ctx context.Context, s Slack, log *slog.Logger, env *Envelope, m Message) error {
+	err := replyOnce(ctx, s, env, m)
+	if err == nil || !errors.Is(err, ErrInvalidBlocks) || len(m.Blocks) == 0 {
+		return err
+	}
+	log.ErrorContext(ctx, "slack refused a reply's blocks; sending it as plain text", "user", env.UserID, "err", err)
+	return replyOnce(ctx, s, env, PlainFallback(m))
+}
+
+// PlainFallback is m without blocks: its notification text, cut to fit, or
+// an apology when it has none.
+func PlainFallback(m Message) Message {
+	text := strings.TrimSpace(m.Text)
+	if text == "" {
+		text = ":warning: Sorry, Slack could not show my answer. Please try again, or with fewer words."
+	}
+	if len(text) > 3000 {
+		cut := 2990
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "…"
+	}
+	return Message{Text: text, ThreadTS: m.ThreadTS, InChannel: m.InChannel, ReplaceOriginal: m.ReplaceOriginal}
+}
+
+func replyOnce(ctx context.Context, s Slack, env *Envelope, m Message) error {
 	var err error
 	if u := env.ResponseURL(); u != "" {
 		if err = s.Respond(ctx, u, m); err == nil {

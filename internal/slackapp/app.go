@@ -460,7 +460,7 @@ func (a *App) busy(req *socketmode.Request, env *chat.Envelope, start time.Time)
 
 // tell shows m to the user behind env, by whatever channel is available.
 func (a *App) tell(ctx context.Context, env *chat.Envelope, m chat.Message) {
-	if err := chat.Reply(ctx, a.client, env, m); err != nil {
+	if err := chat.Reply(ctx, a.client, a.log, env, m); err != nil {
 		a.log.Warn("could not tell the user", "envelope_type", env.Type, "err", err)
 	}
 }

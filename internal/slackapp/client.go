@@ -75,7 +75,7 @@ func (c *Client) call(ctx context.Context, method string, fn func() error) error
 		}
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) {
-			return &chat.Error{Method: method, Code: se.Err}
+			return &chat.Error{Method: method, Code: se.Err, Details: errorDetails(se)}
 		}
 		var sce slack.StatusCodeError
 		if errors.As(err, &sce) && sce.Code == 404 && method == "response_url" {
@@ -352,3 +352,19 @@ func (c *Client) TeamName(ctx context.Context) string {
 
 // slackRate is messages per second.
 type slackRate float64
+
+// errorDetails are Slack's explanations of an error answer, at most a few.
+func errorDetails(se slack.SlackErrorResponse) []string {
+	d := se.ResponseMetadata.Messages
+	if len(d) == 0 {
+		for _, e := range se.Errors {
+			if e.Message != nil {
+				d = append(d, *e.Message)
+			}
+		}
+	}
+	if len(d) > 5 {
+		d = d[:5]
+	}
+	return d
+}
