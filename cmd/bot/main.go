@@ -1,7 +1,6 @@
 // Command bot runs soebot, the Stack Overflow Enterprise app for Slack.
 //
 //	bot                 run the bot (configuration from the environment; bot -h lists it)
-//	bot demo            run the whole product against built-in fakes and play a tour
 //	bot backup FILE     write a consistent copy of the database while the bot runs
 //	bot rotate-keys     re-encrypt stored tokens with the first key of TOKEN_KEY
 package main
@@ -34,7 +33,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	switch cmd {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "soebot: Stack Overflow Enterprise in Slack.\n\nUsage:\n  bot               run the bot\n  bot demo          run against built-in fakes and play a tour\n  bot backup FILE   hot copy of the database\n  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY\n\nEnvironment:")
+		fmt.Fprintln(stdout, "soebot: Stack Overflow Enterprise in Slack.\n\nUsage:\n  bot               run the bot\n  bot backup FILE   hot copy of the database\n  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY\n\nEnvironment:")
 		if err := app.Usage(stdout); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1

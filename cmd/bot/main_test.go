@@ -26,7 +26,7 @@ func TestHelpListsVariables(t *testing.T) {
 		if code := run(context.Background(), []string{arg}, func(string) (string, bool) { return "", false }, &out, &errb); code != 0 {
 			t.Fatalf("bot %s exit %d: %s", arg, code, errb.String())
 		}
-		for _, v := range []string{"SLACK_APP_TOKEN", "SOE_URL", "POLL_INTERVAL", "demo"} {
+		for _, v := range []string{"SLACK_APP_TOKEN", "SOE_URL", "POLL_INTERVAL", "backup", "rotate-keys"} {
 			if !strings.Contains(out.String(), v) {
 				t.Errorf("bot %s output lacks %s", arg, v)
 			}
