@@ -72,6 +72,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	return 0
 }
 
+// envOr is the value of k, or def when k is unset or empty.
+func envOr(lookup func(string) (string, bool), k, def string) string {
+	if v, ok := lookup(k); ok && v != "" {
+		return v
+	}
+	return def
+}
+
 func newLogger(cfg app.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
