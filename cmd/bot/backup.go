@@ -11,8 +11,6 @@ import (
 	"github.com/soebot/soebot/internal/store"
 )
 
-func init() { subcommands["backup"] = backup }
-
 // backup is "bot backup FILE": a consistent copy of the database at DB_PATH,
 // asked from the bot running at HTTP_ADDR (with a token sealed with its
 // TOKEN_KEY or key file), else copied from the file (store.Copy).
