@@ -10,11 +10,9 @@ import (
 	"time"
 )
 
-func init() { subcommands["healthcheck"] = healthcheck }
-
 // healthcheck probes the local /healthz (for Docker's HEALTHCHECK in an image
 // with no shell or curl). Exit 0 when healthy.
-func healthcheck(ctx context.Context, _ []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+func healthcheck(ctx context.Context, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	addr, ok := lookup("HTTP_ADDR")
 	if !ok || addr == "" {
 		addr = ":8080"

@@ -1,9 +1,11 @@
 // Command bot runs soebot, the Stack Overflow Enterprise app for Slack.
 //
 //	bot                 run the bot (configuration from the environment; bot -h lists it)
-//	bot demo            run the whole product against built-in fakes and play a tour
 //	bot backup FILE     write a consistent copy of the database while the bot runs
 //	bot rotate-keys     re-encrypt stored tokens with the first key of TOKEN_KEY
+//	bot healthcheck     probe the local /healthz (Docker's HEALTHCHECK)
+//
+// The demo against built-in fakes is its own binary: go run ./cmd/demo.
 package main
 
 import (
@@ -26,33 +28,48 @@ func main() {
 	os.Exit(code)
 }
 
+// usage heads bot -h, before the environment table.
+const usage = `soebot: Stack Overflow Enterprise in Slack.
+
+Usage:
+  bot               run the bot
+  bot backup FILE   hot copy of the database
+  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY
+  bot healthcheck   probe the local /healthz (exit 0 when healthy)
+
+Environment:`
+
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	cmd := ""
+	cmd, rest := "", args
 	if len(args) > 0 {
-		cmd = args[0]
+		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "soebot: Stack Overflow Enterprise in Slack.\n\nUsage:\n  bot               run the bot\n  bot demo          run against built-in fakes and play a tour\n  bot backup FILE   hot copy of the database\n  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY\n\nEnvironment:")
-		if err := app.Usage(stdout); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		return 0
 	case "":
 		return serve(ctx, lookup, stderr)
+	case "backup":
+		return backup(ctx, rest, lookup, stdout, stderr)
+	case "rotate-keys":
+		return rotateKeys(ctx, rest, lookup, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, lookup, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		return help(stdout, stderr)
 	default:
-		if f, ok := subcommands[cmd]; ok {
-			return f(ctx, args[1:], lookup, stdout, stderr)
-		}
 		fmt.Fprintf(stderr, "bot: unknown command %q (try bot -h)\n", cmd)
 		return 2
 	}
 }
 
-// subcommands are the non-default modes; each lives in its own file.
-var subcommands = map[string]func(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int{}
+func help(stdout, stderr io.Writer) int {
+	fmt.Fprintln(stdout, usage)
+	if err := app.Usage(stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
 
 func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Writer) int {
 	cfg, err := app.LoadConfig(lookup)
@@ -71,6 +88,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		return 1
 	}
 	return 0
+}
+
+// envOr is the value of k, or def when k is unset or empty.
+func envOr(lookup func(string) (string, bool), k, def string) string {
+	if v, ok := lookup(k); ok && v != "" {
+		return v
+	}
+	return def
 }
 
 func newLogger(cfg app.Config, w io.Writer) *slog.Logger {

@@ -13,8 +13,6 @@ import (
 	"github.com/soebot/soebot/internal/store"
 )
 
-func init() { subcommands["rotate-keys"] = rotateKeys }
-
 // rotateKeys re-encrypts every stored SOE token with the first key of
 // TOKEN_KEY (or the key file when TOKEN_KEY is unset). It needs the database
 // for itself: stop the bot first (a running bot makes it fail at once with

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/linking"
@@ -100,6 +98,18 @@ func AdminToken(keys *vault.Keyring, purpose string, now time.Time) (string, err
 	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
+// AdminCredentials returns the request header carrying AdminToken, for a
+// client of the admin endpoints (store.CopyOptions.Credentials).
+func AdminCredentials(keys *vault.Keyring, purpose string, now time.Time) (http.Header, error) {
+	tok, err := AdminToken(keys, purpose, now)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set(adminHeader, tok)
+	return h, nil
+}
+
 func adminTokenOK(keys *vault.Keyring, purpose, tok string, now time.Time) bool {
 	if tok == "" || len(tok) > 512 {
 		return false
@@ -139,22 +149,15 @@ func fromLoopback(r *http.Request) bool {
 	return true
 }
 
-// serveBackup streams a consistent copy of the database (bbolt Tx.WriteTo)
-// with its exact Content-Length, so the client can tell a truncated copy.
+// serveBackup answers GET /admin/backup with store.ServeBackup: a
+// consistent copy of the database with its exact Content-Length.
 func (a *App) serveBackup(w http.ResponseWriter, r *http.Request) {
 	if !fromLoopback(r) || !adminTokenOK(a.keys, "backup", r.Header.Get(adminHeader), time.Now()) {
 		a.log.Warn("backup request refused", "remote", r.RemoteAddr)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	err := a.db.Bolt().View(func(tx *bbolt.Tx) error {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Length", strconv.FormatInt(tx.Size(), 10))
-		_, err := tx.WriteTo(w)
-		return err
-	})
-	if err != nil {
+	if err := a.db.ServeBackup(w); err != nil {
 		a.log.Error("backup failed", "err", err)
 		return
 	}

@@ -1,5 +1,5 @@
 // Package demo plays a scripted tour of soebot against the in-repo fakes
-// (bot demo): the real bot, wired as in production by internal/e2e, with the
+// (go run ./cmd/demo): the real bot, wired as in production by internal/e2e, with the
 // fake Slack and fake SOE on loopback. It prints what each person would see
 // in Slack, rendered as readable terminal text, and checks every step.
 package demo

@@ -1,6 +1,6 @@
 // Package e2e starts the real bot, wired exactly as in production, against
 // the in-repo fake Slack and fake SOE on loopback. The end-to-end tests, the
-// demo (bot demo) and the benchmarks all use it.
+// demo (cmd/demo) and the benchmarks all use it.
 package e2e
 
 import (

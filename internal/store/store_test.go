@@ -567,21 +567,7 @@ func TestCheckDetectsDamagedPage(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "soebot.bolt")
 	data := makeDB(t, path)
-	// Find a leaf page of bucket a and overwrite part of its element table.
-	off := -1
-	for pg := 2; pg*4096 < len(data); pg++ {
-		flags := uint16(data[pg*4096+8]) | uint16(data[pg*4096+9])<<8
-		if flags == 0x02 { // leaf page
-			off = pg*4096 + 16
-			break
-		}
-	}
-	if off < 0 {
-		t.Fatal("no leaf page found")
-	}
-	for i := range 64 {
-		data[off+i] = 0xff
-	}
+	damageLeaf(t, data)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -605,6 +591,26 @@ func TestCheckDetectsDamagedPage(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if sha256.Sum256(after) != before {
 		t.Error("file content changed")
+	}
+}
+
+// damageLeaf overwrites part of the element table of the first leaf page
+// of a database file's data (meta pages stay fine, so it still opens).
+func damageLeaf(t *testing.T, data []byte) {
+	t.Helper()
+	off := -1
+	for pg := 2; pg*4096 < len(data); pg++ {
+		flags := uint16(data[pg*4096+8]) | uint16(data[pg*4096+9])<<8
+		if flags == 0x02 { // leaf page
+			off = pg*4096 + 16
+			break
+		}
+	}
+	if off < 0 {
+		t.Fatal("no leaf page found")
+	}
+	for i := range 64 {
+		data[off+i] = 0xff
 	}
 }
 

@@ -1,3 +1,11 @@
+// Command demo runs the real soebot against in-process fakes of Slack and
+// Stack Overflow Enterprise on loopback and plays a scripted tour. It needs no
+// configuration and no network, and exits 0 only when every step of the tour
+// did what it should.
+//
+//	go run ./cmd/demo [-interactive [-as bob]] [-http] [-v]
+//
+// It is the only binary that links the fakes; the shipped bot (cmd/bot) does not.
 package main
 
 import (
@@ -7,18 +15,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/soebot/soebot/internal/demo"
 )
 
-func init() { subcommands["demo"] = runDemo }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
-// runDemo is "bot demo": the real bot against in-process fakes of Slack and
-// SOE on loopback, playing a scripted tour. It needs no configuration and no
-// network, and exits 0 only when every step of the tour did what it should.
-func runDemo(ctx context.Context, args []string, _ func(string) (string, bool), stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bot demo", flag.ContinueOnError)
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	interactive := fs.Bool("interactive", false, "after the tour, read /soe commands from stdin and print the replies")
 	as := fs.String("as", "alice", "the demo user typing in -interactive mode (alice, bob, carol, dave, erin, frank, grace, heidi, ivan, judy)")
@@ -26,7 +39,7 @@ func runDemo(ctx context.Context, args []string, _ func(string) (string, bool), 
 	poll := fs.Duration("poll", time.Second, "notification poll interval")
 	verbose := fs.Bool("v", false, "print the bot's logs to stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: bot demo [-interactive [-as alice]] [-http] [-v]\n\n"+
+		fmt.Fprintf(stderr, "Usage: demo [-interactive [-as alice]] [-http] [-v]\n\n"+
 			"Runs soebot against a fake Slack and a fake Stack Overflow Enterprise on this machine\n"+
 			"and plays a tour of its features. Exit status 0 means every step did what it should.\n\n")
 		fs.PrintDefaults()
@@ -38,17 +51,17 @@ func runDemo(ctx context.Context, args []string, _ func(string) (string, bool), 
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bot demo: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "demo: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
 	}
-	o := demo.Options{Out: stdout, Interactive: *interactive, In: os.Stdin, As: *as, ShowHTTP: *showHTTP, PollInterval: *poll}
+	o := demo.Options{Out: stdout, Interactive: *interactive, In: stdin, As: *as, ShowHTTP: *showHTTP, PollInterval: *poll}
 	if *verbose {
 		o.Log = stderr
 	}
 	if err := demo.Run(ctx, o); err != nil {
 		if !errors.Is(err, demo.ErrFailed) {
-			fmt.Fprintln(stderr, "bot demo:", err)
+			fmt.Fprintln(stderr, "demo:", err)
 		}
 		return 1
 	}

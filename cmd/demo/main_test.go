@@ -3,20 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
 )
 
-// The whole tour, as `go run ./cmd/bot demo` plays it: exit 0 and the key
+// The whole tour, as `go run ./cmd/demo` plays it: exit 0 and the key
 // moments of every feature in the output.
 func TestDemoTourPasses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"demo", "-http"}, func(string) (string, bool) { return "", false }, &out, &errb)
+	code := run(ctx, []string{"-http"}, strings.NewReader(""), &out, &errb)
 	if code != 0 {
-		t.Fatalf("bot demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	o := out.String()
 	for _, want := range []string{
@@ -52,18 +53,22 @@ func TestDemoTourPasses(t *testing.T) {
 	}
 }
 
-func TestDemoBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"demo", "-nope"}, {"demo", "extra"}} {
-		var out, errb bytes.Buffer
-		if code := run(context.Background(), args, func(string) (string, bool) { return "", false }, &out, &errb); code != 2 {
-			t.Errorf("bot %v: exit %d, want 2", args, code)
+func TestDemoFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		code  int
+		usage bool
+	}{
+		{[]string{"-nope"}, 2, true},
+		{[]string{"extra"}, 2, true},
+		{[]string{"-h"}, 0, true},
+	} {
+		var errb strings.Builder
+		if code := run(context.Background(), tc.args, strings.NewReader(""), io.Discard, &errb); code != tc.code {
+			t.Errorf("demo %v: exit %d, want %d", tc.args, code, tc.code)
 		}
-		if !strings.Contains(errb.String(), "Usage: bot demo") {
-			t.Errorf("bot %v: no usage on stderr:\n%s", args, errb.String())
+		if got := strings.Contains(errb.String(), "Usage: demo"); got != tc.usage {
+			t.Errorf("demo %v: usage on stderr is %v, want %v:\n%s", tc.args, got, tc.usage, errb.String())
 		}
-	}
-	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"demo", "-h"}, func(string) (string, bool) { return "", false }, &out, &errb); code != 0 {
-		t.Errorf("bot demo -h: exit %d", code)
 	}
 }
