@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -327,49 +326,52 @@ func (s *Service) openFeed(ctx context.Context, p *scopePlan, read func(c *soe.C
 	return nil, errNoToken
 }
 
-func lastActivity(q *soe.QuestionSummary) time.Time {
-	if q.LastActivityDate != nil {
-		return *q.LastActivityDate
-	}
-	return q.CreationDate
-}
-
-// pollScope runs one scope's cycle: read the feed since the watermark, fetch
-// the answers that may have changed, and commit the new state together with
-// the outbox entries.
+// pollScope runs one scope's cycle: read the feed since the watermark and
+// the stored state of its questions, fetch the answers that may have
+// changed, diff (diffFeed), and commit the new state together with the
+// outbox entries.
 func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.Time, st *CycleStats) error {
 	state, err := s.scopeState(p.scope)
 	if err != nil {
 		return err
 	}
 	if !state.Initialized {
-		// A first look: start at "now", announce nothing.
-		var first *soe.Page[soe.QuestionSummary]
-		_, err := s.openFeed(ctx, p, func(c *soe.Client) error {
-			st.SOECalls++
-			var err error
-			first, err = c.QuestionsPage(ctx, soe.QuestionListOptions{Page: 1, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
-			return err
-		})
-		if errors.Is(err, errNoToken) {
-			return s.pauseScope(ctx, p, st)
-		}
-		if err != nil {
-			return err
-		}
-		return s.commitInit(p, state, first.Items)
+		return s.startScope(ctx, p, state, st)
 	}
+	w := windowOf(state, s.opts.Overlap)
+	c, items, err := s.readScopeFeed(ctx, p, w.from, st)
+	if errors.Is(err, errNoToken) {
+		return s.pauseScope(ctx, p, st)
+	}
+	if err != nil {
+		return err
+	}
+	stored, err := s.questionStates(p.scope, questionIDs(items))
+	if err != nil {
+		return err
+	}
+	subs := activeSubs(p.subs, cycleStart)
+	want := answersToFetch(items, stored, answerInterest{askers: p.askers, subs: subs})
+	answers, err := s.readAnswersOf(ctx, c, want, st)
+	if err != nil {
+		return err
+	}
+	d := diffFeed(feedDiff{scope: p.scope, window: w, items: items, stored: stored, answers: answers, now: s.now().UTC()})
+	deliveries, err := s.targets(ctx, c, p, subs, d.events, st)
+	if err != nil {
+		return err
+	}
+	return s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st)
+}
 
-	from := time.Time{}
-	if !state.Watermark.IsZero() {
-		from = state.Watermark.Add(-s.opts.Overlap)
-	}
-	fresh := newerThan(from, state.Floor)
-	var items []soe.QuestionSummary
-	truncated := false
-	c, err := s.openFeed(ctx, p, func(c *soe.Client) error {
+// startScope is a scope's first look: it starts at "now" and announces
+// nothing.
+func (s *Service) startScope(ctx context.Context, p *scopePlan, state scopeState, st *CycleStats) error {
+	var first *soe.Page[soe.QuestionSummary]
+	_, err := s.openFeed(ctx, p, func(c *soe.Client) error {
+		st.SOECalls++
 		var err error
-		items, truncated, err = s.readFeed(ctx, c, from, st)
+		first, err = c.QuestionsPage(ctx, soe.QuestionListOptions{Page: 1, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
 		return err
 	})
 	if errors.Is(err, errNoToken) {
@@ -378,102 +380,52 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
+	return s.commitInit(p, state, first.Items)
+}
+
+// readScopeFeed reads the scope's feed back to from with the first
+// candidate link that works, and returns that link's client for the rest of
+// the cycle.
+func (s *Service) readScopeFeed(ctx context.Context, p *scopePlan, from time.Time, st *CycleStats) (*soe.Client, []soe.QuestionSummary, error) {
+	var items []soe.QuestionSummary
+	truncated := false
+	c, err := s.openFeed(ctx, p, func(c *soe.Client) error {
+		var err error
+		items, truncated, err = s.readFeed(ctx, c, from, st)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	if truncated {
 		s.log.WarnContext(ctx, "more activity than one cycle reads; older activity skipped", "scope", p.scope.Key(), "pages", s.opts.MaxPages)
 	}
+	return c, items, nil
+}
 
+func questionIDs(items []soe.QuestionSummary) []int {
 	ids := make([]int, 0, len(items))
 	for i := range items {
 		ids = append(ids, items[i].ID)
 	}
-	states, err := s.questionStates(p.scope, ids)
-	if err != nil {
-		return err
-	}
-
-	subs := activeSubs(p.subs, cycleStart)
-	newState := map[int]qState{}
-	var events []*Event
-	now := s.now().UTC()
-	for i := range items {
-		q := &items[i]
-		old, known := states[q.ID]
-		la := lastActivity(q)
-		isNew := !known && fresh(q.CreationDate)
-		ns := qState{LastActivity: la, AnswerCount: q.AnswerCount, IsAnswered: q.IsAnswered, Seen: now}
-		if known {
-			ns.Answers, ns.Accepted, ns.Full = old.Answers, old.Accepted, old.Full
-			if q.AnswerCount != old.AnswerCount || !la.Equal(old.LastActivity) || q.IsAnswered != old.IsAnswered {
-				ns.Full = false // answers or acceptance may differ from what we saw
-			} else {
-				ns.Seen = old.Seen
-			}
-		}
-		info := questionInfo(q)
-		if isNew && !q.IsDeleted {
-			events = append(events, &Event{ID: p.scope.Key() + "/q/" + strconv.Itoa(q.ID), Kind: EventQuestion,
-				Scope: p.scope, Question: info, At: q.CreationDate, Created: now})
-		}
-		if s.needAnswers(p, subs, q, old, known) {
-			answers, err := s.readAnswers(ctx, c, q.ID, st)
-			if errors.Is(err, soe.ErrNotFound) {
-				newState[q.ID] = ns // deleted meanwhile
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			evs, full := answerEvents(p.scope, info, answers, old, known, isNew, fresh, la, now)
-			events = append(events, evs...)
-			ns.Answers, ns.Accepted, ns.Full = full.Answers, full.Accepted, true
-		}
-		if !known || ns.Seen.Equal(now) {
-			newState[q.ID] = ns
-		}
-	}
-	// Oldest first, so a channel reads them in the order they happened.
-	sort.SliceStable(events, func(i, j int) bool {
-		if !events[i].At.Equal(events[j].At) {
-			return events[i].At.Before(events[j].At)
-		}
-		if ki, kj := kindOrder(events[i].Kind), kindOrder(events[j].Kind); ki != kj {
-			return ki < kj
-		}
-		return events[i].Question.ID < events[j].Question.ID
-	})
-	wm := state.Watermark
-	for i := range items {
-		if la := lastActivity(&items[i]); la.After(wm) {
-			wm = la
-		}
-	}
-
-	deliveries, err := s.targets(ctx, c, p, subs, events, st)
-	if err != nil {
-		return err
-	}
-	return s.commitCycle(ctx, p, state, wm, newState, events, deliveries, st)
+	return ids
 }
 
-func kindOrder(k EventKind) int {
-	switch k {
-	case EventQuestion:
-		return 0
-	case EventAnswers:
-		return 1
-	}
-	return 2
-}
-
-// newerThan reports whether content created at t can be new: inside the
-// feed window (at or after from) and after the scope's start (floor).
-func newerThan(from, floor time.Time) func(t time.Time) bool {
-	return func(t time.Time) bool {
-		if !floor.IsZero() && !t.After(floor) {
-			return false
+// readAnswersOf reads the answers of the questions ids, in order. A
+// question gone meanwhile (404) is left out.
+func (s *Service) readAnswersOf(ctx context.Context, c *soe.Client, ids []int, st *CycleStats) (map[int][]soe.AnswerSummary, error) {
+	out := make(map[int][]soe.AnswerSummary, len(ids))
+	for _, id := range ids {
+		answers, err := s.readAnswers(ctx, c, id, st)
+		if errors.Is(err, soe.ErrNotFound) {
+			continue
 		}
-		return !t.Before(from)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = answers
 	}
+	return out, nil
 }
 
 // activeSubs are the subscriptions an event of this cycle may go to: not
@@ -489,106 +441,20 @@ func activeSubs(subs []Subscription, cycleStart time.Time) []Subscription {
 	return out
 }
 
-// needAnswers decides whether a question's answers must be fetched: its
-// answers or accepted state may have changed, and someone wants to hear.
-func (s *Service) needAnswers(p *scopePlan, subs []Subscription, q *soe.QuestionSummary, old qState, known bool) bool {
-	if q.AnswerCount == 0 {
-		return false
-	}
-	if known && q.AnswerCount == old.AnswerCount && lastActivity(q).Equal(old.LastActivity) && q.IsAnswered == old.IsAnswered {
-		return false
-	}
-	if q.Owner != nil && len(p.askers[q.Owner.ID]) > 0 {
-		return true
-	}
-	tags := q.TagNames()
-	for i := range subs {
-		if subs[i].Kinds&(KindAnswers|KindAccepted) != 0 && subs[i].matches(tags) {
-			return true
-		}
-	}
-	return false
-}
-
-// answerEvents compares a question's answers with what was seen before. New
-// answers (not seen, created since the feed window began) become one
-// grouped event; a change of accepted answer becomes another, when the
-// previous accepted state is known (or the accepted answer is itself new).
-func answerEvents(scope soe.Scope, info *QuestionInfo, answers []soe.AnswerSummary, old qState, known, isNew bool, fresh func(time.Time) bool, activity, now time.Time) ([]*Event, qState) {
-	seen := map[int]bool{}
-	if known {
-		for _, id := range old.Answers {
-			seen[id] = true
-		}
-	}
-	sort.SliceStable(answers, func(i, j int) bool {
-		if !answers[i].CreationDate.Equal(answers[j].CreationDate) {
-			return answers[i].CreationDate.Before(answers[j].CreationDate)
-		}
-		return answers[i].ID < answers[j].ID
-	})
-	var full qState
-	var newAnswers []AnswerInfo
-	freshIDs := map[int]bool{}
-	var accepted *soe.AnswerSummary
-	var at time.Time
-	for i := range answers {
-		a := &answers[i]
-		full.Answers = append(full.Answers, a.ID)
-		if a.IsAccepted {
-			accepted = a
-			full.Accepted = a.ID
-		}
-		if !seen[a.ID] && (isNew || fresh(a.CreationDate)) {
-			newAnswers = append(newAnswers, answerInfo(a))
-			freshIDs[a.ID] = true
-			at = a.CreationDate
-		}
-	}
-	var out []*Event
-	if len(newAnswers) > 0 {
-		out = append(out, &Event{ID: fmt.Sprintf("%s/a/%d/%d", scope.Key(), info.ID, newAnswers[0].ID), Kind: EventAnswers,
-			Scope: scope, Question: info, Answers: newAnswers, At: at, Created: now})
-	}
-	if accepted != nil {
-		prevKnown := isNew || (known && old.Full)
-		prev := 0
-		if known {
-			prev = old.Accepted
-		}
-		if accepted.ID != prev && (prevKnown || freshIDs[accepted.ID]) {
-			out = append(out, &Event{ID: fmt.Sprintf("%s/acc/%d/%d", scope.Key(), info.ID, accepted.ID), Kind: EventAccepted,
-				Scope: scope, Question: info, Answers: []AnswerInfo{answerInfo(accepted)}, At: activity, Created: now})
-		}
-	}
-	return out, full
-}
-
 // readFeed pages the activity feed, newest first, until activity older than from.
 func (s *Service) readFeed(ctx context.Context, c *soe.Client, from time.Time, st *CycleStats) ([]soe.QuestionSummary, bool, error) {
-	var out []soe.QuestionSummary
-	seen := map[int]bool{}
+	feed := newFeedPages(from)
 	for page := 1; page <= s.opts.MaxPages; page++ {
 		st.SOECalls++
 		pg, err := c.QuestionsPage(ctx, soe.QuestionListOptions{Page: page, PageSize: feedPageSize, Sort: soe.SortActivity, Order: soe.OrderDesc})
 		if err != nil {
 			return nil, false, err
 		}
-		for i := range pg.Items {
-			q := pg.Items[i]
-			if lastActivity(&q).Before(from) {
-				return out, false, nil
-			}
-			if !seen[q.ID] {
-				seen[q.ID] = true
-				out = append(out, q)
-			}
-		}
-		if len(pg.Items) == 0 || page >= pg.TotalPages {
-			return out, false, nil
+		if feed.add(pg.Items) || len(pg.Items) == 0 || page >= pg.TotalPages {
+			return feed.items, false, nil
 		}
 	}
-	return out, true, nil
+	return feed.items, true, nil
 }
 
 // readAnswers fetches all answers of a question, oldest first.
@@ -807,14 +673,9 @@ func (s *Service) commitInit(p *scopePlan, read scopeState, items []soe.Question
 // putInitTx starts a scope at "now": the watermark is the newest activity on
 // the first feed page, whose questions are remembered as already seen.
 func putInitTx(tx *bbolt.Tx, scope soe.Scope, cur *scopeState, items []soe.QuestionSummary, now time.Time) error {
-	wm := time.Time{}
-	for i := range items {
-		q := &items[i]
-		la := lastActivity(q)
-		if la.After(wm) {
-			wm = la
-		}
-		if err := store.PutJSON(tx, bucketQuestions, qKey(scope, q.ID), &qState{LastActivity: la, AnswerCount: q.AnswerCount, IsAnswered: q.IsAnswered, Seen: now}); err != nil {
+	states, wm := firstLook(items, now)
+	for id, q := range states {
+		if err := store.PutJSON(tx, bucketQuestions, qKey(scope, id), &q); err != nil {
 			return err
 		}
 	}

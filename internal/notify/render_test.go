@@ -111,68 +111,6 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
-func TestAnswerEvents(t *testing.T) {
-	from := at.Add(-5 * time.Minute)
-	fresh := newerThan(from, time.Time{})
-	info := &QuestionInfo{ID: 1, Owner: Person{ID: 9}}
-	ans := func(id int, created time.Time, accepted bool) soe.AnswerSummary {
-		return soe.AnswerSummary{ID: id, QuestionID: 1, CreationDate: created, IsAccepted: accepted}
-	}
-	old := at.Add(-time.Hour)
-	tests := []struct {
-		name    string
-		answers []soe.AnswerSummary
-		state   qState
-		known   bool
-		isNew   bool
-		want    []string // event ids
-	}{
-		{"new answer to known question", []soe.AnswerSummary{ans(2, old, false), ans(3, at, false)},
-			qState{Answers: []int{2}, Full: true}, true, false, []string{"main/a/1/3"}},
-		{"two new answers grouped", []soe.AnswerSummary{ans(2, at, false), ans(3, at.Add(time.Second), false)},
-			qState{}, true, false, []string{"main/a/1/2"}},
-		{"seen answers are not new", []soe.AnswerSummary{ans(2, at, false)},
-			qState{Answers: []int{2}, Full: true}, true, false, nil},
-		{"old unseen answers of an unknown question are not new", []soe.AnswerSummary{ans(2, old, false)},
-			qState{}, false, false, nil},
-		{"acceptance of a seen answer", []soe.AnswerSummary{ans(2, old, true)},
-			qState{Answers: []int{2}, Full: true}, true, false, []string{"main/acc/1/2"}},
-		{"acceptance unknown before: only if the answer is new", []soe.AnswerSummary{ans(2, old, true)},
-			qState{Answers: []int{2}, Full: false}, true, false, nil},
-		{"new accepted answer", []soe.AnswerSummary{ans(2, at, true)},
-			qState{}, false, false, []string{"main/a/1/2", "main/acc/1/2"}},
-		{"same accepted answer", []soe.AnswerSummary{ans(2, old, true)},
-			qState{Answers: []int{2}, Accepted: 2, Full: true}, true, false, nil},
-		{"new question: everything is new", []soe.AnswerSummary{ans(2, at, true)},
-			qState{}, false, true, []string{"main/a/1/2", "main/acc/1/2"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, full := answerEvents(soe.MainSite(), info, tt.answers, tt.state, tt.known, tt.isNew, fresh, at, at)
-			var got []string
-			for _, ev := range evs {
-				got = append(got, ev.ID)
-			}
-			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
-				t.Fatalf("got %v want %v", got, tt.want)
-			}
-			if len(full.Answers) != len(tt.answers) {
-				t.Fatalf("state %+v", full)
-			}
-		})
-	}
-}
-
-func TestNewerThanFloor(t *testing.T) {
-	f := newerThan(at.Add(-time.Minute), at)
-	if f(at) || f(at.Add(-time.Second)) || !f(at.Add(time.Millisecond)) {
-		t.Fatal("floor not respected")
-	}
-	if g := newerThan(time.Time{}, time.Time{}); !g(time.Time{}) {
-		t.Fatal("empty scope: everything is new")
-	}
-}
-
 func TestParseKindAndNames(t *testing.T) {
 	for w, k := range map[string]Kind{"questions": KindQuestions, "Answers": KindAnswers, "accepted": KindAccepted, "all": AllKinds} {
 		if got, ok := ParseKind(w); !ok || got != k {

@@ -251,33 +251,56 @@ func (a *App) drain() {
 	a.cancelHandler()
 }
 
+// dispatch handles one Socket Mode event, on the loop that reads them: it
+// must never wait on a handler.
 func (a *App) dispatch(evt socketmode.Event) {
+	if a.connectionEvent(evt) || evt.Request == nil {
+		return
+	}
+	start := time.Now()
+	env := envelopeOf(evt, start)
+	if env == nil {
+		a.ack(evt.Request, nil, start)
+		a.log.Warn("slack envelope not understood", "type", evt.Request.Type, "event", string(evt.Type))
+		return
+	}
+	a.met.Envelopes.WithLabelValues(env.Type).Inc()
+
+	if env.EventID != "" && a.dedupe.seen(env.EventID, start) {
+		a.ack(evt.Request, nil, start)
+		a.log.Info("duplicate event delivery ignored", "event_id", env.EventID, "retry_attempt", env.RetryAttempt)
+		return
+	}
+	a.handOff(evt.Request, env, start)
+}
+
+// connectionEvent handles the events about the connection itself (and
+// envelopes slack-go could not decode). It reports whether evt was one.
+func (a *App) connectionEvent(evt socketmode.Event) bool {
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		a.connected.Store(true)
 		a.log.Info("slack socket mode connected")
-		return
 	case socketmode.EventTypeConnecting:
 		a.connected.Store(false)
-		return
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		a.connected.Store(false)
 		a.log.Warn("slack socket mode connection problem", "event", string(evt.Type))
-		return
 	case socketmode.EventTypeInvalidAuth:
 		a.connected.Store(false)
 		a.log.Error("slack refused the app token (invalid_auth)")
-		return
 	case socketmode.EventTypeHello, socketmode.EventTypeDisconnect:
-		return
 	case socketmode.EventTypeErrorBadMessage:
 		a.ackUndecodable(evt)
-		return
+	default:
+		return false
 	}
-	if evt.Request == nil {
-		return
-	}
-	start := time.Now()
+	return true
+}
+
+// envelopeOf is the handler's view of a request envelope received at start,
+// or nil for a kind of envelope the app does not understand.
+func envelopeOf(evt socketmode.Event, start time.Time) *chat.Envelope {
 	env := &chat.Envelope{ID: evt.Request.EnvelopeID, Type: evt.Request.Type, RetryAttempt: evt.Request.RetryAttempt, Raw: evt.Request.Payload, Received: start}
 	switch d := evt.Data.(type) {
 	case slack.SlashCommand:
@@ -295,25 +318,20 @@ func (a *App) dispatch(evt socketmode.Event) {
 		_ = json.Unmarshal(evt.Request.Payload, &outer)
 		env.EventID, env.UserID = outer.EventID, outer.Event.User
 	default:
-		a.ack(evt.Request, nil, start)
-		a.log.Warn("slack envelope not understood", "type", evt.Request.Type, "event", string(evt.Type))
-		return
+		return nil
 	}
-	a.met.Envelopes.WithLabelValues(env.Type).Inc()
+	return env
+}
 
-	if env.EventID != "" && a.dedupe.seen(env.EventID, start) {
-		a.ack(evt.Request, nil, start)
-		a.log.Info("duplicate event delivery ignored", "event_id", env.EventID, "retry_attempt", env.RetryAttempt)
-		return
-	}
-
+// handOff acks env and runs its handler on the pool, or refuses it when the
+// pool is full.
+func (a *App) handOff(req *socketmode.Request, env *chat.Envelope, start time.Time) {
 	select {
 	case a.sem <- struct{}{}:
 	default:
-		a.busy(evt.Request, env, start)
+		a.busy(req, env, start)
 		return
 	}
-	req := evt.Request
 	if env.Interaction != nil && env.Interaction.Type == slack.InteractionTypeBlockSuggestion {
 		// The ack carries options that may need an SOE lookup: compute it
 		// on the worker so the socket reader never waits.

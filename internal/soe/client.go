@@ -181,29 +181,12 @@ func (c *Client) do(ctx context.Context, r *request) (err error) {
 			err = fmt.Errorf("soe: %s %s: %w", r.method, r.tmpl, err)
 		}
 	}()
-	if c.token == "" {
-		return &StatusError{Status: http.StatusUnauthorized, Body: "no access token"}
+	u, payload, err := c.prepare(r)
+	if err != nil {
+		return err
 	}
-	if c.svc.base == "" {
-		return errors.New("no API URL configured")
-	}
-	u := c.svc.base
-	if !r.mainOnly {
-		u += c.scope.pathPrefix()
-	}
-	u += r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	var payload []byte
-	if r.body != nil {
-		if payload, err = json.Marshal(r.body); err != nil {
-			return fmt.Errorf("encoding request: %w", err)
-		}
-	}
-	idempotent := r.method == http.MethodGet
 	tries := 1
-	if idempotent {
+	if r.method == http.MethodGet {
 		tries = c.svc.tries
 	}
 	p := c.svc.pacers.get(c.token)
@@ -215,57 +198,97 @@ func (c *Client) do(ctx context.Context, r *request) (err error) {
 		if err := p.wait(ctx); err != nil {
 			return errors.Join(err, lastErr)
 		}
+		var v verdict
 		status, hdr, body, err := c.roundTrip(ctx, r, u, payload)
 		if err != nil {
 			if ctx.Err() != nil {
 				return errors.Join(ctx.Err(), lastErr)
 			}
-			lastErr = &transportError{err: scrubErr(err, c.token)}
-			if attempt < tries {
-				if err := sleepCtx(ctx, c.svc.backoffFor(attempt)); err != nil {
-					return errors.Join(err, lastErr)
-				}
-			}
-			continue
+			v = verdict{err: &transportError{err: scrubErr(err, c.token)}, retry: true, wait: c.svc.backoffFor(attempt)}
+		} else {
+			p.observe(hdr)
+			v = c.judge(r, status, hdr, body, attempt, p)
 		}
-		p.observe(hdr)
-		switch {
-		case status >= 200 && status < 300:
-			if r.out == nil || len(bytes.TrimSpace(body)) == 0 {
-				return nil
+		if !v.retry {
+			return v.err
+		}
+		lastErr = v.err
+		if attempt < tries {
+			if err := sleepCtx(ctx, v.wait); err != nil {
+				return errors.Join(err, lastErr)
 			}
-			if err := json.Unmarshal(body, r.out); err != nil {
-				return fmt.Errorf("decoding response (HTTP %d): %w", status, err)
-			}
-			return nil
-		case status == http.StatusTooManyRequests:
-			wait := rateLimitWait(hdr, time.Second)
-			lastErr = &RateLimitError{RetryAfter: wait}
-			p.pause(wait)
-			if attempt < tries && wait <= c.svc.maxRLWait {
-				if err := sleepCtx(ctx, wait); err != nil {
-					return errors.Join(err, lastErr)
-				}
-				continue
-			}
-			return lastErr
-		case status >= 500:
-			lastErr = parseErrorBody(status, body, c.token)
-			if attempt < tries {
-				if err := sleepCtx(ctx, c.svc.backoffFor(attempt)); err != nil {
-					return errors.Join(err, lastErr)
-				}
-			}
-			continue
-		default:
-			e := parseErrorBody(status, body, c.token)
-			if pe, ok := e.(*ProblemError); ok && !idempotent {
-				pe.write = true
-			}
-			return e
 		}
 	}
 	return lastErr
+}
+
+// prepare checks that the client can make r and builds its URL and JSON
+// body.
+func (c *Client) prepare(r *request) (string, []byte, error) {
+	if c.token == "" {
+		return "", nil, &StatusError{Status: http.StatusUnauthorized, Body: "no access token"}
+	}
+	if c.svc.base == "" {
+		return "", nil, errors.New("no API URL configured")
+	}
+	u := c.svc.base
+	if !r.mainOnly {
+		u += c.scope.pathPrefix()
+	}
+	u += r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	if r.body == nil {
+		return u, nil, nil
+	}
+	payload, err := json.Marshal(r.body)
+	if err != nil {
+		return "", nil, fmt.Errorf("encoding request: %w", err)
+	}
+	return u, payload, nil
+}
+
+// verdict is what one try of a request came to: the call's result, or (when
+// retry is set) an error worth another try after wait.
+type verdict struct {
+	err   error
+	retry bool
+	wait  time.Duration
+}
+
+// judge turns the response to try number attempt into a verdict. A 429
+// pauses the token's pacer; it is retried when SOE asks for a wait no longer
+// than MaxRateLimitWait.
+func (c *Client) judge(r *request, status int, hdr http.Header, body []byte, attempt int, p *pacer) verdict {
+	switch {
+	case status >= 200 && status < 300:
+		return verdict{err: decodeBody(r.out, status, body)}
+	case status == http.StatusTooManyRequests:
+		wait := rateLimitWait(hdr, time.Second)
+		p.pause(wait)
+		return verdict{err: &RateLimitError{RetryAfter: wait}, retry: wait <= c.svc.maxRLWait, wait: wait}
+	case status >= 500:
+		return verdict{err: parseErrorBody(status, body, c.token), retry: true, wait: c.svc.backoffFor(attempt)}
+	default:
+		e := parseErrorBody(status, body, c.token)
+		if pe, ok := e.(*ProblemError); ok && r.method != http.MethodGet {
+			pe.write = true
+		}
+		return verdict{err: e}
+	}
+}
+
+// decodeBody decodes a successful response into out (when the caller wants
+// it and there is a body).
+func decodeBody(out any, status int, body []byte) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decoding response (HTTP %d): %w", status, err)
+	}
+	return nil
 }
 
 // roundTrip sends one HTTP request and reads the whole (bounded) body.
