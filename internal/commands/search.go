@@ -123,7 +123,7 @@ func cleanQuery(s string) (string, bool) {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	s = SlackToPlain(s, nil)
+	s = mrkdwn.SlackToPlain(s, nil)
 	if utf8.RuneCountInString(s) <= maxSearchQuery {
 		return s, false
 	}
@@ -384,7 +384,7 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
-		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, cutRunes(res.Query, soe.MaxTitleLength))
+		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, mrkdwn.CutRunes(res.Query, soe.MaxTitleLength))
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
@@ -422,14 +422,6 @@ func plainTitle(s string, n int) string {
 		s = string([]rune(s)[:n-1]) + "…"
 	}
 	return s
-}
-
-// cutRunes cuts plain text s to at most n runes.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n]))
 }
 
 func votes(n int) string {
