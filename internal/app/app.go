@@ -127,7 +127,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.bot.AddSearch()              // search, unfurl, home: issue 7
 	a.bot.AddUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
-	a.bot.AddAsk(a.db)
+	a.bot.AddAsk()
 	if err = a.addNotify(cfg); err != nil { // issue 8
 		return nil, err
 	}

@@ -14,14 +14,12 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
-	"github.com/soebot/soebot/internal/store"
 )
 
 // Shortcut callback ids of the ask feature (declared in manifest.yaml).
@@ -34,12 +32,11 @@ const (
 
 // ask is the state of the ask feature.
 type ask struct {
-	b         *Bot
-	questions *asked.Store // nil: questions are not remembered
-	who       *slackMapper
-	names     *cache[string, string]           // Slack user id -> display name
-	tagHints  *cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
-	tails     *askDrafts
+	b        *Bot
+	who      *slackMapper
+	names    *cache[string, string]           // Slack user id -> display name
+	tagHints *cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
+	tails    *askDrafts
 	// settle is the least time between the ack of a submission (which shows
 	// "Posting…" through response_action) and our own views.update: the ack
 	// travels over the socket, the update over HTTPS, and Slack applies them
@@ -49,10 +46,8 @@ type ask struct {
 
 // AddAsk registers /soe ask, the "Ask a question" global shortcut, the "Ask
 // on Stack Overflow" message shortcut, the ask modal, its tag suggestions,
-// the ActionAskOpen buttons (experts, search) and "Share in channel". Asked
-// questions are remembered in db (package asked) when db is not nil; if that
-// store cannot be used the feature still works and the failure is logged.
-func (b *Bot) AddAsk(db *store.DB) {
+// the ActionAskOpen buttons (experts, search) and "Share in channel".
+func (b *Bot) AddAsk() {
 	b.askable = true
 	a := &ask{
 		b:        b,
@@ -61,13 +56,6 @@ func (b *Bot) AddAsk(db *store.DB) {
 		tagHints: newCache[string, []soe.TagSummary](30*time.Second, 2000, b.now),
 		tails:    newAskDrafts(2*time.Hour, 500, b.now),
 		settle:   300 * time.Millisecond,
-	}
-	if db != nil {
-		qs, err := asked.New(db)
-		if err != nil {
-			b.log.Error("ask: asked questions will not be remembered", "err", err)
-		}
-		a.questions = qs
 	}
 	b.Subcommand(&router.Subcommand{
 		Name:    "ask",

@@ -12,7 +12,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
@@ -122,7 +121,6 @@ func (a *ask) submit(ctx context.Context, env *chat.Envelope) {
 	if meta.Draft != "" {
 		a.tails.Delete(meta.Draft)
 	}
-	a.remember(ctx, env, meta, link, scope, q)
 	a.settleSince(ctx, start)
 	if _, err := a.b.slack.UpdateView(ctx, view.ID, "", postedView(scope, q, meta)); err != nil {
 		a.b.log.InfoContext(ctx, "ask: could not show 'posted' in the modal", "err", err)
@@ -323,23 +321,6 @@ func fieldOf(key string) string {
 		return "tags"
 	}
 	return ""
-}
-
-// remember records the question for the notifications feature.
-func (a *ask) remember(ctx context.Context, env *chat.Envelope, meta askMeta, link *linking.Link, scope soe.Scope, q *soe.Question) {
-	if a.questions == nil {
-		return
-	}
-	rec := asked.Question{
-		QuestionID: q.ID, Scope: scope.Key(), TeamID: env.TeamID, UserID: env.UserID,
-		ChannelID: meta.Channel, Title: q.Title, URL: q.WebURL, Created: a.b.now(),
-	}
-	if link != nil {
-		rec.SOEUserID = link.SOEUserID
-	}
-	if err := a.questions.Put(ctx, rec); err != nil {
-		a.b.log.ErrorContext(ctx, "ask: could not remember the question", "question", q.ID, "err", err)
-	}
 }
 
 // askShare is the value of the "Share in channel" button.
