@@ -42,96 +42,130 @@ func (a *Feature) submit(ctx context.Context, env *chat.Envelope) {
 	if len(problems) > 0 {
 		return // ack showed them
 	}
-	// showForm puts the form back, with the user's values and the error.
-	showForm := func(errText string, fields map[string][]string) {
-		a.settleSince(ctx, start)
-		f := askForm{Draft: d, Meta: meta, Error: errText, FieldErrors: fields}
-		if _, err := a.slack.UpdateView(ctx, view.ID, "", formView(f)); err != nil {
-			a.log.WarnContext(ctx, "ask: could not put the form back", "user", env.UserID, "err", err)
-			// The modal is gone (closed by the user): give them their text.
-			body := d.Body
-			if meta.Draft != "" {
-				tail, _ := a.tails.Get(meta.Draft)
-				body += tail
-			}
-			for _, m := range lostDraftMessages(d, body, errText) {
-				a.tell(ctx, env, meta, m)
-			}
-		}
-	}
 	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
-	replyEnv := a.originEnv(env, meta)
-	links := a.links
-	if links == nil {
-		showForm(":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
+	p := &posting{env: env, replyEnv: a.originEnv(env, meta), viewID: view.ID, d: d, meta: meta, scope: scope, start: start}
+	c, link, ok := a.writer(ctx, p)
+	if !ok {
 		return
 	}
-	c, link, err := links.Client(ctx, env.TeamID, env.UserID, scope)
+	q, ok := a.post(ctx, p, c, link)
+	if !ok {
+		return
+	}
+	a.posted(ctx, p, c, link, q)
+}
+
+// posting is one submitted question on its way to SOE.
+type posting struct {
+	env      *chat.Envelope
+	replyEnv *chat.Envelope // env redirected to where the user started
+	viewID   string         // the modal
+	d        askDraft
+	meta     askMeta
+	scope    soe.Scope
+	start    time.Time // when the submission arrived
+}
+
+// body is the whole body: the text box and the end kept server-side.
+func (a *Feature) body(p *posting) string {
+	body := p.d.Body
+	if p.meta.Draft != "" {
+		tail, _ := a.tails.Get(p.meta.Draft)
+		body += tail
+	}
+	return body
+}
+
+// showForm puts the form back, with the user's values and the error; when
+// the modal is gone (closed by the user) it sends them their text.
+func (a *Feature) showForm(ctx context.Context, p *posting, errText string, fields map[string][]string) {
+	a.settleSince(ctx, p.start)
+	f := askForm{Draft: p.d, Meta: p.meta, Error: errText, FieldErrors: fields}
+	if _, err := a.slack.UpdateView(ctx, p.viewID, "", formView(f)); err != nil {
+		a.log.WarnContext(ctx, "ask: could not put the form back", "user", p.env.UserID, "err", err)
+		for _, m := range lostDraftMessages(p.d, a.body(p), errText) {
+			a.tell(ctx, p.env, p.meta, m)
+		}
+	}
+}
+
+// writer is the user's client in the chosen scope, with write access. When
+// there is none the form comes back saying why (and a Connect or Reconnect
+// prompt goes where the user started).
+func (a *Feature) writer(ctx context.Context, p *posting) (*soe.Client, *linking.Link, bool) {
+	if a.links == nil {
+		a.showForm(ctx, p, ":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
+		return nil, nil, false
+	}
+	c, link, err := a.links.Client(ctx, p.env.TeamID, p.env.UserID, p.scope)
 	switch {
 	case errors.Is(err, linking.ErrNotLinked), errors.Is(err, linking.ErrLinkInvalid):
 		reconnect := errors.Is(err, linking.ErrLinkInvalid)
-		a.r.ConnectPrompt(ctx, replyEnv, scope, nil, reconnect)
+		a.r.ConnectPrompt(ctx, p.replyEnv, p.scope, nil, reconnect)
 		what := "is not connected"
 		if reconnect {
 			what = "needs reconnecting"
 		}
-		showForm(fmt.Sprintf(":warning: Your Stack Overflow account (%s) %s. I sent you a message with the button; then press *Post question* again. Nothing was posted.", mrkdwn.Escape(scope.String()), what), nil)
-		return
+		a.showForm(ctx, p, fmt.Sprintf(":warning: Your Stack Overflow account (%s) %s. I sent you a message with the button; then press *Post question* again. Nothing was posted.", mrkdwn.Escape(p.scope.String()), what), nil)
 	case err != nil:
-		a.log.ErrorContext(ctx, "ask: reading the link failed", "user", env.UserID, "err", err)
-		showForm(":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
-		return
+		a.log.ErrorContext(ctx, "ask: reading the link failed", "user", p.env.UserID, "err", err)
+		a.showForm(ctx, p, ":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
 	case !link.WriteAccess:
-		a.r.Failed(ctx, replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
-		showForm(":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
-		return
+		a.r.Failed(ctx, p.replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		a.showForm(ctx, p, ":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
+	default:
+		return c, link, true
 	}
+	return nil, nil, false
+}
 
-	body := d.Body
-	if meta.Draft != "" {
-		tail, _ := a.tails.Get(meta.Draft)
-		body += tail
-	}
-	in := soe.QuestionInput{Title: strings.TrimSpace(d.Title), Body: body, Tags: d.Tags}
+// post creates the question. After an unclear failure it looks whether the
+// question exists anyway (a timeout after SOE stored it), so a retry makes
+// no duplicate. When nothing was posted the form comes back saying why.
+func (a *Feature) post(ctx context.Context, p *posting, c *soe.Client, link *linking.Link) (*soe.Question, bool) {
+	in := soe.QuestionInput{Title: strings.TrimSpace(p.d.Title), Body: a.body(p), Tags: p.d.Tags}
 	pctx, cancel := context.WithTimeout(ctx, 2*a.cfg.SOETimeout)
 	q, err := c.CreateQuestion(pctx, in)
 	cancel()
 	var rl *soe.RateLimitError
 	if err != nil && soe.Temporary(err) && !errors.As(err, &rl) && ctx.Err() == nil {
-		// The question may exist anyway (a timeout after SOE stored it):
-		// look before saying it was not posted, so a retry makes no duplicate.
-		if found, ferr := a.findPosted(ctx, c, link, in.Title, start); ferr == nil && found != nil {
+		if found, ferr := a.findPosted(ctx, c, link, in.Title, p.start); ferr == nil && found != nil {
 			q, err = found, nil
 		} else if ferr != nil {
 			a.log.WarnContext(ctx, "ask: could not check whether the question was posted", "err", ferr)
-			showForm(":warning: Stack Overflow did not answer, and I could not check whether your question was posted. "+
+			a.showForm(ctx, p, ":warning: Stack Overflow did not answer, and I could not check whether your question was posted. "+
 				"Look at your questions on Stack Overflow before posting again.", nil)
-			return
+			return nil, false
 		}
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return // shutting down
+			return nil, false // shutting down
 		}
-		a.log.InfoContext(ctx, "ask: posting the question failed", "user", env.UserID, "scope", scope.Key(), "err", err)
-		msg, fields := a.explain(ctx, replyEnv, link, err)
-		showForm(msg, fields)
-		return
+		a.log.InfoContext(ctx, "ask: posting the question failed", "user", p.env.UserID, "scope", p.scope.Key(), "err", err)
+		msg, fields := a.explain(ctx, p.replyEnv, link, err)
+		a.showForm(ctx, p, msg, fields)
+		return nil, false
 	}
+	return q, true
+}
 
-	if meta.Draft != "" {
-		a.tails.Delete(meta.Draft)
+// posted shows "Posted" in the modal, tells the experts when asked to, and
+// confirms where the user started.
+func (a *Feature) posted(ctx context.Context, p *posting, c *soe.Client, link *linking.Link, q *soe.Question) {
+	if p.meta.Draft != "" {
+		a.tails.Delete(p.meta.Draft)
 	}
-	a.settleSince(ctx, start)
-	if _, err := a.slack.UpdateView(ctx, view.ID, "", postedView(scope, q, meta)); err != nil {
+	a.settleSince(ctx, p.start)
+	if _, err := a.slack.UpdateView(ctx, p.viewID, "", postedView(p.scope, q, p.meta)); err != nil {
 		a.log.InfoContext(ctx, "ask: could not show 'posted' in the modal", "err", err)
 	}
 	var notified []string
 	var notifyNote string
-	if d.Notify {
-		notified, notifyNote = a.notifyExperts(ctx, env, c, link, scope, q, d.Tags)
+	if p.d.Notify {
+		notified, notifyNote = a.notifyExperts(ctx, p.env, c, link, p.scope, q, p.d.Tags)
 	}
-	a.tell(ctx, env, meta, confirmation(scope, q, meta, notified, notifyNote))
+	a.tell(ctx, p.env, p.meta, confirmation(p.scope, q, p.meta, notified, notifyNote))
 }
 
 // settleSince waits until a.settle has passed since start (see ask.settle).
