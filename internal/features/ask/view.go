@@ -31,7 +31,7 @@ const (
 
 	askActionTitle  = "title"
 	askActionBody   = "body"
-	actionAskTags   = "ask_tags" // external select: b.Suggest routes by this id
+	actionAskTags   = "ask_tags" // external select: the router routes suggestions by this id
 	askActionWhere  = "where"
 	askActionNotify = "notify"
 	askNotifyValue  = "notify"
