@@ -15,9 +15,11 @@ import (
 
 	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/commands"
+	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
+	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/slackapp"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -127,7 +129,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.bot.AddSearch()              // search, unfurl, home: issue 7
 	a.bot.AddUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
-	a.bot.AddAsk(a.db)
+	a.addAsk(cfg)
 	if err = a.addNotify(cfg); err != nil { // issue 8
 		return nil, err
 	}
@@ -153,6 +155,18 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	}
 	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	return a, nil
+}
+
+// addAsk registers the ask feature; experts and search offer its buttons.
+func (a *App) addAsk(cfg Config) {
+	bc := a.bot.Config()
+	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
+	f := ask.New(ask.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, ask.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
+		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
+	})
+	f.Register(a.bot.Router)
+	a.bot.SetAsker(f)
 }
 
 func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {

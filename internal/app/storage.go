@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/notify"
@@ -24,14 +23,14 @@ import (
 )
 
 // StoreOptions lists every bucket and schema migration of the product. Every
-// feature that keeps data adds its buckets and migrations (with the next
-// version numbers) here, so the bot and the offline tools (bot rotate-keys,
-// bot backup) open the file the same way.
+// feature that keeps data adds its buckets here and its migrations (with the
+// next version numbers) to migrations, so the bot and the offline tools (bot
+// rotate-keys, bot backup) open the file the same way.
 func StoreOptions(log *slog.Logger) store.Options {
 	return store.Options{
 		Timeout:    time.Second,
-		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), channels.Buckets(), asked.Buckets()),
-		Migrations: linking.Migrations(),
+		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), channels.Buckets()),
+		Migrations: migrations(),
 		Logger:     log,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/router"
@@ -48,13 +50,28 @@ type Bot struct {
 	links *linking.Service
 	api   *soe.Service
 
-	// askable: the ask feature is registered (experts and search offer it).
-	askable bool
+	// asker builds the ask feature's buttons (experts and search offer
+	// them); nil: ask is not available.
+	asker Asker
 	// home is the App Home tab and its extension sections (home.go).
 	home *homeTab
 }
 
 var _ chat.Handler = (*Bot)(nil)
+
+// Asker is the ask feature (internal/features/ask), as experts and search
+// use it: a button that opens the ask form prefilled.
+type Asker interface {
+	AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement
+}
+
+// SetAsker makes experts and search offer "ask" buttons built by a.
+func (b *Bot) SetAsker(a Asker) { b.asker = a }
+
+// AskButton is the asker's button (only when asker is set).
+func (b *Bot) AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement {
+	return b.asker.AskButton(suffix, label, scope, tags, title)
+}
 
 // New builds the bot with the always-present features (help). Features that
 // need more services are added with their own Add… functions.

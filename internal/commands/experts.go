@@ -21,12 +21,9 @@ import (
 // Action ids of the experts feature.
 const (
 	actionExpertsShare = "experts_share"
-	// ActionAskOpen opens the ask modal; its value is an AskPrefill JSON. The
-	// ask feature registers it; experts shows "Ask the experts" only then.
-	ActionAskOpen = "ask_open"
 )
 
-// AskPrefill is the value of an ActionAskOpen button.
+// AskPrefill is the value of the Share button (scope and tags).
 type AskPrefill struct {
 	Scope string   `json:"s,omitempty"` // soe.Scope.Key()
 	Tags  []string `json:"t,omitempty"`
@@ -246,7 +243,7 @@ type renderOpts struct {
 func (x *experts) render(scope soe.Scope, results []tagExperts, o renderOpts) chat.Message {
 	var blocks []slack.Block
 	var summary []string
-	askable := x.b.askable
+	askable := x.b.asker != nil
 	for i, res := range results {
 		if i > 0 {
 			blocks = append(blocks, blockkit.Divider())

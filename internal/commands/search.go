@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -123,7 +122,7 @@ func cleanQuery(s string) (string, bool) {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	s = SlackToPlain(s, nil)
+	s = mrkdwn.SlackToPlain(s, nil)
 	if utf8.RuneCountInString(s) <= maxSearchQuery {
 		return s, false
 	}
@@ -302,21 +301,11 @@ type renderSearchOpts struct {
 	trimmed bool
 }
 
-// marshalValue encodes a button value without HTML escaping (Slack takes
-// the JSON as is; the 2000-character limit is what matters).
-func marshalValue(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
 // pageValue is the value of a paging button, with the query shortened if
 // the JSON would not fit in a button value.
 func pageValue(scope soe.Scope, query string, page int) string {
 	for {
-		v := marshalValue(searchState{Query: query, Scope: scope.Key(), Page: page})
+		v := blockkit.Value(searchState{Query: query, Scope: scope.Key(), Page: page})
 		if len(v) <= maxSearchValue {
 			return v
 		}
@@ -348,7 +337,7 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 	if o.trimmed {
 		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: Your search was longer than %d characters, so I searched for the first part only.", maxSearchQuery)))
 	}
-	askable := x.b.askable
+	askable := x.b.asker != nil
 	var text string
 	if len(res.Items) == 0 {
 		if res.Page > 1 {
@@ -384,7 +373,7 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
-		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, cutRunes(res.Query, soe.MaxTitleLength))
+		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, mrkdwn.CutRunes(res.Query, soe.MaxTitleLength))
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
@@ -422,14 +411,6 @@ func plainTitle(s string, n int) string {
 		s = string([]rune(s)[:n-1]) + "…"
 	}
 	return s
-}
-
-// cutRunes cuts plain text s to at most n runes.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n]))
 }
 
 func votes(n int) string {
@@ -487,7 +468,7 @@ func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []sla
 	blocks := []slack.Block{}
 	share := sharedPost{Scope: scope.Key(), Kind: it.Type, ID: it.ID, QuestionID: it.ParentQuestionID}
 	if _, ok := share.link(); ok {
-		blocks = append(blocks, blockkit.SectionWithButton(text, blockkit.Button(actionSearchShare+":"+strconv.Itoa(i), "Share", marshalValue(share))))
+		blocks = append(blocks, blockkit.SectionWithButton(text, blockkit.Button(actionSearchShare+":"+strconv.Itoa(i), "Share", blockkit.Value(share))))
 	} else {
 		blocks = append(blocks, blockkit.Section(text))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -111,7 +112,7 @@ func searchFixture() []soe.SearchResult {
 func TestRenderSearchGolden(t *testing.T) {
 	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
 	b.AddSearch()
-	b.askable = true
+	b.SetAsker(ask.New(ask.Config{}, ask.Deps{})) // its buttons only
 	x := &search{b: b}
 	res := &searchResults{Scope: soe.MainSite(), Query: "restart kubernetes", Page: 1, Total: 23, HasMore: true, Items: searchFixture()}
 	golden(t, "search_results", x.render(res, renderSearchOpts{}))
@@ -128,7 +129,7 @@ func TestRenderSearchGolden(t *testing.T) {
 
 func TestRenderSearchEscapesAndLimits(t *testing.T) {
 	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
-	b.askable = true
+	b.SetAsker(ask.New(ask.Config{}, ask.Deps{})) // its buttons only
 	x := &search{b: b}
 	q := strings.Repeat("<!channel> ", 60)
 	m := x.render(&searchResults{Scope: soe.MainSite(), Query: q, Page: 1, Total: 5, Items: searchFixture()}, renderSearchOpts{})

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
@@ -196,16 +194,6 @@ func TestAskFromSlashCommand(t *testing.T) {
 	}
 	if got := e.createdQuestions() - before; got != 1 {
 		t.Errorf("%d questions created, want 1", got)
-	}
-
-	// Remembered for the notifications feature.
-	qs, err := asked.New(e.App.Store())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, ok, err := qs.Get(context.Background(), "main", q.ID)
-	if err != nil || !ok || rec.UserID != alice || rec.ChannelID != General || rec.TeamID != e.Slack.TeamID() {
-		t.Errorf("asked record = %+v %v %v", rec, ok, err)
 	}
 
 	// Share in channel posts a card from the bot, asked by alice.

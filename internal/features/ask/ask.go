@@ -1,4 +1,4 @@
-package commands
+package ask
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -14,14 +15,14 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
-	"github.com/soebot/soebot/internal/store"
+	"github.com/soebot/soebot/internal/ttlcache"
 )
 
 // Shortcut callback ids of the ask feature (declared in manifest.yaml).
@@ -30,16 +31,84 @@ const (
 	ShortcutAskMessage = "soe_ask_message" // message shortcut "Ask on Stack Overflow"
 
 	actionAskShare = "ask_share" // "Share in channel" on the confirmation
+	// actionAskOpen opens the ask modal (AskButton); its value is a prefill.
+	actionAskOpen = "ask_open"
 )
 
-// ask is the state of the ask feature.
-type ask struct {
-	b         *Bot
-	questions *asked.Store // nil: questions are not remembered
-	who       *slackMapper
-	names     *cache[string, string]           // Slack user id -> display name
-	tagHints  *cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
-	tails     *askDrafts
+// prefill is the value of an actionAskOpen button.
+type prefill struct {
+	Scope string   `json:"s,omitempty"` // soe.Scope.Key()
+	Tags  []string `json:"t,omitempty"`
+	Title string   `json:"q,omitempty"`
+}
+
+// Config is what the ask feature needs to know about its surroundings.
+type Config struct {
+	Command    string        // the slash command, default "/soe"
+	SOETimeout time.Duration // bound on one user-facing SOE call, default 8s
+}
+
+// Router is what the feature uses of the router (router.Router): replies
+// and the SOE middleware.
+type Router interface {
+	Reply(ctx context.Context, env *chat.Envelope, m chat.Message)
+	ScopeFor(ctx context.Context, env *chat.Envelope, team string) soe.Scope
+	WithSOE(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume,
+		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
+	ConnectPrompt(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume, reconnect bool) chat.Message
+	Failed(ctx context.Context, env *chat.Envelope, l *linking.Link, err error) chat.Message
+}
+
+// Slack is what the feature does in Slack (chat.Slack).
+type Slack interface {
+	Post(ctx context.Context, channel string, m chat.Message) (string, error)
+	Respond(ctx context.Context, responseURL string, m chat.Message) error
+	DM(ctx context.Context, user string, m chat.Message) (channel, ts string, err error)
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (*slack.View, error)
+	UpdateView(ctx context.Context, viewID, hash string, v slack.ModalViewRequest) (*slack.View, error)
+	UserInfo(ctx context.Context, user string) (*slack.User, error)
+	Permalink(ctx context.Context, channel, ts string) (string, error)
+	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
+}
+
+// Links is what the feature reads of account linking (linking.Service).
+type Links interface {
+	Links(ctx context.Context, teamID, userID string) ([]linking.Link, error)
+	Client(ctx context.Context, teamID, userID string, scope soe.Scope) (*soe.Client, *linking.Link, error)
+}
+
+// People finds a tag's experts and who they are in Slack (people.Directory).
+type People interface {
+	Tag(ctx context.Context, src people.Source, name string) (*soe.TagSummary, []string, error)
+	TagExperts(ctx context.Context, src people.Source, tagID int) (*people.Experts, error)
+	InSlack(ctx context.Context, teamID string, src people.Source, callerSOEID int, e *people.Experts) (*people.Experts, error)
+}
+
+// Deps are the services the feature uses. Router, Slack and People are
+// required; Links may be nil (Stack Overflow is not connected).
+type Deps struct {
+	Router Router
+	Slack  Slack
+	Links  Links
+	People People
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Feature is /soe ask, the ask shortcuts, the question form and what
+// follows a question: the confirmation, Share in channel, the experts' DMs.
+type Feature struct {
+	cfg    Config
+	r      Router
+	slack  Slack
+	links  Links
+	people People
+	log    *slog.Logger
+	now    func() time.Time
+
+	names    *ttlcache.Cache[string, string]           // Slack user id -> display name
+	tagHints *ttlcache.Cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
+	tails    *askDrafts
 	// settle is the least time between the ack of a submission (which shows
 	// "Posting…" through response_action) and our own views.update: the ack
 	// travels over the socket, the update over HTTPS, and Slack applies them
@@ -47,40 +116,52 @@ type ask struct {
 	settle time.Duration
 }
 
-// AddAsk registers /soe ask, the "Ask a question" global shortcut, the "Ask
-// on Stack Overflow" message shortcut, the ask modal, its tag suggestions,
-// the ActionAskOpen buttons (experts, search) and "Share in channel". Asked
-// questions are remembered in db (package asked) when db is not nil; if that
-// store cannot be used the feature still works and the failure is logged.
-func (b *Bot) AddAsk(db *store.DB) {
-	b.askable = true
-	a := &ask{
-		b:        b,
-		who:      newSlackMapper(b, 5*time.Minute),
-		names:    newCache[string, string](10*time.Minute, 5000, b.now),
-		tagHints: newCache[string, []soe.TagSummary](30*time.Second, 2000, b.now),
-		tails:    newAskDrafts(2*time.Hour, 500, b.now),
+// New builds the ask feature; Register puts it on a router.
+func New(cfg Config, d Deps) *Feature {
+	if cfg.Command == "" {
+		cfg.Command = "/soe"
+	}
+	if cfg.SOETimeout <= 0 {
+		cfg.SOETimeout = 8 * time.Second
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Feature{
+		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, log: d.Logger, now: d.Now,
+		names:    ttlcache.New[string, string](10*time.Minute, 5000, d.Now),
+		tagHints: ttlcache.New[string, []soe.TagSummary](30*time.Second, 2000, d.Now),
+		tails:    newAskDrafts(2*time.Hour, 500, d.Now),
 		settle:   300 * time.Millisecond,
 	}
-	if db != nil {
-		qs, err := asked.New(db)
-		if err != nil {
-			b.log.Error("ask: asked questions will not be remembered", "err", err)
-		}
-		a.questions = qs
-	}
-	b.Subcommand(&router.Subcommand{
+}
+
+// Register adds /soe ask, the "Ask a question" global shortcut, the "Ask on
+// Stack Overflow" message shortcut, the ask modal, its tag suggestions, the
+// AskButton buttons (experts, search) and "Share in channel" to r.
+func (a *Feature) Register(r *router.Router) {
+	r.Subcommand(&router.Subcommand{
 		Name:    "ask",
 		Usage:   "ask [title]",
 		Summary: "Ask a question on Stack Overflow (opens a form).",
 		Run:     a.run,
 	})
-	b.Shortcut(ShortcutAsk, a.globalShortcut)
-	b.Shortcut(ShortcutAskMessage, a.messageShortcut)
-	b.Action(ActionAskOpen, a.openFromButton)
-	b.Action(actionAskShare, a.share)
-	b.Suggest(actionAskTags, a.suggestTags)
-	b.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
+	r.Shortcut(ShortcutAsk, a.globalShortcut)
+	r.Shortcut(ShortcutAskMessage, a.messageShortcut)
+	r.Action(actionAskOpen, a.openFromButton)
+	r.Action(actionAskShare, a.share)
+	r.Suggest(actionAskTags, a.suggestTags)
+	r.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
+}
+
+// AskButton is a button that opens the ask form prefilled with scope, tags
+// and title (experts and search show it); suffix keeps action ids unique.
+func (a *Feature) AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement {
+	v := blockkit.Value(prefill{Scope: scope.Key(), Tags: tags, Title: title})
+	return blockkit.Button(actionAskOpen+":"+suffix, label, v)
 }
 
 // origin is where the user started: where to confirm.
@@ -88,10 +169,10 @@ type askOrigin struct {
 	channel, responseURL string
 }
 
-func (a *ask) run(ctx context.Context, r *router.Request) {
+func (a *Feature) run(ctx context.Context, r *router.Request) {
 	if r.TriggerID == "" { // replayed after (re)connecting: no trigger to open a form with
-		a.b.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("You are connected. Run %s again to open the question form.",
-			mrkdwn.Code(strings.TrimSpace(a.b.cfg.Command+" ask "+mrkdwn.Truncate(r.Rest, 60))))))
+		a.r.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("You are connected. Run %s again to open the question form.",
+			mrkdwn.Code(strings.TrimSpace(a.cfg.Command+" ask "+mrkdwn.Truncate(r.Rest, 60))))))
 		return
 	}
 	var d askDraft
@@ -99,37 +180,30 @@ func (a *ask) run(ctx context.Context, r *router.Request) {
 		// Mentions in the typed title: names within a short budget (the
 		// trigger_id lives 3 s).
 		nctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
-		names := a.resolveNames(nctx, SlackMentions(rest))
+		names := a.resolveNames(nctx, mrkdwn.SlackMentions(rest))
 		cancel()
-		d.Title = SlackToPlain(rest, names)
+		d.Title = mrkdwn.SlackToPlain(rest, names)
 		if len([]rune(d.Title)) > askMaxTitle { // keep every word: the whole text goes to the body
 			d.Body = d.Title
-			d.Title = cutWords(d.Title, askMaxTitle)
+			d.Title = mrkdwn.CutWords(d.Title, askMaxTitle)
 		}
 	}
 	a.open(ctx, r.Env, r.TriggerID, d, "", askOrigin{channel: r.ChannelID, responseURL: r.ResponseURL})
 }
 
-func (a *ask) globalShortcut(ctx context.Context, env *chat.Envelope) {
+func (a *Feature) globalShortcut(ctx context.Context, env *chat.Envelope) {
 	a.open(ctx, env, env.Interaction.TriggerID, askDraft{}, "", askOrigin{})
 }
 
-// AskButton is a button that opens the ask form prefilled with scope, tags
-// and title (experts and search show it); suffix keeps action ids unique.
-func (b *Bot) AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement {
-	v := marshalValue(AskPrefill{Scope: scope.Key(), Tags: tags, Title: title})
-	return blockkit.Button(ActionAskOpen+":"+suffix, label, v)
-}
-
-// openFromButton opens the modal from an ActionAskOpen button (experts,
-// search): its value is an AskPrefill.
-func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
-	var p AskPrefill
+// openFromButton opens the modal from an AskButton (experts, search): its
+// value is a prefill.
+func (a *Feature) openFromButton(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
+	var p prefill
 	if err := json.Unmarshal([]byte(act.Value), &p); err != nil || len(p.Tags) > askMaxTags {
-		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
+		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 		return
 	}
-	d := askDraft{Title: cutRunes(p.Title, askMaxTitle)}
+	d := askDraft{Title: mrkdwn.CutRunes(p.Title, askMaxTitle)}
 	for _, t := range p.Tags {
 		if t = router.NormalizeTag(t); t != "" && router.ValidateTag(t) == "" && !slices.Contains(d.Tags, t) {
 			d.Tags = append(d.Tags, t)
@@ -146,22 +220,22 @@ func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack
 // choices works out where the user may ask (local reads only: no SOE call
 // before views.open). When the user cannot ask anywhere it replies (Connect,
 // Reconnect or read-only prompt) and returns ok=false.
-func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string) (scopes []string, initial string, ok bool) {
-	links := a.b.links
+func (a *Feature) choices(ctx context.Context, env *chat.Envelope, preferred string) (scopes []string, initial string, ok bool) {
+	links := a.links
 	if links == nil {
-		a.b.Reply(ctx, env, blockkit.Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up."))
+		a.r.Reply(ctx, env, blockkit.Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up."))
 		return nil, "", false
 	}
 	if preferred == "" {
-		preferred = a.b.ScopeFor(ctx, env, "").Key()
+		preferred = a.r.ScopeFor(ctx, env, "").Key()
 	}
 	ls, err := links.Links(ctx, env.TeamID, env.UserID)
 	if err != nil {
-		a.b.log.ErrorContext(ctx, "ask: reading links failed", "user", env.UserID, "err", err)
-		a.b.Reply(ctx, env, blockkit.Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
+		a.log.ErrorContext(ctx, "ask: reading links failed", "user", env.UserID, "err", err)
+		a.r.Reply(ctx, env, blockkit.Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
 		return nil, "", false
 	}
-	now := a.b.now()
+	now := a.now()
 	var usable []linking.Link
 	var invalid *linking.Link
 	for i, l := range ls {
@@ -191,20 +265,20 @@ func (a *ask) choices(ctx context.Context, env *chat.Envelope, preferred string)
 				l = u
 			}
 		}
-		a.b.Failed(ctx, env, &l, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		a.r.Failed(ctx, env, &l, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
 	case invalid != nil:
-		a.b.ConnectPrompt(ctx, env, invalid.Scope, nil, true)
+		a.r.ConnectPrompt(ctx, env, invalid.Scope, nil, true)
 	default:
 		// No Resume: a trigger_id cannot be reused, so the form opens when the
 		// user runs the command again.
-		a.b.ConnectPrompt(ctx, env, prefScope, nil, false)
+		a.r.ConnectPrompt(ctx, env, prefScope, nil, false)
 	}
 	return nil, "", false
 }
 
 // open shows the form: the link check is local, views.open comes before any
 // SOE call.
-func (a *ask) open(ctx context.Context, env *chat.Envelope, trigger string, d askDraft, preferred string, o askOrigin) {
+func (a *Feature) open(ctx context.Context, env *chat.Envelope, trigger string, d askDraft, preferred string, o askOrigin) {
 	scopes, initial, ok := a.choices(ctx, env, preferred)
 	if !ok {
 		return
@@ -219,18 +293,18 @@ func (a *ask) open(ctx context.Context, env *chat.Envelope, trigger string, d as
 			a.tails.Put(meta.Draft, tail)
 		}
 	}
-	if _, err := a.b.slack.OpenView(ctx, trigger, formView(askForm{Draft: d, Meta: meta})); err != nil {
+	if _, err := a.slack.OpenView(ctx, trigger, formView(askForm{Draft: d, Meta: meta})); err != nil {
 		a.openFailed(ctx, env, err)
 	}
 }
 
-func (a *ask) openFailed(ctx context.Context, env *chat.Envelope, err error) {
-	a.b.log.WarnContext(ctx, "ask: views.open failed", "user", env.UserID, "err", err)
+func (a *Feature) openFailed(ctx context.Context, env *chat.Envelope, err error) {
+	a.log.WarnContext(ctx, "ask: views.open failed", "user", env.UserID, "err", err)
 	if errors.Is(err, chat.ErrTriggerExpired) {
-		a.b.Reply(ctx, env, blockkit.Warning("Slack gave up waiting for the question form. Please try again."))
+		a.r.Reply(ctx, env, blockkit.Warning("Slack gave up waiting for the question form. Please try again."))
 		return
 	}
-	a.b.Reply(ctx, env, blockkit.Warning("I could not open the question form. Please try again in a moment."))
+	a.r.Reply(ctx, env, blockkit.Warning("I could not open the question form. Please try again in a moment."))
 }
 
 func newDraftKey() string {
@@ -242,7 +316,7 @@ func newDraftKey() string {
 // resolveNames looks Slack users up (users.info, cached) and returns a name
 // function for the converters. Lookups that fail or run out of time fall back
 // to the name in the mention or the id.
-func (a *ask) resolveNames(ctx context.Context, ids []string) func(string) string {
+func (a *Feature) resolveNames(ctx context.Context, ids []string) func(string) string {
 	names := map[string]string{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -254,7 +328,7 @@ func (a *ask) resolveNames(ctx context.Context, ids []string) func(string) strin
 			defer wg.Done()
 			defer func() { <-sem }()
 			n, err := a.names.GetOrLoad(ctx, id, func(ctx context.Context) (string, error) {
-				u, err := a.b.slack.UserInfo(ctx, id)
+				u, err := a.slack.UserInfo(ctx, id)
 				if errors.Is(err, chat.ErrUserNotFound) {
 					return "", nil
 				}
@@ -288,14 +362,14 @@ func displayName(u *slack.User) string {
 // parent when it is in a thread). The form opens at once ("Reading the
 // message…") and is filled once the Slack lookups are done, so the
 // trigger_id never runs out.
-func (a *ask) messageShortcut(ctx context.Context, env *chat.Envelope) {
+func (a *Feature) messageShortcut(ctx context.Context, env *chat.Envelope) {
 	ic := env.Interaction
 	scopes, initial, ok := a.choices(ctx, env, "")
 	if !ok {
 		return
 	}
 	meta := askMeta{Channel: ic.Channel.ID, Response: ic.ResponseURL, Scopes: scopes}
-	v, err := a.b.slack.OpenView(ctx, ic.TriggerID, loadingView(meta))
+	v, err := a.slack.OpenView(ctx, ic.TriggerID, loadingView(meta))
 	if err != nil {
 		a.openFailed(ctx, env, err)
 		return
@@ -310,8 +384,8 @@ func (a *ask) messageShortcut(ctx context.Context, env *chat.Envelope) {
 			a.tails.Put(meta.Draft, tail)
 		}
 	}
-	if _, err := a.b.slack.UpdateView(ctx, v.ID, "", formView(askForm{Draft: d, Meta: meta, Note: note})); err != nil {
-		a.b.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)
+	if _, err := a.slack.UpdateView(ctx, v.ID, "", formView(askForm{Draft: d, Meta: meta, Note: note})); err != nil {
+		a.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)
 	}
 }
 
@@ -319,17 +393,17 @@ func (a *ask) messageShortcut(ctx context.Context, env *chat.Envelope) {
 // thread parent's) as a Markdown body ending with a line that links back to
 // it, and its first line as the title. note (mrkdwn) tells the user where the
 // text came from.
-func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.Message) (askDraft, string) {
+func (a *Feature) prefillFromMessage(ctx context.Context, channel string, msg slack.Message) (askDraft, string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	parent := msg
 	replies := msg.ReplyCount
 	inThread := msg.ThreadTimestamp != "" || msg.ReplyCount > 0
 	if msg.ThreadTimestamp != "" && msg.ThreadTimestamp != msg.Timestamp {
-		rs, err := a.b.slack.Replies(ctx, channel, msg.ThreadTimestamp)
+		rs, err := a.slack.Replies(ctx, channel, msg.ThreadTimestamp)
 		switch {
 		case err != nil:
-			a.b.log.InfoContext(ctx, "ask: thread parent unavailable; using the message itself", "channel", channel, "err", err)
+			a.log.InfoContext(ctx, "ask: thread parent unavailable; using the message itself", "channel", channel, "err", err)
 			inThread = false
 		case len(rs) > 0:
 			parent = rs[0]
@@ -339,14 +413,14 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 			}
 		}
 	}
-	ids := SlackMentions(parent.Text)
-	if parent.User != "" && validSlackID(parent.User) && !slices.Contains(ids, parent.User) {
+	ids := mrkdwn.SlackMentions(parent.Text)
+	if parent.User != "" && mrkdwn.ValidSlackID(parent.User) && !slices.Contains(ids, parent.User) {
 		ids = append(ids, parent.User)
 	}
 	names := a.resolveNames(ctx, ids)
-	permalink, err := a.b.slack.Permalink(ctx, channel, parent.Timestamp)
+	permalink, err := a.slack.Permalink(ctx, channel, parent.Timestamp)
 	if err != nil {
-		a.b.log.InfoContext(ctx, "ask: no permalink for the message", "channel", channel, "err", err)
+		a.log.InfoContext(ctx, "ask: no permalink for the message", "channel", channel, "err", err)
 	}
 	author := names(parent.User)
 	switch {
@@ -357,12 +431,12 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 	case author == "":
 		author = "someone"
 	}
-	body := strings.TrimSpace(SlackToMarkdown(parent.Text, names))
+	body := strings.TrimSpace(mrkdwn.SlackToMarkdown(parent.Text, names))
 	source := "a Slack message"
 	if permalink != "" {
-		source = "a [Slack message](" + markdownURL(permalink) + ")"
+		source = "a [Slack message](" + mrkdwn.MarkdownURL(permalink) + ")"
 	}
-	line := fmt.Sprintf("*Asked from %s by @%s", source, markdownLabel(author))
+	line := fmt.Sprintf("*Asked from %s by @%s", source, mrkdwn.MarkdownLabel(author))
 	noteText := "Prefilled from a message by " + mrkdwn.Escape(author)
 	if inThread {
 		line += fmt.Sprintf(" (a thread with %s)", plural(replies, "reply", "replies"))
@@ -373,7 +447,7 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 		body += "\n\n"
 	}
 	body += line
-	d := askDraft{Title: titleFromSlack(parent.Text, names, askMaxTitle), Body: body}
+	d := askDraft{Title: mrkdwn.TitleFromSlack(parent.Text, names, askMaxTitle), Body: body}
 	return d, noteText + ". Edit anything before posting."
 }
 
@@ -387,7 +461,7 @@ func plural(n int, one, many string) string {
 // suggestTags answers the Tags field's typing with the tags SOE knows
 // (tags?partialName=), as the user, and offers the typed text as a new tag
 // when it is a valid tag name. It runs before the ack (2.5 s deadline).
-func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.OptionBlockObject {
+func (a *Feature) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.OptionBlockObject {
 	ic := env.Interaction
 	q := router.NormalizeTag(ic.Value)
 	if q == "" || len([]rune(q)) > router.MaxTagLen+5 {
@@ -403,7 +477,7 @@ func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.Opti
 		}
 		return []*slack.OptionBlockObject{newTag}
 	}
-	links := a.b.links
+	links := a.links
 	if links == nil {
 		return only()
 	}
@@ -432,7 +506,7 @@ func (a *ask) suggestTags(ctx context.Context, env *chat.Envelope) []*slack.Opti
 		return p.Items, nil
 	})
 	if err != nil {
-		a.b.log.InfoContext(ctx, "ask: tag suggestions failed", "err", err)
+		a.log.InfoContext(ctx, "ask: tag suggestions failed", "err", err)
 		return only()
 	}
 	var exact, rest []*slack.OptionBlockObject

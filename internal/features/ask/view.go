@@ -1,4 +1,4 @@
-package commands
+package ask
 
 import (
 	"encoding/json"
@@ -31,7 +31,7 @@ const (
 
 	askActionTitle  = "title"
 	askActionBody   = "body"
-	actionAskTags   = "ask_tags" // external select: b.Suggest routes by this id
+	actionAskTags   = "ask_tags" // external select: the router routes suggestions by this id
 	askActionWhere  = "where"
 	askActionNotify = "notify"
 	askNotifyValue  = "notify"
@@ -117,80 +117,102 @@ func formView(f askForm) slack.ModalViewRequest {
 	if f.Note != "" {
 		blocks = append(blocks, blockkit.Context(f.Note))
 	}
-	fieldErr := func(field string) {
-		if msgs := f.FieldErrors[field]; len(msgs) > 0 {
-			var parts []string
-			for _, m := range msgs {
-				parts = append(parts, mrkdwn.Escape(mrkdwn.Truncate(m, 300)))
-			}
-			blocks = append(blocks, blockkit.Context(":warning: "+strings.Join(parts, " ")))
-		}
-	}
-
-	title := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
-	title.InitialValue = cutRunes(f.Draft.Title, askMaxTitle)
-	title.MaxLength = askMaxTitle
-	blocks = append(blocks, slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
-		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), title))
-	fieldErr("title")
-
-	body := slack.NewPlainTextInputBlockElement(blockkit.Plain("What are you trying to do, what did you try, what happened? Markdown works."), askActionBody)
-	body.Multiline = true
-	body.MaxLength = askMaxBox
-	body.InitialValue = f.Draft.Body
-	blocks = append(blocks, slack.NewInputBlock(askBlockBody, blockkit.Plain("Body"),
-		blockkit.Plain("Markdown: **bold**, *italic*, `code`, ``` fenced code ```, [links](https://…). Slack text boxes hold 3,000 characters."), body))
-	if f.Meta.Tail > 0 {
-		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: The message is longer than a Slack text box can hold. Its last %d characters are not shown here: I will add them after your text when you post.", f.Meta.Tail)))
-	}
-	fieldErr("body")
-
-	tags := &slack.MultiSelectBlockElement{
-		Type: slack.MultiOptTypeExternal, ActionID: actionAskTags,
-		Placeholder: blockkit.Plain("Type to search tags"),
-	}
-	tags.WithMinQueryLength(1).WithMaxSelectedItems(askMaxTags)
-	for _, t := range f.Draft.Tags {
-		tags.InitialOptions = append(tags.InitialOptions, tagOption(t))
-	}
-	blocks = append(blocks, slack.NewInputBlock(askBlockTags, blockkit.Plain("Tags"),
-		blockkit.Plain(fmt.Sprintf("1–%d tags. Type to search; pick “(new tag)” to create one if Stack Overflow lets you.", askMaxTags)), tags))
-	fieldErr("tags")
-
+	blocks = append(blocks, titleInput(f.Draft.Title))
+	blocks = append(blocks, fieldErrors(f.FieldErrors["title"])...)
+	blocks = append(blocks, bodyInput(f.Draft.Body, f.Meta.Tail)...)
+	blocks = append(blocks, fieldErrors(f.FieldErrors["body"])...)
+	blocks = append(blocks, tagsInput(f.Draft.Tags))
+	blocks = append(blocks, fieldErrors(f.FieldErrors["tags"])...)
 	if showWhere(f.Meta.Scopes) {
-		var opts []*slack.OptionBlockObject
-		var initial *slack.OptionBlockObject
-		for _, k := range f.Meta.Scopes {
-			o := slack.NewOptionBlockObject(k, blockkit.Plain(mrkdwn.Truncate(scopeLabel(k), 75)), nil)
-			opts = append(opts, o)
-			if k == f.Draft.Scope {
-				initial = o
-			}
-		}
-		if initial == nil && len(opts) > 0 {
-			initial = opts[0]
-		}
-		where := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, blockkit.Plain("Where to ask"), askActionWhere, opts...)
-		where.InitialOption = initial
-		blocks = append(blocks, slack.NewInputBlock(askBlockWhere, blockkit.Plain("Where"),
-			blockkit.Plain("The main site, or one of your private teams."), where))
+		blocks = append(blocks, whereInput(f.Meta.Scopes, f.Draft.Scope))
 	}
-
-	notifyOpt := slack.NewOptionBlockObject(askNotifyValue, blockkit.Plain("Notify the subject-matter experts of these tags"),
-		blockkit.Plain("They get a direct message from me with a link to your question."))
-	notify := slack.NewCheckboxGroupsBlockElement(askActionNotify, notifyOpt)
-	if f.Draft.Notify {
-		notify.InitialOptions = []*slack.OptionBlockObject{notifyOpt}
-	}
-	nb := slack.NewInputBlock(askBlockNotify, blockkit.Plain("Experts"), nil, notify)
-	nb.Optional = true
-	blocks = append(blocks, nb)
-
+	blocks = append(blocks, notifyInput(f.Draft.Notify))
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: askCallbackID,
 		Title: blockkit.Plain("Ask a question"), Submit: blockkit.Plain("Post question"), Close: blockkit.Plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: f.Meta.encode(),
 	}
+}
+
+// fieldErrors is the line under a field with SOE's messages about it (plain
+// text, escaped here); none when there are none.
+func fieldErrors(msgs []string) []slack.Block {
+	if len(msgs) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, m := range msgs {
+		parts = append(parts, mrkdwn.Escape(mrkdwn.Truncate(m, 300)))
+	}
+	return []slack.Block{blockkit.Context(":warning: " + strings.Join(parts, " "))}
+}
+
+func titleInput(title string) *slack.InputBlock {
+	in := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
+	in.InitialValue = mrkdwn.CutRunes(title, askMaxTitle)
+	in.MaxLength = askMaxTitle
+	return slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
+		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), in)
+}
+
+// bodyInput is the body's text box and, when the body's end (tail
+// characters) is kept server-side, a line saying so.
+func bodyInput(body string, tail int) []slack.Block {
+	in := slack.NewPlainTextInputBlockElement(blockkit.Plain("What are you trying to do, what did you try, what happened? Markdown works."), askActionBody)
+	in.Multiline = true
+	in.MaxLength = askMaxBox
+	in.InitialValue = body
+	blocks := []slack.Block{slack.NewInputBlock(askBlockBody, blockkit.Plain("Body"),
+		blockkit.Plain("Markdown: **bold**, *italic*, `code`, ``` fenced code ```, [links](https://…). Slack text boxes hold 3,000 characters."), in)}
+	if tail > 0 {
+		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: The message is longer than a Slack text box can hold. Its last %d characters are not shown here: I will add them after your text when you post.", tail)))
+	}
+	return blocks
+}
+
+func tagsInput(tags []string) *slack.InputBlock {
+	in := &slack.MultiSelectBlockElement{
+		Type: slack.MultiOptTypeExternal, ActionID: actionAskTags,
+		Placeholder: blockkit.Plain("Type to search tags"),
+	}
+	in.WithMinQueryLength(1).WithMaxSelectedItems(askMaxTags)
+	for _, t := range tags {
+		in.InitialOptions = append(in.InitialOptions, tagOption(t))
+	}
+	return slack.NewInputBlock(askBlockTags, blockkit.Plain("Tags"),
+		blockkit.Plain(fmt.Sprintf("1–%d tags. Type to search; pick “(new tag)” to create one if Stack Overflow lets you.", askMaxTags)), in)
+}
+
+// whereInput chooses among scopes (keys), selected first (or the first).
+func whereInput(scopes []string, selected string) *slack.InputBlock {
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for _, k := range scopes {
+		o := slack.NewOptionBlockObject(k, blockkit.Plain(mrkdwn.Truncate(scopeLabel(k), 75)), nil)
+		opts = append(opts, o)
+		if k == selected {
+			initial = o
+		}
+	}
+	if initial == nil && len(opts) > 0 {
+		initial = opts[0]
+	}
+	where := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, blockkit.Plain("Where to ask"), askActionWhere, opts...)
+	where.InitialOption = initial
+	return slack.NewInputBlock(askBlockWhere, blockkit.Plain("Where"),
+		blockkit.Plain("The main site, or one of your private teams."), where)
+}
+
+func notifyInput(checked bool) *slack.InputBlock {
+	opt := slack.NewOptionBlockObject(askNotifyValue, blockkit.Plain("Notify the subject-matter experts of these tags"),
+		blockkit.Plain("They get a direct message from me with a link to your question."))
+	notify := slack.NewCheckboxGroupsBlockElement(askActionNotify, opt)
+	if checked {
+		notify.InitialOptions = []*slack.OptionBlockObject{opt}
+	}
+	nb := slack.NewInputBlock(askBlockNotify, blockkit.Plain("Experts"), nil, notify)
+	nb.Optional = true
+	return nb
 }
 
 // showWhere: the Where field is shown when a private team is among the choices.
@@ -244,12 +266,30 @@ func postedView(scope soe.Scope, q *soe.Question, meta askMeta) slack.ModalViewR
 // consulted (memory only) for the server-side end of the body.
 func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[string]string) {
 	meta, _ := decodeAskMeta(v.PrivateMetadata)
-	var d askDraft
-	problems := map[string]string{}
 	var values map[string]map[string]slack.BlockAction
 	if v.State != nil {
 		values = v.State.Values
 	}
+	d := readDraft(values, meta)
+	problems := map[string]string{}
+	if p := titleProblem(d.Title); p != "" {
+		problems[askBlockTitle] = p
+	}
+	if p := bodyProblem(d.Body, meta, tails); p != "" {
+		problems[askBlockBody] = p
+	}
+	if p := tagsProblem(d.Tags); p != "" {
+		problems[askBlockTags] = p
+	}
+	if block, p := scopeProblem(d.Scope, meta); p != "" {
+		problems[block] = p
+	}
+	return d, meta, problems
+}
+
+// readDraft reads the form's values; the scope defaults to the first offered.
+func readDraft(values map[string]map[string]slack.BlockAction, meta askMeta) askDraft {
+	var d askDraft
 	get := func(block, action string) (slack.BlockAction, bool) {
 		a, ok := values[block][action]
 		return a, ok
@@ -284,51 +324,67 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 	if a, ok := get(askBlockWhere, askActionWhere); ok && a.SelectedOption.Value != "" {
 		d.Scope = a.SelectedOption.Value
 	}
+	return d
+}
 
-	title := strings.TrimSpace(d.Title)
-	switch n := utf8.RuneCountInString(title); {
+func titleProblem(title string) string {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(title)); {
 	case n == 0:
-		problems[askBlockTitle] = "Add a title: one sentence that says what you need."
+		return "Add a title: one sentence that says what you need."
 	case n < askMinTitle:
-		problems[askBlockTitle] = fmt.Sprintf("The title needs at least %d characters (it has %d). Say what you are trying to do.", askMinTitle, n)
+		return fmt.Sprintf("The title needs at least %d characters (it has %d). Say what you are trying to do.", askMinTitle, n)
 	case n > askMaxTitle:
-		problems[askBlockTitle] = fmt.Sprintf("The title can have at most %d characters (it has %d).", askMaxTitle, n)
+		return fmt.Sprintf("The title can have at most %d characters (it has %d).", askMaxTitle, n)
 	}
+	return ""
+}
+
+// bodyProblem checks the body with its server-side end (meta.Draft), which
+// must still be there.
+func bodyProblem(body string, meta askMeta, tails *askDrafts) string {
+	problem := ""
 	tailLen := 0
 	if meta.Draft != "" {
 		tail, ok := tails.Get(meta.Draft)
 		if !ok {
-			problems[askBlockBody] = "The end of the original message is no longer available (I was restarted). Paste what you need into the body, or run the shortcut again."
+			problem = "The end of the original message is no longer available (I was restarted). Paste what you need into the body, or run the shortcut again."
 		}
 		tailLen = utf8.RuneCountInString(tail)
 	}
-	switch n := utf8.RuneCountInString(d.Body) + tailLen; {
-	case strings.TrimSpace(d.Body) == "" && tailLen == 0:
-		problems[askBlockBody] = "Describe your problem: what you tried and what you expected."
+	switch n := utf8.RuneCountInString(body) + tailLen; {
+	case strings.TrimSpace(body) == "" && tailLen == 0:
+		return "Describe your problem: what you tried and what you expected."
 	case n > askMaxBody:
-		problems[askBlockBody] = fmt.Sprintf("The body can have at most %d characters (it has %d).", askMaxBody, n)
+		return fmt.Sprintf("The body can have at most %d characters (it has %d).", askMaxBody, n)
 	}
+	return problem
+}
+
+func tagsProblem(tags []string) string {
 	switch {
-	case len(d.Tags) == 0:
-		problems[askBlockTags] = "Add at least one tag, so the right people see your question."
-	case len(d.Tags) > askMaxTags:
-		problems[askBlockTags] = fmt.Sprintf("Use at most %d tags (you chose %d).", askMaxTags, len(d.Tags))
-	default:
-		for _, t := range d.Tags {
-			if p := plainTagProblem(t); p != "" {
-				problems[askBlockTags] = p
-				break
-			}
+	case len(tags) == 0:
+		return "Add at least one tag, so the right people see your question."
+	case len(tags) > askMaxTags:
+		return fmt.Sprintf("Use at most %d tags (you chose %d).", askMaxTags, len(tags))
+	}
+	for _, t := range tags {
+		if p := plainTagProblem(t); p != "" {
+			return p
 		}
 	}
-	if _, err := soe.ParseScopeKey(d.Scope); err != nil || (len(meta.Scopes) > 0 && !slices.Contains(meta.Scopes, d.Scope)) {
-		if showWhere(meta.Scopes) {
-			problems[askBlockWhere] = "Choose where to ask."
-		} else {
-			problems[askBlockTitle] = "This form is out of date. Close it and start again."
-		}
+	return ""
+}
+
+// scopeProblem checks that scope is one the form offered; the problem goes
+// under Where when the form shows it, else under the title.
+func scopeProblem(scope string, meta askMeta) (block, problem string) {
+	if _, err := soe.ParseScopeKey(scope); err == nil && (len(meta.Scopes) == 0 || slices.Contains(meta.Scopes, scope)) {
+		return "", ""
 	}
-	return d, meta, problems
+	if showWhere(meta.Scopes) {
+		return askBlockWhere, "Choose where to ask."
+	}
+	return askBlockTitle, "This form is out of date. Close it and start again."
 }
 
 // plainTagProblem explains, in plain text (Slack shows inline errors as
@@ -336,9 +392,9 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 func plainTagProblem(t string) string {
 	switch {
 	case utf8.RuneCountInString(t) > router.MaxTagLen:
-		return fmt.Sprintf("The tag “%s” is longer than %d characters.", cutRunes(t, 40), router.MaxTagLen)
+		return fmt.Sprintf("The tag “%s” is longer than %d characters.", mrkdwn.CutRunes(t, 40), router.MaxTagLen)
 	case strings.ContainsAny(t, router.ForbiddenTagChars+" \t") || strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", cutRunes(t, 40))
+		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", mrkdwn.CutRunes(t, 40))
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package commands
+package ask
 
 import (
 	"context"
@@ -12,18 +12,18 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/asked"
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/soe"
 )
 
 // ack validates a submission before Slack's 3 s are up (no I/O): problems
 // are shown next to their fields and nothing is posted; otherwise the modal
 // turns into "Posting your question…" and submit (after the ack) posts.
-func (a *ask) ack(_ context.Context, env *chat.Envelope) any {
+func (a *Feature) ack(_ context.Context, env *chat.Envelope) any {
 	d, meta, problems := parseSubmission(&env.Interaction.View, a.tails)
 	if len(problems) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(problems)
@@ -35,108 +35,141 @@ func (a *ask) ack(_ context.Context, env *chat.Envelope) any {
 // submit posts the question as the user, after the ack. Whatever happens the
 // modal ends up showing it: "Posted", or the form again with everything the
 // user wrote and what went wrong.
-func (a *ask) submit(ctx context.Context, env *chat.Envelope) {
+func (a *Feature) submit(ctx context.Context, env *chat.Envelope) {
 	start := time.Now()
 	view := &env.Interaction.View
 	d, meta, problems := parseSubmission(view, a.tails)
 	if len(problems) > 0 {
 		return // ack showed them
 	}
-	// showForm puts the form back, with the user's values and the error.
-	showForm := func(errText string, fields map[string][]string) {
-		a.settleSince(ctx, start)
-		f := askForm{Draft: d, Meta: meta, Error: errText, FieldErrors: fields}
-		if _, err := a.b.slack.UpdateView(ctx, view.ID, "", formView(f)); err != nil {
-			a.b.log.WarnContext(ctx, "ask: could not put the form back", "user", env.UserID, "err", err)
-			// The modal is gone (closed by the user): give them their text.
-			body := d.Body
-			if meta.Draft != "" {
-				tail, _ := a.tails.Get(meta.Draft)
-				body += tail
-			}
-			for _, m := range lostDraftMessages(d, body, errText) {
-				a.tell(ctx, env, meta, m)
-			}
-		}
-	}
 	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
-	replyEnv := a.originEnv(env, meta)
-	links := a.b.links
-	if links == nil {
-		showForm(":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
+	p := &posting{env: env, replyEnv: a.originEnv(env, meta), viewID: view.ID, d: d, meta: meta, scope: scope, start: start}
+	c, link, ok := a.writer(ctx, p)
+	if !ok {
 		return
 	}
-	c, link, err := links.Client(ctx, env.TeamID, env.UserID, scope)
+	q, ok := a.post(ctx, p, c, link)
+	if !ok {
+		return
+	}
+	a.posted(ctx, p, c, link, q)
+}
+
+// posting is one submitted question on its way to SOE.
+type posting struct {
+	env      *chat.Envelope
+	replyEnv *chat.Envelope // env redirected to where the user started
+	viewID   string         // the modal
+	d        askDraft
+	meta     askMeta
+	scope    soe.Scope
+	start    time.Time // when the submission arrived
+}
+
+// body is the whole body: the text box and the end kept server-side.
+func (a *Feature) body(p *posting) string {
+	body := p.d.Body
+	if p.meta.Draft != "" {
+		tail, _ := a.tails.Get(p.meta.Draft)
+		body += tail
+	}
+	return body
+}
+
+// showForm puts the form back, with the user's values and the error; when
+// the modal is gone (closed by the user) it sends them their text.
+func (a *Feature) showForm(ctx context.Context, p *posting, errText string, fields map[string][]string) {
+	a.settleSince(ctx, p.start)
+	f := askForm{Draft: p.d, Meta: p.meta, Error: errText, FieldErrors: fields}
+	if _, err := a.slack.UpdateView(ctx, p.viewID, "", formView(f)); err != nil {
+		a.log.WarnContext(ctx, "ask: could not put the form back", "user", p.env.UserID, "err", err)
+		for _, m := range lostDraftMessages(p.d, a.body(p), errText) {
+			a.tell(ctx, p.env, p.meta, m)
+		}
+	}
+}
+
+// writer is the user's client in the chosen scope, with write access. When
+// there is none the form comes back saying why (and a Connect or Reconnect
+// prompt goes where the user started).
+func (a *Feature) writer(ctx context.Context, p *posting) (*soe.Client, *linking.Link, bool) {
+	if a.links == nil {
+		a.showForm(ctx, p, ":warning: This soebot is not connected to Stack Overflow yet. Nothing was posted.", nil)
+		return nil, nil, false
+	}
+	c, link, err := a.links.Client(ctx, p.env.TeamID, p.env.UserID, p.scope)
 	switch {
 	case errors.Is(err, linking.ErrNotLinked), errors.Is(err, linking.ErrLinkInvalid):
 		reconnect := errors.Is(err, linking.ErrLinkInvalid)
-		a.b.ConnectPrompt(ctx, replyEnv, scope, nil, reconnect)
+		a.r.ConnectPrompt(ctx, p.replyEnv, p.scope, nil, reconnect)
 		what := "is not connected"
 		if reconnect {
 			what = "needs reconnecting"
 		}
-		showForm(fmt.Sprintf(":warning: Your Stack Overflow account (%s) %s. I sent you a message with the button; then press *Post question* again. Nothing was posted.", mrkdwn.Escape(scope.String()), what), nil)
-		return
+		a.showForm(ctx, p, fmt.Sprintf(":warning: Your Stack Overflow account (%s) %s. I sent you a message with the button; then press *Post question* again. Nothing was posted.", mrkdwn.Escape(p.scope.String()), what), nil)
 	case err != nil:
-		a.b.log.ErrorContext(ctx, "ask: reading the link failed", "user", env.UserID, "err", err)
-		showForm(":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
-		return
+		a.log.ErrorContext(ctx, "ask: reading the link failed", "user", p.env.UserID, "err", err)
+		a.showForm(ctx, p, ":warning: I could not read your Stack Overflow connection just now. Nothing was posted; please try again.", nil)
 	case !link.WriteAccess:
-		a.b.Failed(ctx, replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
-		showForm(":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
-		return
+		a.r.Failed(ctx, p.replyEnv, link, fmt.Errorf("ask: %w", soe.ErrWriteAccess))
+		a.showForm(ctx, p, ":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil)
+	default:
+		return c, link, true
 	}
+	return nil, nil, false
+}
 
-	body := d.Body
-	if meta.Draft != "" {
-		tail, _ := a.tails.Get(meta.Draft)
-		body += tail
-	}
-	in := soe.QuestionInput{Title: strings.TrimSpace(d.Title), Body: body, Tags: d.Tags}
-	pctx, cancel := context.WithTimeout(ctx, 2*a.b.cfg.SOETimeout)
+// post creates the question. After an unclear failure it looks whether the
+// question exists anyway (a timeout after SOE stored it), so a retry makes
+// no duplicate. When nothing was posted the form comes back saying why.
+func (a *Feature) post(ctx context.Context, p *posting, c *soe.Client, link *linking.Link) (*soe.Question, bool) {
+	in := soe.QuestionInput{Title: strings.TrimSpace(p.d.Title), Body: a.body(p), Tags: p.d.Tags}
+	pctx, cancel := context.WithTimeout(ctx, 2*a.cfg.SOETimeout)
 	q, err := c.CreateQuestion(pctx, in)
 	cancel()
 	var rl *soe.RateLimitError
 	if err != nil && soe.Temporary(err) && !errors.As(err, &rl) && ctx.Err() == nil {
-		// The question may exist anyway (a timeout after SOE stored it):
-		// look before saying it was not posted, so a retry makes no duplicate.
-		if found, ferr := a.findPosted(ctx, c, link, in.Title, start); ferr == nil && found != nil {
+		if found, ferr := a.findPosted(ctx, c, link, in.Title, p.start); ferr == nil && found != nil {
 			q, err = found, nil
 		} else if ferr != nil {
-			a.b.log.WarnContext(ctx, "ask: could not check whether the question was posted", "err", ferr)
-			showForm(":warning: Stack Overflow did not answer, and I could not check whether your question was posted. "+
+			a.log.WarnContext(ctx, "ask: could not check whether the question was posted", "err", ferr)
+			a.showForm(ctx, p, ":warning: Stack Overflow did not answer, and I could not check whether your question was posted. "+
 				"Look at your questions on Stack Overflow before posting again.", nil)
-			return
+			return nil, false
 		}
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return // shutting down
+			return nil, false // shutting down
 		}
-		a.b.log.InfoContext(ctx, "ask: posting the question failed", "user", env.UserID, "scope", scope.Key(), "err", err)
-		msg, fields := a.explain(ctx, replyEnv, link, err)
-		showForm(msg, fields)
-		return
+		a.log.InfoContext(ctx, "ask: posting the question failed", "user", p.env.UserID, "scope", p.scope.Key(), "err", err)
+		msg, fields := a.explain(ctx, p.replyEnv, link, err)
+		a.showForm(ctx, p, msg, fields)
+		return nil, false
 	}
+	return q, true
+}
 
-	if meta.Draft != "" {
-		a.tails.Delete(meta.Draft)
+// posted shows "Posted" in the modal, tells the experts when asked to, and
+// confirms where the user started.
+func (a *Feature) posted(ctx context.Context, p *posting, c *soe.Client, link *linking.Link, q *soe.Question) {
+	if p.meta.Draft != "" {
+		a.tails.Delete(p.meta.Draft)
 	}
-	a.remember(ctx, env, meta, link, scope, q)
-	a.settleSince(ctx, start)
-	if _, err := a.b.slack.UpdateView(ctx, view.ID, "", postedView(scope, q, meta)); err != nil {
-		a.b.log.InfoContext(ctx, "ask: could not show 'posted' in the modal", "err", err)
+	a.settleSince(ctx, p.start)
+	if _, err := a.slack.UpdateView(ctx, p.viewID, "", postedView(p.scope, q, p.meta)); err != nil {
+		a.log.InfoContext(ctx, "ask: could not show 'posted' in the modal", "err", err)
 	}
 	var notified []string
 	var notifyNote string
-	if d.Notify {
-		notified, notifyNote = a.notifyExperts(ctx, env, c, link, scope, q, d.Tags)
+	if p.d.Notify {
+		notified, notifyNote = a.notifyExperts(ctx, p.env, c, link, p.scope, q, p.d.Tags)
 	}
-	a.tell(ctx, env, meta, confirmation(scope, q, meta, notified, notifyNote))
+	a.tell(ctx, p.env, p.meta, confirmation(p.scope, q, p.meta, notified, notifyNote))
 }
 
 // settleSince waits until a.settle has passed since start (see ask.settle).
-func (a *ask) settleSince(ctx context.Context, start time.Time) {
+func (a *Feature) settleSince(ctx context.Context, start time.Time) {
 	d := a.settle - time.Since(start)
 	if d <= 0 {
 		return
@@ -151,7 +184,7 @@ func (a *ask) settleSince(ctx context.Context, start time.Time) {
 
 // originEnv is env redirected to where the user started (the response_url
 // and channel of the command, shortcut or button), so replies land there.
-func (a *ask) originEnv(env *chat.Envelope, meta askMeta) *chat.Envelope {
+func (a *Feature) originEnv(env *chat.Envelope, meta askMeta) *chat.Envelope {
 	e := *env
 	ic := *env.Interaction
 	ic.ResponseURL, ic.ResponseURLs = meta.Response, nil
@@ -164,8 +197,8 @@ func (a *ask) originEnv(env *chat.Envelope, meta askMeta) *chat.Envelope {
 
 // tell sends m where the user started: response_url, else an ephemeral in
 // the channel, else a DM (global shortcut).
-func (a *ask) tell(ctx context.Context, env *chat.Envelope, meta askMeta, m chat.Message) {
-	a.b.Reply(ctx, a.originEnv(env, meta), m)
+func (a *Feature) tell(ctx context.Context, env *chat.Envelope, meta askMeta, m chat.Message) {
+	a.r.Reply(ctx, a.originEnv(env, meta), m)
 }
 
 // lostDraftMessages keep the user's text when the modal is gone (closed
@@ -200,11 +233,11 @@ func lostDraftMessages(d askDraft, body, problem string) []chat.Message {
 
 // findPosted looks for the question just posted (same title, by this user,
 // created since start) after an unclear failure.
-func (a *ask) findPosted(ctx context.Context, c *soe.Client, link *linking.Link, title string, start time.Time) (*soe.Question, error) {
+func (a *Feature) findPosted(ctx context.Context, c *soe.Client, link *linking.Link, title string, start time.Time) (*soe.Question, error) {
 	if link == nil || link.SOEUserID <= 0 {
 		return nil, errors.New("ask: no SOE user id to look up")
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.b.cfg.SOETimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.SOETimeout)
 	defer cancel()
 	p, err := c.QuestionsPage(ctx, soe.QuestionListOptions{AuthorID: link.SOEUserID, Sort: soe.SortCreation, Order: soe.OrderDesc, PageSize: 15})
 	if err != nil {
@@ -221,15 +254,15 @@ func (a *ask) findPosted(ctx context.Context, c *soe.Client, link *linking.Link,
 // explain turns a failed post into the modal's error line and field errors.
 // Reconnect prompts (401, read-only token) are also sent where the user
 // started, with their button.
-func (a *ask) explain(ctx context.Context, replyEnv *chat.Envelope, link *linking.Link, err error) (string, map[string][]string) {
+func (a *Feature) explain(ctx context.Context, replyEnv *chat.Envelope, link *linking.Link, err error) (string, map[string][]string) {
 	var pe *soe.ProblemError
 	var rl *soe.RateLimitError
 	switch {
 	case errors.Is(err, soe.ErrUnauthorized):
-		a.b.Failed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
+		a.r.Failed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
 		return ":warning: Stack Overflow no longer accepts your connection. I sent you a message to reconnect; then press *Post question* again. Nothing was posted.", nil
 	case errors.Is(err, soe.ErrWriteAccess):
-		a.b.Failed(ctx, replyEnv, link, err)
+		a.r.Failed(ctx, replyEnv, link, err)
 		return ":lock: Your connection is read-only; reconnect with write access to post questions. I sent you a message with the button. Nothing was posted.", nil
 	case errors.As(err, &rl):
 		return fmt.Sprintf(":warning: Stack Overflow is busy right now, so your question was not posted. Try again in %s; everything you wrote is still here.", rl.RetryAfter.Round(time.Second)), nil
@@ -253,7 +286,7 @@ func (a *ask) explain(ctx context.Context, replyEnv *chat.Envelope, link *linkin
 		}
 		return msg + " Nothing was posted.", fields
 	}
-	a.b.log.ErrorContext(ctx, "ask: posting failed", "err", err)
+	a.log.ErrorContext(ctx, "ask: posting failed", "err", err)
 	return ":warning: Something went wrong talking to Stack Overflow, so your question was not posted. Please try again.", nil
 }
 
@@ -325,23 +358,6 @@ func fieldOf(key string) string {
 	return ""
 }
 
-// remember records the question for the notifications feature.
-func (a *ask) remember(ctx context.Context, env *chat.Envelope, meta askMeta, link *linking.Link, scope soe.Scope, q *soe.Question) {
-	if a.questions == nil {
-		return
-	}
-	rec := asked.Question{
-		QuestionID: q.ID, Scope: scope.Key(), TeamID: env.TeamID, UserID: env.UserID,
-		ChannelID: meta.Channel, Title: q.Title, URL: q.WebURL, Created: a.b.now(),
-	}
-	if link != nil {
-		rec.SOEUserID = link.SOEUserID
-	}
-	if err := a.questions.Put(ctx, rec); err != nil {
-		a.b.log.ErrorContext(ctx, "ask: could not remember the question", "question", q.ID, "err", err)
-	}
-}
-
 // askShare is the value of the "Share in channel" button.
 type askShare struct {
 	Scope string `json:"s"`
@@ -411,120 +427,141 @@ func sharedCard(scope soe.Scope, q *soe.Question, asker string) chat.Message {
 
 // share posts the in-channel card for the asker's question, from the bot,
 // and takes the Share button off their confirmation.
-func (a *ask) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
+func (a *Feature) share(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
 	var v askShare
 	if json.Unmarshal([]byte(act.Value), &v) != nil || v.ID <= 0 {
-		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
+		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
 	scope, err := soe.ParseScopeKey(v.Scope)
 	if err != nil {
-		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
+		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
-	c, link, ok := a.b.Client(ctx, env, scope, nil)
-	if !ok {
-		return
-	}
-	qctx, cancel := context.WithTimeout(ctx, a.b.cfg.SOETimeout)
-	q, err := c.Question(qctx, v.ID)
-	cancel()
-	if err != nil {
-		a.b.Failed(ctx, env, link, err)
-		return
-	}
+	a.r.WithSOE(ctx, env, scope, nil, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		qctx, cancel := context.WithTimeout(ctx, a.cfg.SOETimeout)
+		q, err := c.Question(qctx, v.ID)
+		cancel()
+		if err != nil {
+			return err
+		}
+		a.postShared(ctx, env, scope, q)
+		return nil
+	})
+}
+
+// postShared posts the card in the channel (else through response_url) and
+// replaces the asker's confirmation with one without the Share button.
+func (a *Feature) postShared(ctx context.Context, env *chat.Envelope, scope soe.Scope, q *soe.Question) {
 	card := sharedCard(scope, q, env.UserID)
 	channel := env.ChannelID()
-	if _, err := a.b.slack.Post(ctx, channel, card); err != nil {
-		a.b.log.WarnContext(ctx, "ask share: post failed; falling back to response_url", "channel", channel, "err", err)
+	if _, err := a.slack.Post(ctx, channel, card); err != nil {
+		a.log.WarnContext(ctx, "ask share: post failed; falling back to response_url", "channel", channel, "err", err)
 		card.InChannel = true
-		if u := env.ResponseURL(); u == "" || a.b.slack.Respond(ctx, u, card) != nil {
-			a.b.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+		if u := env.ResponseURL(); u == "" || a.slack.Respond(ctx, u, card) != nil {
+			a.r.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
 			return
 		}
 	}
 	if u := env.ResponseURL(); u != "" {
 		done := confirmation(scope, q, askMeta{}, nil, "Shared in this channel.")
 		done.ReplaceOriginal = true
-		_ = a.b.slack.Respond(ctx, u, done)
+		_ = a.slack.Respond(ctx, u, done)
 	}
 }
+
+// unreachable is the note when SOE did not say who the experts are.
+const unreachable = "I could not reach the subject-matter experts (Stack Overflow did not answer)."
 
 // notifyExperts DMs the subject-matter experts of the question's tags: one
 // DM per expert (naming every tag they are an expert in), never the asker.
 // It returns who was told, or a note saying why nobody was.
-func (a *ask) notifyExperts(ctx context.Context, env *chat.Envelope, c *soe.Client, link *linking.Link, scope soe.Scope, q *soe.Question, typed []string) ([]string, string) {
-	ctx, cancel := context.WithTimeout(ctx, 2*a.b.cfg.SOETimeout)
+func (a *Feature) notifyExperts(ctx context.Context, env *chat.Envelope, c *soe.Client, link *linking.Link, scope soe.Scope, q *soe.Question, typed []string) ([]string, string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*a.cfg.SOETimeout)
 	defer cancel()
 	tags := q.TagNames()
 	if len(tags) == 0 {
 		tags = typed
 	}
-	type expert struct {
-		slackID string
-		tags    []string
+	caller := 0
+	if link != nil {
+		caller = link.SOEUserID
 	}
-	var order []string
-	experts := map[string]*expert{}
-	unmapped := map[int]bool{}
+	found := newRecipients(link, env.UserID)
 	for _, name := range tags {
-		tag, _, err := c.TagByName(ctx, name)
+		tag, _, err := a.people.Tag(ctx, c, name)
 		if errors.Is(err, soe.ErrNotFound) {
 			continue // a new tag has no experts yet
 		}
 		if err != nil {
-			a.b.log.WarnContext(ctx, "ask: tag lookup failed", "tag", name, "err", err)
-			return nil, "I could not reach the subject-matter experts (Stack Overflow did not answer)."
+			a.log.WarnContext(ctx, "ask: tag lookup failed", "tag", name, "err", err)
+			return nil, unreachable
 		}
-		smes, err := c.SubjectMatterExperts(ctx, tag.ID)
+		experts, err := a.people.TagExperts(ctx, c, tag.ID)
 		switch {
 		case errors.Is(err, soe.ErrSMEDisabled):
 			return nil, "Subject-matter experts are turned off on " + mrkdwn.Escape(theScope(scope)) + ", so I notified nobody."
-		case errors.Is(err, soe.ErrNotFound):
-			continue
 		case err != nil:
-			a.b.log.WarnContext(ctx, "ask: SME lookup failed", "tag", name, "err", err)
-			return nil, "I could not reach the subject-matter experts (Stack Overflow did not answer)."
+			a.log.WarnContext(ctx, "ask: SME lookup failed", "tag", name, "err", err)
+			return nil, unreachable
 		}
-		users, groups, err := a.who.smePeople(ctx, env.TeamID, c, link, smes)
+		experts, err = a.people.InSlack(ctx, env.TeamID, c, caller, experts)
 		if err != nil {
-			a.b.log.WarnContext(ctx, "ask: mapping experts to Slack failed", "err", err)
+			a.log.WarnContext(ctx, "ask: mapping experts to Slack failed", "err", err)
 		}
-		all := users
-		for _, g := range groups {
-			all = append(all, g.Members...)
+		found.add(tag.Name, experts.Everyone())
+	}
+	return a.tellExperts(ctx, env.UserID, scope, q, found)
+}
+
+// recipients are the experts to DM, in the order found, with the tags each
+// is an expert in; unmapped are the SOE users not found in Slack.
+type recipients struct {
+	asker    *linking.Link // nil when unknown
+	askerID  string        // the asker's Slack id
+	order    []string
+	tags     map[string][]string // Slack id -> tag names
+	unmapped map[int]bool
+}
+
+func newRecipients(asker *linking.Link, askerID string) *recipients {
+	return &recipients{asker: asker, askerID: askerID, tags: map[string][]string{}, unmapped: map[int]bool{}}
+}
+
+// add records tag's experts, never the asker.
+func (r *recipients) add(tag string, experts []people.Person) {
+	for _, p := range experts {
+		if (r.asker != nil && p.ID == r.asker.SOEUserID) || p.SlackID == r.askerID {
+			continue // never the asker
 		}
-		for _, p := range all {
-			if (link != nil && p.ID == link.SOEUserID) || p.SlackID == env.UserID {
-				continue // never the asker
-			}
-			if p.SlackID == "" {
-				unmapped[p.ID] = true
-				continue
-			}
-			x := experts[p.SlackID]
-			if x == nil {
-				x = &expert{slackID: p.SlackID}
-				experts[p.SlackID] = x
-				order = append(order, p.SlackID)
-			}
-			if !slices.Contains(x.tags, tag.Name) {
-				x.tags = append(x.tags, tag.Name)
-			}
+		if p.SlackID == "" {
+			r.unmapped[p.ID] = true
+			continue
+		}
+		tags, known := r.tags[p.SlackID]
+		if !known {
+			r.order = append(r.order, p.SlackID)
+		}
+		if !slices.Contains(tags, tag) {
+			r.tags[p.SlackID] = append(tags, tag)
 		}
 	}
+}
+
+// tellExperts sends each recipient their DM and returns who got it, or a
+// note saying why nobody did.
+func (a *Feature) tellExperts(ctx context.Context, asker string, scope soe.Scope, q *soe.Question, r *recipients) ([]string, string) {
 	var told []string
-	for _, id := range order {
-		x := experts[id]
-		if _, _, err := a.b.slack.DM(ctx, id, expertDM(env.UserID, scope, q, x.tags)); err != nil {
-			a.b.log.WarnContext(ctx, "ask: could not DM an expert", "expert", id, "err", err)
+	for _, id := range r.order {
+		if _, _, err := a.slack.DM(ctx, id, expertDM(asker, scope, q, r.tags[id])); err != nil {
+			a.log.WarnContext(ctx, "ask: could not DM an expert", "expert", id, "err", err)
 			continue
 		}
 		told = append(told, id)
 	}
 	if len(told) == 0 {
-		if len(unmapped) > 0 {
-			return nil, fmt.Sprintf("The %s of these tags could not be found in Slack, so I notified nobody.", plural(len(unmapped), "subject-matter expert", "subject-matter experts"))
+		if len(r.unmapped) > 0 {
+			return nil, fmt.Sprintf("The %s of these tags could not be found in Slack, so I notified nobody.", plural(len(r.unmapped), "subject-matter expert", "subject-matter experts"))
 		}
 		return nil, "These tags have no subject-matter experts (other than you), so I notified nobody."
 	}
