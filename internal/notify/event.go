@@ -15,7 +15,7 @@ const (
 	EventQuestion EventKind = "question" // a new question
 	EventAnswers  EventKind = "answers"  // one or more new answers to one question
 	EventAccepted EventKind = "accepted" // an answer was accepted
-	EventPaused   EventKind = "paused"   // notice: a creator's subscriptions paused
+	EventPaused   EventKind = "paused"   // notice: subscriptions paused (no owner can read the scope)
 	EventDisabled EventKind = "disabled" // notice: a channel's subscriptions turned off
 )
 
@@ -46,8 +46,10 @@ type AnswerInfo struct {
 	Created  time.Time `json:"created,omitzero"`
 }
 
-// Notice is the content of a notice event (to a subscription's creator).
+// Notice is the content of a notice event (to a subscription's owners, or
+// in its channel).
 type Notice struct {
+	SubID    string   `json:"sub,omitempty"`      // the paused subscription (channel notices)
 	Channels []string `json:"channels,omitempty"` // affected channels
 	Tags     []string `json:"tags,omitempty"`     // affected tags ("*" = every tag)
 	Reason   string   `json:"reason,omitempty"`   // Slack error code for EventDisabled

@@ -109,11 +109,16 @@ func ParseKind(word string) (Kind, bool) {
 
 // Subscription is one channel's interest in some tags of one scope.
 type Subscription struct {
-	ID        string    `json:"id"`
-	TeamID    string    `json:"team"`
-	ChannelID string    `json:"channel"`
-	CreatorID string    `json:"creator"`
-	Scope     soe.Scope `json:"scope"`
+	ID        string `json:"id"`
+	TeamID    string `json:"team"`
+	ChannelID string `json:"channel"`
+	CreatorID string `json:"creator"`
+	// Owners are the Slack users (of TeamID) whose Stack Overflow
+	// connections may feed the subscription: its creator, and whoever later
+	// pressed "Keep it running as me". Nobody else's token is ever used for
+	// it. Empty (records written before owners existed) means the creator.
+	Owners []string  `json:"owners,omitempty"`
+	Scope  soe.Scope `json:"scope"`
 	// Tags are lower-case tag names; empty means every tag.
 	Tags    []string  `json:"tags,omitempty"`
 	Kinds   Kind      `json:"kinds"`
@@ -125,6 +130,14 @@ type Subscription struct {
 	PausedAt       time.Time `json:"paused_at,omitzero"`
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+}
+
+// OwnerIDs are the subscription's owners (see Owners).
+func (s *Subscription) OwnerIDs() []string {
+	if len(s.Owners) == 0 && s.CreatorID != "" {
+		return []string{s.CreatorID}
+	}
+	return s.Owners
 }
 
 // AllTags reports whether the subscription covers every tag.

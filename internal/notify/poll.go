@@ -70,9 +70,15 @@ type scopePlan struct {
 	askers  map[int][]recipient // SOE user id → answer-alert recipients
 	experts map[int][]recipient // SOE user id → expert-alert recipients
 	links   map[string]linkRank // team/user → priority for token choice
+	// feeders are the owners (team/user) of the cycle's subscriptions who
+	// can read the scope: the only connections that may feed it (settleOwners).
+	feeders map[string]bool
 }
 
 type linkRank int
+
+// alertRank and above: people with personal alerts, not subscription owners.
+const alertRank linkRank = 1_000_000
 
 func (p *scopePlan) interested() bool {
 	return len(p.subs) > 0 || len(p.askers) > 0 || len(p.experts) > 0
@@ -169,6 +175,13 @@ func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
 			break
 		}
 		st.Scopes++
+		if err := s.settleOwners(ctx, p, &st); err != nil {
+			errs = append(errs, fmt.Errorf("scope %s: %w", p.scope.Key(), err))
+			continue
+		}
+		if !p.interested() {
+			continue
+		}
 		if err := s.pollScope(ctx, p, start, &st); err != nil {
 			errs = append(errs, fmt.Errorf("scope %s: %w", p.scope.Key(), err))
 			s.log.WarnContext(ctx, "poll failed; will retry next cycle", "scope", p.scope.Key(), "err", err)
@@ -213,9 +226,11 @@ func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
 				}
 				p := get(sc)
 				p.subs = append(p.subs, sub)
-				k := teamKey(sub.TeamID, sub.CreatorID)
-				if _, ok := p.links[k]; !ok {
-					p.links[k] = linkRank(len(p.links))
+				for _, o := range sub.OwnerIDs() {
+					k := teamKey(sub.TeamID, o)
+					if _, ok := p.links[k]; !ok {
+						p.links[k] = linkRank(len(p.links))
+					}
 				}
 			}
 		}
@@ -248,7 +263,7 @@ func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
 			}
 			k := teamKey(pe.TeamID, pe.UserID)
 			if _, ok := p.links[k]; !ok {
-				p.links[k] = linkRank(1_000_000 + len(p.links))
+				p.links[k] = alertRank + linkRank(len(p.links))
 			}
 		}
 	}
@@ -266,21 +281,19 @@ func usable(l linking.Link, now time.Time) bool {
 	return !l.Invalid && (l.Expiry.IsZero() || now.Before(l.Expiry))
 }
 
-// candidates orders the scope's usable links for polling: subscription
-// creators first (oldest subscription first), then alert users, then anyone.
+// candidates orders the links that may read the scope (mayFeed): owners of
+// the oldest subscriptions first; alert users only when no subscription is
+// fed. Nobody else's connection is ever used.
 func (s *Service) candidates(ctx context.Context, p *scopePlan) ([]linking.Link, error) {
 	ls, err := s.links.ScopeLinks(ctx, p.scope)
 	if err != nil {
 		return nil, fmt.Errorf("notify: list links: %w", err)
 	}
 	now := s.now()
-	ls = slices.DeleteFunc(ls, func(l linking.Link) bool { return !usable(l, now) || l.Scope != p.scope })
-	rank := func(l linking.Link) int {
-		if r, ok := p.links[teamKey(l.TeamID, l.UserID)]; ok {
-			return int(r)
-		}
-		return 2_000_000
-	}
+	ls = slices.DeleteFunc(ls, func(l linking.Link) bool {
+		return !usable(l, now) || l.Scope != p.scope || !p.mayFeed(teamKey(l.TeamID, l.UserID))
+	})
+	rank := func(l linking.Link) int { return int(p.links[teamKey(l.TeamID, l.UserID)]) }
 	sort.SliceStable(ls, func(i, j int) bool { return rank(ls[i]) < rank(ls[j]) })
 	return ls, nil
 }
@@ -797,62 +810,10 @@ func seqKey(seq uint64) []byte {
 	return b[:]
 }
 
-// pauseScope pauses the scope's subscriptions (when no token can read it)
-// and queues one notice per creator whose subscriptions it paused.
+// pauseScope pauses the cycle's subscriptions when none of their owners'
+// connections could read the scope after all (see pauseSubs).
 func (s *Service) pauseScope(ctx context.Context, p *scopePlan, st *CycleStats) error {
-	now := s.now().UTC()
-	paused := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		paused = 0
-		byCreator := map[string]*Notice{}
-		var order []string
-		for _, sub := range p.subs {
-			var cur Subscription
-			ok, err := store.GetJSON(tx, bucketSubs, sub.ID, &cur)
-			if err != nil {
-				return err
-			}
-			if !ok || cur.Paused || cur.Disabled {
-				continue
-			}
-			cur.Paused, cur.PausedAt = true, now
-			if err := putSubTx(tx, cur); err != nil {
-				return err
-			}
-			paused++
-			k := teamKey(cur.TeamID, cur.CreatorID)
-			n := byCreator[k]
-			if n == nil {
-				n = &Notice{}
-				byCreator[k] = n
-				order = append(order, k)
-			}
-			n.Channels = appendOnce(n.Channels, cur.ChannelID)
-			if cur.AllTags() {
-				n.Tags = appendOnce(n.Tags, "*")
-			}
-			for _, t := range cur.Tags {
-				n.Tags = appendOnce(n.Tags, t)
-			}
-		}
-		for _, k := range order {
-			team, user, _ := cutKey(k)
-			ev := &Event{ID: fmt.Sprintf("pause/%s/%s/%d", p.scope.Key(), k, now.UnixNano()), Kind: EventPaused,
-				Scope: p.scope, Notice: byCreator[k], Created: now}
-			if _, err := enqueueTx(tx, ev, []Target{{TeamID: team, UserID: user, Reason: "notice"}}, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("notify: pause subscriptions: %w", err)
-	}
-	if paused > 0 {
-		st.Paused += paused
-		s.log.WarnContext(ctx, "no usable connection for scope; subscriptions paused", "scope", p.scope.Key(), "subscriptions", paused)
-	}
-	return nil
+	return s.pauseSubs(ctx, p.scope, p.subs, st)
 }
 
 func cutKey(k string) (team, user string, ok bool) {

@@ -216,14 +216,20 @@ func TestRevokedTokenPausesAndDMsCreatorOnce(t *testing.T) {
 	if subs[0].Paused {
 		t.Fatal("still paused")
 	}
-	if ps := e.posts(chGeneral); len(ps) != 1 {
+	// The channel heard of the pause once, then gets the new question.
+	ps := e.posts(chGeneral)
+	if len(ps) != 2 || !strings.Contains(ps[0].Flat(), "Keep it running as me") || !strings.Contains(ps[1].Flat(), "Go generics") {
 		t.Fatalf("after resume:%s", flat(ps))
 	}
 }
 
-func TestAnotherLinkedUserKeepsPolling(t *testing.T) {
+// Security #3: a subscription is fed only by its owners' connections. Bob is
+// linked and could read the feed, but never chose to feed #general; when
+// alice, its only owner, loses access it pauses (one notice in the channel,
+// one DM to alice) until someone keeps it running as themselves.
+func TestOnlyOwnersFeedASubscription(t *testing.T) {
 	e := newEnv(t)
-	e.subscribe("alice", chGeneral, mainSite, 0, "go")
+	sub := e.subscribe("alice", chGeneral, mainSite, 0, "go")
 	e.link("bob", mainSite)
 	for _, l := range e.links.links {
 		if l.l.UserID == slackID("alice") {
@@ -233,11 +239,67 @@ func TestAnotherLinkedUserKeepsPolling(t *testing.T) {
 	tick()
 	e.question(mainSite, "erin", "Is there a Go style guide for error wrapping?", "go")
 	st := e.cycle()
-	if st.Paused != 0 || len(e.posts(chGeneral)) != 1 {
+	if st.Paused != 1 {
 		t.Fatalf("%+v%s", st, flat(e.posts(chGeneral)))
+	}
+	ps := e.posts(chGeneral)
+	if len(ps) != 1 || !strings.Contains(ps[0].Flat(), "Keep it running as me") || strings.Contains(ps[0].Flat(), "style guide") {
+		t.Fatalf("channel:%s", flat(ps))
 	}
 	if e.links.valid(team, slackID("alice"), mainSite) {
 		t.Fatal("the refused link must be marked invalid")
+	}
+	if dms := e.dms("alice"); len(dms) != 1 || !strings.Contains(dms[0].Flat(), "Reconnect") {
+		t.Fatalf("alice's DMs:%s", flat(dms))
+	}
+	if dms := e.dms("bob"); len(dms) != 0 {
+		t.Fatalf("bob was told:%s", flat(dms))
+	}
+	e.cycle()
+	if n := len(e.posts(chGeneral)); n != 1 {
+		t.Fatalf("%d channel posts after a second cycle, want the one notice", n)
+	}
+	// Bob keeps it running as himself: it resumes, fed by his connection,
+	// and what was asked during the pause is not lost.
+	adopted, err := e.svc.Adopt(context.Background(), team, sub.ID, slackID("bob"))
+	if err != nil || adopted.Paused || !slices.Equal(adopted.OwnerIDs(), []string{slackID("alice"), slackID("bob")}) {
+		t.Fatalf("adopt: %+v, %v", adopted, err)
+	}
+	tick()
+	e.question(mainSite, "erin", "How do I wrap errors with %w in Go?", "go")
+	e.cycle()
+	if ps := e.posts(chGeneral); len(ps) != 3 || !strings.Contains(ps[1].Flat()+ps[2].Flat(), "style guide") || !strings.Contains(ps[1].Flat()+ps[2].Flat(), "wrap errors") {
+		t.Fatalf("after adopting:%s", flat(ps))
+	}
+	if mine, _ := e.svc.UserSubscriptions(context.Background(), team, slackID("bob")); len(mine) != 1 {
+		t.Fatalf("bob owns %d subscriptions", len(mine))
+	}
+	if _, err := e.svc.Adopt(context.Background(), team, "nope", slackID("bob")); !errors.Is(err, ErrNoSubscription) {
+		t.Fatalf("adopting a missing subscription: %v", err)
+	}
+}
+
+// Alert users read the feed for themselves only when no subscription of the
+// scope is fed; their connection never feeds a channel they do not own.
+func TestAlertUserNeverFeedsAChannel(t *testing.T) {
+	e := newEnv(t)
+	e.subscribe("alice", chGeneral, mainSite, 0, "go")
+	e.link("bob", mainSite)
+	if _, err := e.svc.SetAlert(context.Background(), team, slackID("bob"), AlertExpert, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range e.links.links {
+		if l.l.UserID == slackID("alice") {
+			e.soe.RevokeToken(l.token)
+		}
+	}
+	tick()
+	e.question(mainSite, "erin", "Is there a Go style guide for error wrapping?", "go")
+	e.cycle()
+	for _, p := range e.posts(chGeneral) {
+		if strings.Contains(p.Flat(), "style guide") {
+			t.Fatalf("bob's connection fed #general:%s", flat(e.posts(chGeneral)))
+		}
 	}
 }
 

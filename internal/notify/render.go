@@ -43,6 +43,9 @@ func Render(ev *Event, reason, command string) chat.Message {
 	case EventAccepted:
 		return renderAccepted(ev, reason)
 	case EventPaused:
+		if reason == reasonChannelNotice {
+			return renderPausedChannel(ev, command)
+		}
 		return renderPaused(ev, command)
 	case EventDisabled:
 		return renderDisabled(ev, command)
@@ -225,6 +228,24 @@ func renderPaused(ev *Event, command string) chat.Message {
 	return chat.Message{
 		Text:   "Your Stack Overflow subscriptions on " + scope + " are paused: reconnect to resume them.",
 		Blocks: []slack.Block{blockkit.Section(text), slack.NewActionBlock("notify_paused", btn)},
+	}
+}
+
+// renderPausedChannel is the one notice a channel gets when none of a
+// subscription's owners can read its scope any more.
+func renderPausedChannel(ev *Event, command string) chat.Message {
+	n := ev.Notice
+	if n == nil {
+		n = &Notice{}
+	}
+	scope := mrkdwn.Escape(ev.Scope.String())
+	text := fmt.Sprintf(":double_vertical_bar: This channel's subscription to %s on *%s* is paused: none of the people who keep it running can read %s on Stack Overflow any more.\n"+
+		"Anyone here who can may keep it running with their own connection. %s shows who keeps it running.",
+		TagList(n.Tags), scope, scope, mrkdwn.Code(command+" subscriptions"))
+	btn := blockkit.Button(ActionAdopt, "Keep it running as me", n.SubID)
+	return chat.Message{
+		Text:   "This channel's Stack Overflow subscription on " + scope + " is paused.",
+		Blocks: []slack.Block{blockkit.Section(text), blockkit.Actions("notify_adopt", btn)},
 	}
 }
 

@@ -26,6 +26,9 @@ const MaxChannelSubscriptions = 50
 // ErrTooMany is returned when a channel has too many subscriptions.
 var ErrTooMany = errors.New("notify: too many subscriptions in this channel")
 
+// ErrNoSubscription is returned for a subscription that does not exist (any more).
+var ErrNoSubscription = errors.New("notify: no such subscription")
+
 // SubscribeRequest is a new channel subscription.
 type SubscribeRequest struct {
 	TeamID, ChannelID, CreatorID string
@@ -56,7 +59,7 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
-	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Scope: r.Scope,
+	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
 		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
@@ -221,7 +224,8 @@ func (s *Service) ChannelSubscriptions(ctx context.Context, teamID, channelID st
 	return out, nil
 }
 
-// UserSubscriptions lists the subscriptions a user created in a workspace.
+// UserSubscriptions lists the subscriptions a user owns in a workspace
+// (created, or kept running as them).
 func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) ([]Subscription, error) {
 	var out []Subscription
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -230,7 +234,7 @@ func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) 
 			if err := json.Unmarshal(v, &sub); err != nil {
 				return nil
 			}
-			if sub.TeamID == teamID && sub.CreatorID == userID {
+			if sub.TeamID == teamID && slices.Contains(sub.OwnerIDs(), userID) {
 				out = append(out, sub)
 			}
 			return nil
