@@ -184,6 +184,9 @@ func (s *Service) describeAccess() string {
 var errLinkGone = errors.New("link unknown or used")
 var errLinkExpired = errors.New("link expired")
 
+// serveContinue consumes the link id and starts the OAuth flow. Unknown and
+// expired ids are answered from a read-only transaction: only a live id
+// (a secret) takes the database's write lock.
 func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if o := r.Header.Get("Origin"); o != "" && o != "null" && s.publicOrigin != "" && o != s.publicOrigin {
@@ -191,23 +194,71 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if !validID(id) {
-		s.page(w, http.StatusNotFound, pageUnknownLink)
+	if !s.pendingLive(ctx, w, id) {
 		return
 	}
-	// The browser binding: reuse this browser's nonce so several flows can
-	// run side by side in one browser.
-	nonce := ""
-	if c, err := r.Cookie(s.cookieName); err == nil && validID(c.Value) {
-		nonce = c.Value
-	} else {
-		nonce = randomID()
+	nonce := s.browserNonce(r)
+	state, verifier := randomID(), soe.GenerateVerifier()
+	pend, err := s.continuePending(id, nonce, state, verifier)
+	if !s.continueOK(ctx, w, err) {
+		return
 	}
-	state := randomID()
-	verifier := soe.GenerateVerifier()
+	scope, _ := soe.ParseScopeKey(pend.Scope)
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
+		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
+	noStore(w)
+	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+}
+
+// pendingLive answers the request (and returns false) unless id names a
+// pending link that has not expired. It reads only.
+func (s *Service) pendingLive(ctx context.Context, w http.ResponseWriter, id string) bool {
+	rec, err := s.lookupPending(id)
+	switch {
+	case err != nil:
+		return s.continueOK(ctx, w, err)
+	case rec == nil:
+		return s.continueOK(ctx, w, errLinkGone)
+	case expiredAt(s.cfg.Now(), rec.Expires):
+		return s.continueOK(ctx, w, errLinkExpired)
+	}
+	return true
+}
+
+// browserNonce is the browser binding: this browser's nonce is reused so
+// several flows can run side by side in one browser.
+func (s *Service) browserNonce(r *http.Request) string {
+	if c, err := r.Cookie(s.cookieName); err == nil && validID(c.Value) {
+		return c.Value
+	}
+	return randomID()
+}
+
+// continueOK writes the page for a failed Continue and returns false; it
+// returns true when err is nil.
+func (s *Service) continueOK(ctx context.Context, w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errLinkGone):
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+	case errors.Is(err, errLinkExpired):
+		s.page(w, http.StatusGone, pageExpiredLink)
+	default:
+		s.log.ErrorContext(ctx, "link continue: store error", "err", err)
+		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please run /soe link in Slack again."})
+	}
+	return false
+}
+
+// continuePending consumes the pending link id and stores the OAuth state
+// record in one transaction (crypto only inside it; no I/O).
+func (s *Service) continuePending(id, nonce, state, verifier string) (pendingRecord, error) {
 	stateKey := hashKey(state)
 	now := s.cfg.Now()
-
 	var pend pendingRecord
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		pk := hashKey(id)
@@ -225,49 +276,38 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 		if expiredAt(now, pend.Expires) {
 			return errLinkExpired
 		}
-		scope, err := soe.ParseScopeKey(pend.Scope)
+		st, err := s.newState(&pend, pk, stateKey, nonce, verifier, now)
 		if err != nil {
-			return errLinkGone
-		}
-		st := stateRecord{
-			TeamID: pend.TeamID, UserID: pend.UserID, Scope: pend.Scope,
-			Browser: hashKey(nonce), Scopes: s.requestScopes(scope),
-			Created: now, Expires: now.Add(s.cfg.PendingTTL),
-		}
-		if st.Verifier, err = s.keys.Seal([]byte(verifier), stateAAD(stateKey)); err != nil {
 			return err
 		}
-		if len(pend.Resume) > 0 {
-			// Re-seal the resume data for the state record (crypto only; no I/O).
-			if plain, err := s.keys.Open(pend.Resume, pendingAAD(pk)); err == nil {
-				st.Resume, err = s.keys.Seal(plain, stateAAD(stateKey))
-				if err != nil {
-					return err
-				}
+		return store.PutJSON(tx, bucketStates, stateKey, st)
+	})
+	return pend, err
+}
+
+// newState builds the OAuth state record for a continued pending link.
+func (s *Service) newState(pend *pendingRecord, pk, stateKey, nonce, verifier string, now time.Time) (*stateRecord, error) {
+	scope, err := soe.ParseScopeKey(pend.Scope)
+	if err != nil {
+		return nil, errLinkGone
+	}
+	st := &stateRecord{
+		TeamID: pend.TeamID, UserID: pend.UserID, Scope: pend.Scope,
+		Browser: hashKey(nonce), Scopes: s.requestScopes(scope),
+		Created: now, Expires: now.Add(s.cfg.PendingTTL),
+	}
+	if st.Verifier, err = s.keys.Seal([]byte(verifier), stateAAD(stateKey)); err != nil {
+		return nil, err
+	}
+	if len(pend.Resume) > 0 {
+		// Re-seal the resume data for the state record.
+		if plain, err := s.keys.Open(pend.Resume, pendingAAD(pk)); err == nil {
+			if st.Resume, err = s.keys.Seal(plain, stateAAD(stateKey)); err != nil {
+				return nil, err
 			}
 		}
-		return store.PutJSON(tx, bucketStates, stateKey, &st)
-	})
-	switch {
-	case errors.Is(err, errLinkGone):
-		s.page(w, http.StatusNotFound, pageUnknownLink)
-		return
-	case errors.Is(err, errLinkExpired):
-		s.page(w, http.StatusGone, pageExpiredLink)
-		return
-	case err != nil:
-		s.log.ErrorContext(ctx, "link continue: store error", "err", err)
-		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please run /soe link in Slack again."})
-		return
 	}
-	scope, _ := soe.ParseScopeKey(pend.Scope)
-	http.SetCookie(w, &http.Cookie{
-		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
-		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
-	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
-	noStore(w)
-	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+	return st, nil
 }
 
 // requestScopes lists the OAuth scopes to ask for.
@@ -328,50 +368,94 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request) {
 	s.dm(ctx, rec.UserID, ":warning: Connecting your Stack Overflow account did not work: "+mrkdwn.Escape(ferr.msg))
 }
 
-// consumeState reads and deletes the state record in one transaction. It
-// returns the record (for the DM) together with a flowError when the flow
-// must stop; rec == nil means nobody can be told.
+func flowStoreError() *flowError {
+	return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not read its database. Please try again.", "store error"}
+}
+
+func flowUnknownState() *flowError {
+	return &flowError{http.StatusBadRequest, "Link already used or unknown",
+		"this sign-in link was already used, has expired or is unknown. Run /soe link in Slack for a new one.", "unknown or used state"}
+}
+
+func flowOtherBrowser() *flowError {
+	return &flowError{http.StatusBadRequest, "Different browser",
+		"the sign-in finished in a different browser (or with cookies blocked) than the one that started it. Run /soe link in Slack and finish in the same browser.",
+		"browser cookie missing or mismatched"}
+}
+
+// consumeState checks the state and this browser's binding read-only, then
+// reads and deletes the state record in one write transaction. It returns
+// the record (for the DM) together with a flowError when the flow must stop;
+// rec == nil means nobody can be told. Unknown states and wrong browsers
+// never take the write lock (and a wrong browser does not consume the state:
+// the browser that started the flow may still finish it).
 func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr string) (*stateRecord, *flowError) {
 	key := hashKey(state)
-	now := s.cfg.Now()
+	rec, err := s.lookupState(key)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
+		return nil, flowStoreError()
+	case rec == nil:
+		return nil, flowUnknownState()
+	case nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1:
+		return rec, flowOtherBrowser()
+	}
+	rec, err = s.deleteState(key)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
+		return nil, flowStoreError()
+	case rec == nil: // consumed by a concurrent callback
+		return nil, flowUnknownState()
+	}
+	return rec, stateProblem(s.cfg.Now(), rec, oauthErr)
+}
+
+// lookupState reads the state record under key (nil when there is none).
+func (s *Service) lookupState(key string) (*stateRecord, error) {
 	var rec stateRecord
-	var ferr *flowError
+	var found bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		found, err = store.GetJSON(tx, bucketStates, key, &rec)
+		return err
+	})
+	if err != nil || !found {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// deleteState reads and deletes the state record under key in one
+// transaction, so exactly one callback gets it.
+func (s *Service) deleteState(key string) (*stateRecord, error) {
+	var rec stateRecord
 	var found bool
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		found, err = store.GetJSON(tx, bucketStates, key, &rec)
-		if err != nil || !found {
+		if found, err = store.GetJSON(tx, bucketStates, key, &rec); err != nil || !found {
 			return err
 		}
-		if nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1 {
-			// Not consumed: the browser that started the flow may still finish it.
-			ferr = &flowError{http.StatusBadRequest, "Different browser",
-				"the sign-in finished in a different browser (or with cookies blocked) than the one that started it. Run /soe link in Slack and finish in the same browser.",
-				"browser cookie missing or mismatched"}
-			return nil
-		}
-		if err := tx.Bucket(bucketStates).Delete([]byte(key)); err != nil {
-			return err
-		}
-		switch {
-		case expiredAt(now, rec.Expires):
-			ferr = &flowError{http.StatusGone, "Link expired", "the sign-in took too long and the link expired. Run /soe link in Slack for a new one.", "state expired"}
-		case oauthErr == "access_denied":
-			ferr = &flowError{http.StatusForbidden, "Access not allowed", "you did not allow soebot to access your Stack Overflow account, so nothing was connected. Run /soe link again if you change your mind.", "consent denied"}
-		case oauthErr != "":
-			ferr = &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
-		}
-		return nil
+		return tx.Bucket(bucketStates).Delete([]byte(key))
 	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
-		return nil, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not read its database. Please try again.", "store error"}
+	if err != nil || !found {
+		return nil, err
 	}
-	if !found {
-		return nil, &flowError{http.StatusBadRequest, "Link already used or unknown",
-			"this sign-in link was already used, has expired or is unknown. Run /soe link in Slack for a new one.", "unknown or used state"}
+	return &rec, nil
+}
+
+// stateProblem is why a consumed state cannot complete (nil when it can).
+func stateProblem(now time.Time, rec *stateRecord, oauthErr string) *flowError {
+	switch {
+	case expiredAt(now, rec.Expires):
+		return &flowError{http.StatusGone, "Link expired", "the sign-in took too long and the link expired. Run /soe link in Slack for a new one.", "state expired"}
+	case oauthErr == "access_denied":
+		return &flowError{http.StatusForbidden, "Access not allowed", "you did not allow soebot to access your Stack Overflow account, so nothing was connected. Run /soe link again if you change your mind.", "consent denied"}
+	case oauthErr != "":
+		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
 	}
-	return &rec, ferr
+	return nil
 }
 
 // complete finishes a consumed flow: exchange, users/me, email check, store,
