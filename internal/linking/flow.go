@@ -5,8 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,12 +34,36 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /link/{id}", s.serveContinue)
 	mux.HandleFunc("GET /oauth/callback", s.serveCallback)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowed(w, r) {
+			return
+		}
 		if !queryOK(r.URL.RawQuery) {
 			s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Message: "This address is malformed. Start again with /soe link in Slack."})
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// allowed answers 429 (and returns false) when the client is over the rate
+// limit. Nothing is logged per refusal, so a flood cannot flood the logs.
+func (s *Service) allowed(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Limiter == nil {
+		return true
+	}
+	ok, wait := s.cfg.Limiter.Allow(r)
+	if ok {
+		return true
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.page(w, http.StatusTooManyRequests, pageData{Title: "Too many requests",
+		Message: fmt.Sprintf("soebot got too many requests from your network. Please wait %d %s, then reload this page.", secs, unit)})
+	return false
 }
 
 // queryOK refuses unparsable, overlong or binary query values.

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -116,6 +117,15 @@ type Config struct {
 	Now               func() time.Time
 	// HookTimeout bounds each OnLinked hook (default 60s).
 	HookTimeout time.Duration
+	// Limiter, when set, limits the link pages and the OAuth callback per
+	// client; a client over the limit gets HTTP 429 with Retry-After.
+	Limiter RequestLimiter
+}
+
+// RequestLimiter decides whether a request may be served now, and if not,
+// when to come back (*ratelimit.Limiter is one).
+type RequestLimiter interface {
+	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
 }
 
 // Resume is the command to answer once the user has linked.

@@ -2,12 +2,16 @@ package linking
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"go.etcd.io/bbolt"
 
+	"github.com/soebot/soebot/internal/ratelimit"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/soe/soefake"
 )
 
 // holdWriteLock starts a write transaction that lasts until the test ends
@@ -76,5 +80,46 @@ func TestUnknownIDsDoNotTakeTheWriteLock(t *testing.T) {
 	// The owner's flow is intact: the wrong browser did not consume it.
 	if p := get(t, owner, cb); p.Status != http.StatusOK {
 		t.Fatalf("owner's callback after the probes: %d %s", p.Status, p.Body)
+	}
+}
+
+// TestRateLimitedPerClient: the link pages and the callback share a
+// per-client budget; over it, 429 with Retry-After and a friendly page, for
+// that client only.
+func TestRateLimitedPerClient(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *soefake.Options) {
+		c.Limiter = ratelimit.New(ratelimit.Config{Rate: 1, Burst: 3, Now: c.Now})
+	})
+	h := e.svc.Handler()
+	serve := func(method, target, remote string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	const attacker, other = "198.51.100.7:4000", "203.0.113.9:4000"
+	for i, tc := range []struct{ method, target string }{
+		{http.MethodGet, "/link/" + randomID()},
+		{http.MethodPost, "/link/" + randomID()},
+		{http.MethodGet, "/oauth/callback?code=x&state=" + randomID()},
+	} {
+		if rec := serve(tc.method, tc.target, attacker); rec.Code == http.StatusTooManyRequests {
+			t.Fatalf("request %d limited within the burst", i)
+		}
+	}
+	rec := serve(http.MethodGet, "/oauth/callback?state=%00junk", attacker)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" ||
+		!strings.Contains(rec.Body.String(), "Please wait 1 second, then reload") || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("over the limit: %d Retry-After=%q\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
+	}
+	// Another client is not affected; the limited one may come back later.
+	u := e.begin("UALICE", soe.MainSite(), nil)
+	if rec := serve(http.MethodGet, strings.TrimPrefix(u, e.public), other); rec.Code != http.StatusOK {
+		t.Fatalf("another client: %d", rec.Code)
+	}
+	e.advance(time.Second)
+	if rec := serve(http.MethodGet, strings.TrimPrefix(u, e.public), attacker); rec.Code != http.StatusOK {
+		t.Fatalf("after Retry-After: %d", rec.Code)
 	}
 }
