@@ -215,7 +215,7 @@ var errLinkExpired = errors.New("link expired")
 // (a secret) takes the database's write lock.
 func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && s.publicOrigin != "" && o != s.publicOrigin {
+	if s.crossSite(r) {
 		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
 		return
 	}
@@ -237,6 +237,20 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
 	noStore(w)
 	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+}
+
+// crossSite reports whether a POST comes from another site. net/http's
+// CrossOriginProtection refuses a Sec-Fetch-Site other than same-origin or
+// none, and (for browsers without it) an Origin that does not match Host or
+// PUBLIC_URL. On top, an Origin that is sent must be PUBLIC_URL's: "null"
+// (sandboxed frames, some redirects) and every other origin are refused.
+// A request with neither header is not from a browser and passes.
+func (s *Service) crossSite(r *http.Request) bool {
+	if s.csrf.Check(r) != nil {
+		return true
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && (o == "null" || (s.publicOrigin != "" && o != s.publicOrigin))
 }
 
 // pendingLive answers the request (and returns false) unless id names a

@@ -148,6 +148,7 @@ type Service struct {
 	secureCookie bool
 	cookieName   string
 	publicOrigin string
+	csrf         *http.CrossOriginProtection
 	soeHost      string
 	soeOrig      string
 
@@ -184,6 +185,14 @@ func New(cfg Config, db *store.DB, keys *vault.Keyring, oauth soe.OAuthConfig, a
 		}
 		s.secureCookie = u.Scheme == "https"
 		s.publicOrigin = u.Scheme + "://" + u.Host
+	}
+	s.csrf = http.NewCrossOriginProtection()
+	if s.publicOrigin != "" {
+		// Behind a proxy that rewrites Host, Origin == Host does not hold for
+		// the real page; its origin is PUBLIC_URL's.
+		if err := s.csrf.AddTrustedOrigin(s.publicOrigin); err != nil {
+			return nil, fmt.Errorf("linking: PublicURL: %w", err)
+		}
 	}
 	if s.secureCookie {
 		s.cookieName = "__Host-soebot_link"

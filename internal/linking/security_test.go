@@ -123,3 +123,75 @@ func TestRateLimitedPerClient(t *testing.T) {
 		t.Fatalf("after Retry-After: %d", rec.Code)
 	}
 }
+
+// TestContinueRefusesCrossSitePosts: the Continue POST is refused from a
+// sandboxed frame (Origin: null), from another site as told by
+// Sec-Fetch-Site (with or without Origin) and from a foreign Origin; the
+// refused link stays usable. The real page's POST passes, also behind a
+// proxy that rewrites Host for an https PUBLIC_URL.
+func TestContinueRefusesCrossSitePosts(t *testing.T) {
+	e := newEnv(t)
+	const proxied = "https://bot.example.com"
+	cfg := e.cfg
+	cfg.PublicURL = proxied
+	behindProxy, err := New(cfg, e.db, e.keys, soe.OAuthConfig{SiteURL: e.soe.URL(), ClientID: "x"}, e.api, e.slack, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		svc     *Service
+		headers map[string]string
+		want    int
+	}{
+		{"Origin null (sandboxed iframe)", e.svc, map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"Origin null with Sec-Fetch-Site cross-site", e.svc, map[string]string{"Origin": "null", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"Sec-Fetch-Site cross-site without Origin", e.svc, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"Sec-Fetch-Site same-site without Origin", e.svc, map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"foreign Origin", e.svc, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"foreign Origin claiming same-origin", e.svc, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}, http.StatusForbidden},
+		{"same origin, modern browser", e.svc, map[string]string{"Origin": e.public, "Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
+		{"same origin, browser without Sec-Fetch-Site", e.svc, map[string]string{"Origin": e.public}, http.StatusSeeOther},
+		{"not a browser (no Origin, no Sec-Fetch-Site)", e.svc, nil, http.StatusSeeOther},
+		{"https behind a proxy, modern browser", behindProxy, map[string]string{"Origin": proxied, "Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
+		{"https behind a proxy, browser without Sec-Fetch-Site", behindProxy, map[string]string{"Origin": proxied}, http.StatusSeeOther},
+		{"https behind a proxy, http Origin", behindProxy, map[string]string{"Origin": "http://bot.example.com"}, http.StatusForbidden},
+		{"https behind a proxy, Origin null", behindProxy, map[string]string{"Origin": "null"}, http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := tc.svc.Begin(t.Context(), team, "UALICE", soe.MainSite(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := u[strings.Index(u, "/link/"):]
+			post := func(headers map[string]string) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "http://internal:8080"+path, nil)
+				if tc.svc == e.svc {
+					req = httptest.NewRequest(http.MethodPost, path, nil)
+					req.Host = strings.TrimPrefix(e.public, "http://")
+				}
+				for k, v := range headers {
+					req.Header.Set(k, v)
+				}
+				rec := httptest.NewRecorder()
+				tc.svc.Handler().ServeHTTP(rec, req)
+				return rec
+			}
+			rec := post(tc.headers)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d\n%s", rec.Code, tc.want, rec.Body.String())
+			}
+			if tc.want != http.StatusForbidden {
+				return
+			}
+			if rec.Header().Get("Location") != "" || len(rec.Result().Cookies()) != 0 {
+				t.Fatal("a refused POST redirected or set a cookie")
+			}
+			// The link was not consumed: the real page can still continue.
+			if rec := post(nil); rec.Code != http.StatusSeeOther {
+				t.Fatalf("the link did not survive the refused POST: %d", rec.Code)
+			}
+		})
+	}
+}
