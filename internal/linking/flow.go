@@ -1,6 +1,7 @@
 package linking
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -144,47 +146,74 @@ func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusNotFound, pageUnknownLink)
 		return
 	}
-	workspace, userName := s.slackNames(ctx, rec.UserID)
+	who := s.slackWho(ctx, rec.UserID)
+	if s.cfg.RequireEmailMatch && who.Known && !who.EmailKnown {
+		// The callback would refuse it: say so before the user goes to SOE.
+		ferr := slackEmailUnknown()
+		s.page(w, ferr.status, pageData{Title: "This link cannot be used", Message: upperFirst(ferr.msg)})
+		return
+	}
 	s.page(w, http.StatusOK, pageData{
-		Title:     "Connect Stack Overflow",
-		Confirm:   true,
-		Workspace: workspace,
-		SlackUser: userName,
-		SOEHost:   s.soeHost,
-		Scope:     describeScope(scope),
-		Access:    s.describeAccess(),
-		Action:    s.cfg.PublicURL + "/link/" + id,
+		Title:        "Connect Stack Overflow",
+		Confirm:      true,
+		Workspace:    who.Workspace,
+		SlackUser:    who.Full,
+		SlackHandle:  who.Handle,
+		SOEHost:      s.soeHost,
+		Scope:        describeScope(scope),
+		Access:       s.describeAccess(),
+		Action:       s.cfg.PublicURL + "/link/" + id,
+		NoEmailCheck: !s.cfg.RequireEmailMatch,
 	})
 }
 
-// slackNames returns the workspace name and "@name" of the Slack user (with
-// neutral fallbacks when Slack does not answer).
-func (s *Service) slackNames(ctx context.Context, user string) (workspace, name string) {
-	workspace, name = "your Slack workspace", "@"+user
+// slackWho is the Slack user a link connects, as the link page names them.
+type slackWho struct {
+	Workspace  string // "Acme", or a neutral fallback
+	Handle     string // "@alice", or "@U123" when Slack does not answer
+	Full       string // "@alice (Alice Anderson)"
+	Known      bool   // users.info answered
+	EmailKnown bool   // and showed an email address
+}
+
+// slackWho asks Slack for the workspace and user names (with neutral
+// fallbacks when Slack does not answer).
+func (s *Service) slackWho(ctx context.Context, user string) slackWho {
+	w := slackWho{Workspace: "your Slack workspace", Handle: "@" + user}
+	w.Full = w.Handle
 	if s.slack == nil {
-		return workspace, name
+		return w
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if t := s.slack.TeamName(ctx); t != "" {
-		workspace = t
+		w.Workspace = t
 	}
-	if u, err := s.slack.UserInfo(ctx, user); err == nil && u != nil {
-		switch {
-		case u.Profile.DisplayName != "":
-			name = "@" + u.Profile.DisplayName
-		case u.Name != "":
-			name = "@" + u.Name
-		}
-		real := u.RealName
-		if real == "" {
-			real = u.Profile.RealName
-		}
-		if real != "" && !strings.EqualFold("@"+real, name) {
-			name += " (" + real + ")"
-		}
+	u, err := s.slack.UserInfo(ctx, user)
+	if err != nil || u == nil {
+		return w
 	}
-	return workspace, name
+	w.Known, w.EmailKnown = true, strings.TrimSpace(u.Profile.Email) != ""
+	switch {
+	case u.Profile.DisplayName != "":
+		w.Handle = "@" + u.Profile.DisplayName
+	case u.Name != "":
+		w.Handle = "@" + u.Name
+	}
+	w.Full = w.Handle
+	real := cmp.Or(u.RealName, u.Profile.RealName)
+	if real != "" && !strings.EqualFold("@"+real, w.Handle) {
+		w.Full += " (" + real + ")"
+	}
+	return w
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func describeScope(sc soe.Scope) string {
@@ -194,6 +223,7 @@ func describeScope(sc soe.Scope) string {
 	return "the main site"
 }
 
+// describeAccess is the access soebot asks for (SOE may grant less).
 func (s *Service) describeAccess() string {
 	a := "read-only"
 	if s.cfg.WriteAccess {
@@ -495,90 +525,6 @@ func stateProblem(now time.Time, rec *stateRecord, oauthErr string) *flowError {
 	case oauthErr != "":
 		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
 	}
-	return nil
-}
-
-// complete finishes a consumed flow: exchange, users/me, email check, store,
-// DM, page and hooks. It returns nil when it wrote the success page.
-func (s *Service) complete(ctx context.Context, w http.ResponseWriter, rec *stateRecord, state, code string) *flowError {
-	if code == "" {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow did not send an authorization code. Run /soe link to try again.", "no code"}
-	}
-	scope, err := soe.ParseScopeKey(rec.Scope)
-	if err != nil {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "the link record is damaged. Run /soe link to try again.", "bad scope"}
-	}
-	sk := hashKey(state)
-	verifier, err := s.keys.Open(rec.Verifier, stateAAD(sk))
-	if err != nil {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "the sign-in could not be verified (the bot's keys changed). Run /soe link to try again.", "verifier undecryptable"}
-	}
-	var resume *Resume
-	if len(rec.Resume) > 0 {
-		if plain, err := s.keys.Open(rec.Resume, stateAAD(sk)); err == nil {
-			resume = new(Resume)
-			if jsonUnmarshal(plain, resume) != nil {
-				resume = nil
-			}
-		}
-	}
-	if s.api == nil {
-		return &flowError{http.StatusInternalServerError, "Sign-in failed", "soebot is not configured to talk to Stack Overflow.", "no api"}
-	}
-
-	xctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tok, err := s.oauth.Exchange(xctx, code, string(verifier))
-	clear(verifier)
-	if err != nil {
-		var oe *soe.OAuthError
-		msg := "Stack Overflow did not answer. Run /soe link to try again."
-		if errors.As(err, &oe) {
-			msg = "Stack Overflow refused the sign-in (" + truncate(oe.Message, 200) + "). Run /soe link to try again."
-		}
-		return &flowError{http.StatusBadGateway, "Sign-in failed", msg, "exchange failed: " + errKind(err)}
-	}
-	me, err := s.api.Client(scope, tok.AccessToken).Me(xctx)
-	if err != nil {
-		return &flowError{http.StatusBadGateway, "Sign-in failed", "Stack Overflow did not tell soebot who you are (" + errKind(err) + "). Run /soe link to try again.", "users/me failed: " + errKind(err)}
-	}
-	if s.cfg.RequireEmailMatch && me.Email != "" && s.slack != nil {
-		u, err := s.slack.UserInfo(xctx, rec.UserID)
-		if err != nil {
-			return &flowError{http.StatusBadGateway, "Sign-in not verified", "soebot could not check your Slack account's email address. Please try again in a moment.", "users.info failed"}
-		}
-		if se := strings.TrimSpace(u.Profile.Email); se != "" && !strings.EqualFold(se, strings.TrimSpace(me.Email)) {
-			return &flowError{http.StatusForbidden, "Accounts do not match",
-				"the Stack Overflow account you signed in with does not have the same email address as the Slack account that asked for this link, so it was not connected. " +
-					"Sign in to Stack Overflow as yourself and run /soe link again. If you opened someone else's link, close the tab.",
-				"email mismatch"}
-		}
-	}
-
-	scopes := tok.Scopes
-	if len(scopes) == 0 {
-		scopes = rec.Scopes
-	}
-	lr := &linkRecord{
-		V: 1, TeamID: rec.TeamID, UserID: rec.UserID, Scope: scope.Key(),
-		SOEUserID: me.ID, SOEAccountID: me.AccountID, SOEName: me.Name, SOEEmail: me.Email, SOEProfileURL: me.WebURL,
-		WriteAccess: contains(scopes, soe.ScopeWriteAccess), Scopes: scopes, Expiry: tok.Expiry, CreatedAt: s.cfg.Now(),
-	}
-	if lr.Token, err = s.keys.Seal([]byte(tok.AccessToken), linkAAD(rec.TeamID, rec.UserID, scope)); err != nil {
-		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "seal failed"}
-	}
-	if err := s.storeLink(lr, scope); err != nil {
-		s.log.ErrorContext(ctx, "store link failed", "err", err)
-		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "store failed"}
-	}
-	l, _ := lr.link()
-	s.log.InfoContext(ctx, "linked", "team", l.TeamID, "user", l.UserID, "scope", l.Scope.Key(), "soe_user", l.SOEUserID, "access", l.Access())
-
-	s.page(w, http.StatusOK, pageData{Title: "Connected", Success: true,
-		Message: fmt.Sprintf("Connected as %s (%s, %s). You can close this tab and go back to Slack.", l.SOEName, l.Access(), l.Scope.String())})
-	s.dm(ctx, l.UserID, fmt.Sprintf(":white_check_mark: Connected as %s (%s, %s). Not you? Run `/soe unlink`.",
-		mrkdwn.Escape(l.SOEName), l.Access(), l.Scope.String()))
-	s.runHooks(l, resume)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package linking
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -191,6 +192,47 @@ func TestContinueRefusesCrossSitePosts(t *testing.T) {
 			// The link was not consumed: the real page can still continue.
 			if rec := post(nil); rec.Code != http.StatusSeeOther {
 				t.Fatalf("the link did not survive the refused POST: %d", rec.Code)
+			}
+		})
+	}
+}
+
+// TestLinkPageNamesTheSlackUser: whoever opens a link sees, before anything
+// else, which Slack user and workspace it connects, and that only that user
+// should continue.
+func TestLinkPageNamesTheSlackUser(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(f *fakeSlack)
+		want  []string
+	}{
+		{"name and real name", func(f *fakeSlack) { f.users["UALICE"].RealName = "Alice Anderson" }, []string{
+			`You are connecting Slack user <strong>@alice (Alice Anderson)</strong> in <strong>Acme</strong>`,
+			`Only continue if you are @alice.`, `Not @alice, or did not ask for this?`}},
+		{"display name", func(f *fakeSlack) { f.users["UALICE"].Profile.DisplayName = "ally"; f.users["UALICE"].RealName = "Alice Anderson" }, []string{
+			`Slack user <strong>@ally (Alice Anderson)</strong> in <strong>Acme</strong>`, `Only continue if you are @ally.`}},
+		{"hostile names are escaped", func(f *fakeSlack) { f.users["UALICE"].RealName = `<script>x</script>`; f.team = `A&B <i>` }, []string{
+			`@alice (&lt;script&gt;x&lt;/script&gt;)`, `in <strong>A&amp;B &lt;i&gt;</strong>`}},
+		{"Slack does not answer", func(f *fakeSlack) { f.infoErr = errors.New("down") }, []string{
+			`Slack user <strong>@UALICE</strong>`, `Only continue if you are @UALICE.`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.setup != nil {
+				e.slack.set(tc.setup)
+			}
+			p := get(t, e.browser("alice"), e.begin("UALICE", soe.MainSite(), nil))
+			if p.Status != http.StatusOK {
+				t.Fatalf("%d\n%s", p.Status, p.Body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(p.Body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("page:\n%s", p.Body)
 			}
 		})
 	}
