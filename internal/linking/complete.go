@@ -153,8 +153,9 @@ func (s *Service) saveLink(ctx context.Context, rec *stateRecord, scope soe.Scop
 	lr := &linkRecord{
 		V: 1, TeamID: rec.TeamID, UserID: rec.UserID, Scope: scope.Key(),
 		SOEUserID: me.ID, SOEAccountID: me.AccountID, SOEName: me.Name, SOEEmail: me.Email, SOEProfileURL: me.WebURL,
-		WriteAccess: contains(scopes, soe.ScopeWriteAccess), Scopes: scopes, Expiry: tok.Expiry, CreatedAt: s.cfg.Now(),
+		Scopes: scopes, Expiry: tok.Expiry, CreatedAt: s.cfg.Now(),
 	}
+	lr.setAccess(initialAccess(tok, rec.Scopes))
 	var err error
 	if lr.Token, err = s.keys.Seal([]byte(tok.AccessToken), linkAAD(rec.TeamID, rec.UserID, scope)); err != nil {
 		return Link{}, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "seal failed"}
@@ -168,10 +169,32 @@ func (s *Service) saveLink(ctx context.Context, rec *stateRecord, scope soe.Scop
 	return l, nil
 }
 
+// initialAccess is what a new link's token is known to allow: the scopes
+// the token endpoint reported, if it did (SOE does not document it); else
+// what was requested, which for write access is only a request.
+func initialAccess(tok *soe.Token, requested []string) AccessState {
+	switch {
+	case len(tok.Scopes) > 0 && tok.HasScope(soe.ScopeWriteAccess):
+		return AccessReadWrite
+	case len(tok.Scopes) > 0:
+		return AccessReadOnly
+	case contains(requested, soe.ScopeWriteAccess):
+		return AccessWriteRequested
+	}
+	return AccessReadOnly
+}
+
+// unknownGrant explains "read-write requested" where it is shown.
+const unknownGrant = " Stack Overflow does not say which access it granted; soebot will know after your first post from Slack."
+
 // announce writes the success page and DMs the Slack user.
 func (s *Service) announce(ctx context.Context, w http.ResponseWriter, l Link) {
+	note := ""
+	if l.AccessState == AccessWriteRequested {
+		note = unknownGrant
+	}
 	s.page(w, http.StatusOK, pageData{Title: "Connected", Success: true,
-		Message: fmt.Sprintf("Connected as %s (%s, %s). You can close this tab and go back to Slack.", l.SOEName, l.Access(), l.Scope.String())})
-	s.dm(ctx, l.UserID, fmt.Sprintf(":white_check_mark: Connected as %s (%s, %s). Not you? Run `/soe unlink`.",
-		mrkdwn.Escape(l.SOEName), l.Access(), l.Scope.String()))
+		Message: fmt.Sprintf("Connected as %s (%s, %s).%s You can close this tab and go back to Slack.", l.SOEName, l.Access(), l.Scope.String(), note)})
+	s.dm(ctx, l.UserID, fmt.Sprintf(":white_check_mark: Connected as %s (%s, %s).%s Not you? Run `/soe unlink`.",
+		mrkdwn.Escape(l.SOEName), l.Access(), l.Scope.String(), note))
 }

@@ -76,10 +76,11 @@ func TestLinkHappyPath(t *testing.T) {
 	l := ls[0]
 	alice := e.soe.UserByName("alice")
 	if l.SOEUserID != alice.ID || l.SOEName != "Alice Anderson" || !l.WriteAccess || !l.Expiry.IsZero() || l.Invalid ||
+		l.AccessState != AccessWriteRequested || l.Access() != "read-write requested" ||
 		l.SOEEmail != "alice@acme.example" || l.SOEProfileURL == "" || l.Scope != soe.MainSite() {
 		t.Fatalf("link %+v", l)
 	}
-	if dms := e.slack.DMs("UALICE"); len(dms) != 1 || !strings.Contains(dms[0], "Connected as Alice Anderson (read-write, main site)") {
+	if dms := e.slack.DMs("UALICE"); len(dms) != 1 || !strings.Contains(dms[0], "Connected as Alice Anderson (read-write requested, main site). Stack Overflow does not say which access it granted") {
 		t.Fatalf("DMs %q", dms)
 	}
 	e.waitHooks(1)
@@ -116,7 +117,7 @@ func TestTeamLinkAndHTTPSCookie(t *testing.T) {
 	if len(ls) != 1 || ls[0].Scope != soe.TeamScope("platform") || !strings.Contains(strings.Join(ls[0].Scopes, ","), "access_team") {
 		t.Fatalf("%+v", ls)
 	}
-	if dms := e.slack.DMs("UALICE"); !strings.Contains(dms[0], "(read-write, team platform)") {
+	if dms := e.slack.DMs("UALICE"); !strings.Contains(dms[0], "(read-write requested, team platform)") {
 		t.Fatalf("%q", dms)
 	}
 

@@ -209,7 +209,10 @@ func TestLinkPageNamesTheSlackUser(t *testing.T) {
 		{"name and real name", func(f *fakeSlack) { f.users["UALICE"].RealName = "Alice Anderson" }, []string{
 			`You are connecting Slack user <strong>@alice (Alice Anderson)</strong> in <strong>Acme</strong>`,
 			`Only continue if you are @alice.`, `Not @alice, or did not ask for this?`}},
-		{"display name", func(f *fakeSlack) { f.users["UALICE"].Profile.DisplayName = "ally"; f.users["UALICE"].RealName = "Alice Anderson" }, []string{
+		{"display name", func(f *fakeSlack) {
+			f.users["UALICE"].Profile.DisplayName = "ally"
+			f.users["UALICE"].RealName = "Alice Anderson"
+		}, []string{
 			`Slack user <strong>@ally (Alice Anderson)</strong> in <strong>Acme</strong>`, `Only continue if you are @ally.`}},
 		{"hostile names are escaped", func(f *fakeSlack) { f.users["UALICE"].RealName = `<script>x</script>`; f.team = `A&B <i>` }, []string{
 			`@alice (&lt;script&gt;x&lt;/script&gt;)`, `in <strong>A&amp;B &lt;i&gt;</strong>`}},
