@@ -24,7 +24,7 @@ func init() { subcommands["backup"] = backup }
 // backup writes a consistent copy of the database to FILE.
 //
 // While the bot runs it holds the file's lock, so the copy is asked from the
-// running bot: GET http://127.0.0.1:PORT/admin/backup (PORT from HTTP_ADDR),
+// running bot: GET http://127.0.0.1:PORT/admin/backup (PORT from ADMIN_ADDR),
 // which only answers loopback requests that carry a fresh token sealed with
 // the bot's TOKEN_KEY (or key file). When nothing listens there, the file is
 // opened directly (read-only, 1s lock timeout) and copied. Either way the
@@ -40,7 +40,7 @@ func backup(ctx context.Context, args []string, lookup func(string) (string, boo
 		fmt.Fprintln(stderr, "backup: FILE must not be the live database", dbPath)
 		return 2
 	}
-	addr := envOr(lookup, "HTTP_ADDR", ":8080")
+	addr := envOr(lookup, "ADMIN_ADDR", "127.0.0.1:9090")
 	tokenKey, _ := lookup("TOKEN_KEY")
 
 	err := backupFromBot(ctx, addr, tokenKey, dbPath, dest)
@@ -78,7 +78,7 @@ func same(a, b string) bool {
 func backupFromBot(ctx context.Context, addr, tokenKey, dbPath, dest string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("bad HTTP_ADDR %q: %w", addr, err)
+		return fmt.Errorf("bad ADMIN_ADDR %q: %w", addr, err)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
@@ -137,7 +137,7 @@ func backupFromFile(dbPath, dest string) error {
 	db, err := store.Open(dbPath, store.Options{ReadOnly: true, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("%w; the bot holds it but its HTTP server did not answer on HTTP_ADDR (set HTTP_ADDR as the bot has it)", err)
+			return fmt.Errorf("%w; the bot holds it but its admin server did not answer on ADMIN_ADDR (set ADMIN_ADDR as the bot has it)", err)
 		}
 		return err
 	}
