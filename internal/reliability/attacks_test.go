@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/e2e"
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
 )
 
 // Link-flow attacks against the whole bot, through its real HTTP server.
@@ -69,6 +70,30 @@ func TestAttackForcedLinkingEmailMismatch(t *testing.T) {
 	}
 	r.sees(r.slash("UBOB", e2e.General, "whoami"), "not connected a Stack Overflow account")
 	r.sees(r.slash("UALICE", e2e.General, "whoami"), "not connected a Stack Overflow account")
+}
+
+// TestAttackForcedLinkingUnknownEmail: a Slack user whose email address the
+// bot cannot see (a guest, a hidden address) sends their Connect link to
+// alice, who is signed in at SOE. The link page already says it cannot be
+// used; pressing Continue anyway ends in a refusal at the callback; nothing
+// is stored and the guest is told.
+func TestAttackForcedLinkingUnknownEmail(t *testing.T) {
+	r := start(t)
+	r.Slack.AddUser(slackfake.User{ID: e2e.SlackUser("guest"), Name: "guest", RealName: "Gus Guest"})
+	u := r.linkPrompt("guest")
+	victim := r.browser("alice", true)
+	if p := fetch(t, victim, http.MethodGet, u); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "cannot see the email address") || strings.Contains(p.Body, "<form") {
+		t.Fatalf("link page: %d\n%s", p.Status, p.Body)
+	}
+	p := fetch(t, victim, http.MethodPost, u)
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "LINK_REQUIRE_EMAIL_MATCH=false") {
+		t.Fatalf("the guest's link completed by alice: %d\n%s", p.Status, p.Body)
+	}
+	r.noLinks(t, "the guest's link opened by alice")
+	if _, err := r.Slack.WaitDM(waitCtx(t, 5*time.Second), e2e.SlackUser("guest"), "did not work"); err != nil {
+		t.Errorf("the guest was not told: %v", err)
+	}
+	r.sees(r.slash(e2e.SlackUser("guest"), e2e.General, "whoami"), "not connected a Stack Overflow account")
 }
 
 func TestAttackStateReplayFiftyConcurrentCallbacks(t *testing.T) {
