@@ -17,6 +17,12 @@
 //     (AES-256-GCM) with the record's identity as additional data.
 //   - Every URL shown is built from Config.PublicURL, never from request headers.
 //   - Tokens, codes, verifiers and states are never logged or shown.
+//   - With Config.RequireEmailMatch a link completes only when the Slack and
+//     the SOE email addresses are both known and equal; Continue must be a
+//     same-origin POST (net/http CrossOriginProtection, Origin: null refused).
+//   - Unknown ids and states are answered from read-only transactions; only
+//     a live one takes the write lock. Config.Limiter limits every endpoint
+//     per client. See docs/security.md.
 package linking
 
 import (
