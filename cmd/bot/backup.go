@@ -12,7 +12,7 @@ import (
 )
 
 // backup is "bot backup FILE": a consistent copy of the database at DB_PATH,
-// asked from the bot running at HTTP_ADDR (with a token sealed with its
+// asked from the bot's admin listener at ADMIN_ADDR (with a token sealed with its
 // TOKEN_KEY or key file), else copied from the file (store.Copy).
 func backup(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) != 1 || args[0] == "" || args[0][0] == '-' {
@@ -22,7 +22,7 @@ func backup(ctx context.Context, args []string, lookup func(string) (string, boo
 	dest := args[0]
 	dbPath := envOr(lookup, "DB_PATH", "soebot.db")
 	tokenKey, _ := lookup("TOKEN_KEY")
-	o := store.CopyOptions{Path: dbPath, Addr: envOr(lookup, "HTTP_ADDR", ":8080")}
+	o := store.CopyOptions{Path: dbPath, Addr: envOr(lookup, "ADMIN_ADDR", "127.0.0.1:9090")}
 	// The key is needed only to talk to a running bot.
 	if keys, err := app.LoadKeys(tokenKey, dbPath, false, nil); err != nil {
 		o.NoCredentials = err

@@ -82,7 +82,7 @@ func startBot(t *testing.T) *e2e.Env {
 }
 
 func cliEnv(e *e2e.Env) map[string]string {
-	return map[string]string{"DB_PATH": e.DBPath(), "HTTP_ADDR": e.App.HTTPAddr(), "TOKEN_KEY": e.Config.TokenKey}
+	return map[string]string{"DB_PATH": e.DBPath(), "ADMIN_ADDR": e.App.AdminAddr(), "TOKEN_KEY": e.Config.TokenKey}
 }
 
 func linkCount(t *testing.T, path string) int {
@@ -129,6 +129,12 @@ func TestBackupWhileBotRuns(t *testing.T) {
 	if _, err := os.Stat(dest2); err == nil {
 		t.Fatal("a refused backup left a file")
 	}
+	// The public listener does not serve backups.
+	env = cliEnv(e)
+	env["ADMIN_ADDR"] = e.App.HTTPAddr()
+	if code, _, errs := runBot(t, env, "backup", dest2); code != 1 || !strings.Contains(errs, "404") {
+		t.Fatalf("backup from the public listener: exit %d: %s", code, errs)
+	}
 	// The live file is never a target.
 	if code, _, _ := runBot(t, cliEnv(e), "backup", e.DBPath()); code != 2 {
 		t.Fatalf("exit %d", code)
@@ -147,7 +153,7 @@ func TestBackupWhenBotStopped(t *testing.T) {
 	free := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	dest := filepath.Join(dir, "copy.db")
-	code, out, errs := runBot(t, map[string]string{"DB_PATH": path, "HTTP_ADDR": free}, "backup", dest)
+	code, out, errs := runBot(t, map[string]string{"DB_PATH": path, "ADMIN_ADDR": free}, "backup", dest)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}

@@ -28,7 +28,7 @@ func TestDemoTourPasses(t *testing.T) {
 		"clicks [Continue] → redirected to Stack Overflow",
 		"web page: Connected",
 		"DM from soebot to alice",
-		"Connected as Alice Anderson (read-write, main site)",
+		"Connected as Alice Anderson (read-write requested, main site)",
 		"@bob (Bob Brown", // mentions shown by name
 		"in #general, from soebot",
 		"Shared by @alice",

@@ -14,12 +14,15 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/channels"
+	"golang.org/x/time/rate"
+
 	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/people"
+	"github.com/soebot/soebot/internal/ratelimit"
 	"github.com/soebot/soebot/internal/slackapp"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -29,9 +32,17 @@ import (
 // Options are the knobs tests, the demo and benchmarks turn; production uses
 // the zero values.
 type Options struct {
-	Logger       *slog.Logger
-	HTTPClient   *http.Client  // for Slack and SOE calls
-	Listener     net.Listener  // pre-bound HTTP listener (default: listen on Config.HTTPAddr)
+	Logger     *slog.Logger
+	HTTPClient *http.Client // for Slack and SOE calls
+	Listener   net.Listener // pre-bound public HTTP listener (default: listen on Config.HTTPAddr)
+	// AdminListener is a pre-bound listener for /metrics and /admin/*
+	// (default: listen on Config.AdminAddr).
+	AdminListener net.Listener
+	// LinkRate and LinkBurst override the per-client rate limit of the link
+	// pages and the OAuth callback (default ratelimit.DefaultRate and
+	// DefaultBurst).
+	LinkRate     rate.Limit
+	LinkBurst    int
 	PingInterval time.Duration // Socket Mode ping watchdog
 	Workers      int           // handler pool size (overrides HANDLER_WORKERS)
 	ShutdownWait time.Duration // bound on draining handlers at shutdown
@@ -55,9 +66,14 @@ type App struct {
 	chans  *channels.Settings
 	// dbOpen is true between opening and closing the store (readiness).
 	dbOpen atomic.Bool
-	mux    *http.ServeMux
-	ln     net.Listener
-	srv    *http.Server
+	// mux is the public server (HTTP_ADDR): link pages, the OAuth callback,
+	// /healthz and /readyz. adminMux (ADMIN_ADDR) has /metrics and /admin/*.
+	mux      *http.ServeMux
+	adminMux *http.ServeMux
+	ln       net.Listener
+	adminLn  net.Listener
+	srv      *http.Server
+	adminSrv *http.Server
 
 	closers []func() error
 	ready   []func() bool
@@ -71,7 +87,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a = &App{cfg: cfg, opts: opts, log: opts.Logger, met: metrics.New(), mux: http.NewServeMux()}
+	a = &App{cfg: cfg, opts: opts, log: opts.Logger, met: metrics.New(), mux: http.NewServeMux(), adminMux: http.NewServeMux()}
 	built := a // a is nil when New fails
 	defer func() {
 		if err != nil {
@@ -106,7 +122,8 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.links, err = linking.New(linking.Config{
 		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,
 		WriteAccess: cfg.LinkWriteAccess, NoExpiry: cfg.LinkNoExpiry, RequireEmailMatch: cfg.LinkRequireEmailMatch,
-		Now: opts.Now,
+		Now:     opts.Now,
+		Limiter: ratelimit.New(ratelimit.Config{Rate: opts.LinkRate, Burst: opts.LinkBurst, TrustedProxies: cfg.TrustedProxies, Now: opts.Now}),
 	}, a.db, a.keys, soe.OAuthConfig{
 		SiteURL: cfg.SOEURL, ClientID: cfg.SOEClientID, RedirectURL: cfg.PublicURL + "/oauth/callback", HTTPClient: opts.HTTPClient,
 	}, a.soe, a.slack.Slack(), a.log.With("component", "linking"))
@@ -136,25 +153,60 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.slack.SetHandler(a.bot)
 	a.ready = append(a.ready, a.slack.Connected)
 
+	a.routes()
+	if err = a.listen(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// routes fills the public and the admin mux. Only what browsers and probes
+// need is public; metrics and admin endpoints are on ADMIN_ADDR alone.
+func (a *App) routes() {
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	a.mux.HandleFunc("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", a.met.Handler())
 	lh := a.links.Handler()
 	a.mux.Handle("/link/", lh)
 	a.mux.Handle("/oauth/callback", lh)
-	a.mux.HandleFunc("GET /admin/backup", a.serveBackup)
 
-	a.ln = opts.Listener
-	if a.ln == nil {
-		if a.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("http server: %w", err)
+	a.adminMux.Handle("GET /metrics", a.met.Handler())
+	a.adminMux.HandleFunc("GET /admin/backup", a.serveBackup)
+}
+
+// listen binds the public and the admin listener (unless Options gave them)
+// and builds both servers.
+func (a *App) listen() error {
+	var err error
+	if a.ln = a.opts.Listener; a.ln == nil {
+		if a.ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("http server: %w", err)
 		}
+		a.closers = append(a.closers, closeListener(a.ln))
 	}
-	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	return a, nil
+	if a.adminLn = a.opts.AdminListener; a.adminLn == nil {
+		if a.adminLn, err = net.Listen("tcp", a.cfg.AdminAddr); err != nil {
+			return fmt.Errorf("admin server (ADMIN_ADDR): %w", err)
+		}
+		a.closers = append(a.closers, closeListener(a.adminLn))
+	}
+	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
+	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	a.adminSrv = &http.Server{Handler: a.adminMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	return nil
+}
+
+// closeListener closes a listener New opened (when Run never served it);
+// after Run's shutdown it is already closed, which is fine.
+func closeListener(ln net.Listener) func() error {
+	return func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
 }
 
 // addAsk registers the ask feature; experts and search offer its buttons.
@@ -199,6 +251,9 @@ func (a *App) Metrics() *metrics.Metrics { return a.met }
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string { return a.ln.Addr().String() }
 
+// AdminAddr is the address the admin server (/metrics, /admin/*) listens on.
+func (a *App) AdminAddr() string { return a.adminLn.Addr().String() }
+
 // Ready reports what /readyz reports.
 func (a *App) Ready() bool {
 	for _, ok := range a.ready {
@@ -216,16 +271,23 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 5)
 
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("http server: %w", err)
-			cancel()
-		}
-	}()
+	servers := []struct {
+		name string
+		srv  *http.Server
+		ln   net.Listener
+	}{{"http server", a.srv, a.ln}, {"admin server", a.adminSrv, a.adminLn}}
+	for _, sv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sv.srv.Serve(sv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("%s: %w", sv.name, err)
+				cancel()
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -241,12 +303,13 @@ func (a *App) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
-	a.log.Info("soebot running", "http", a.HTTPAddr())
+	a.log.Info("soebot running", "http", a.HTTPAddr(), "admin", a.AdminAddr())
 	<-ctx.Done()
 	a.log.Info("soebot shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = a.srv.Shutdown(sctx)
+	_ = a.adminSrv.Shutdown(sctx)
 	wg.Wait()
 	cerr := a.close()
 	close(errs)

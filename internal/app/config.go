@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/soebot/soebot/internal/ratelimit"
 )
 
 // env is what envconfig reads: every value as a string, so that all problems
@@ -27,13 +30,15 @@ type env struct {
 	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3)"`
 	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id" required:"true"`
 	PublicURL             string `envconfig:"PUBLIC_URL" desc:"the bot's external base URL; OAuth redirect is $PUBLIC_URL/oauth/callback" required:"true"`
-	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the bot's HTTP server" default:":8080"`
+	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the public HTTP server (link pages, OAuth callback, /healthz, /readyz)" default:":8080"`
+	AdminAddr             string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /admin/backup; keep it off the public network" default:"127.0.0.1:9090"`
+	TrustedProxies        string `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed when rate-limiting the link pages (default none)"`
 	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file" default:"soebot.db"`
 	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH"`
 	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period" default:"60s"`
 	LogLevel              string `envconfig:"LOG_LEVEL" desc:"debug|info|warn|error" default:"info"`
 	LogFormat             string `envconfig:"LOG_FORMAT" desc:"json|text" default:"json"`
-	LinkRequireEmailMatch string `envconfig:"LINK_REQUIRE_EMAIL_MATCH" desc:"refuse a link when the Slack and SOE emails are both known and differ" default:"true"`
+	LinkRequireEmailMatch string `envconfig:"LINK_REQUIRE_EMAIL_MATCH" desc:"connect accounts only when the Slack and SOE emails are both known and equal; false lets whoever opens a link connect their SOE account to the Slack user who asked" default:"true"`
 	LinkWriteAccess       string `envconfig:"LINK_WRITE_ACCESS" desc:"request write_access when linking" default:"true"`
 	LinkNoExpiry          string `envconfig:"LINK_NO_EXPIRY" desc:"request no_expiry when linking" default:"true"`
 	CacheTTL              string `envconfig:"CACHE_TTL" desc:"how long SME lists, tag ids and user mappings are cached" default:"5m"`
@@ -50,11 +55,15 @@ type Config struct {
 	SOEClientID   string
 	PublicURL     string
 	HTTPAddr      string
-	DBPath        string
-	TokenKey      string
-	PollInterval  time.Duration
-	LogLevel      slog.Level
-	LogFormat     string
+	AdminAddr     string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (for rate limiting); none by default.
+	TrustedProxies []netip.Prefix
+	DBPath         string
+	TokenKey       string
+	PollInterval   time.Duration
+	LogLevel       slog.Level
+	LogFormat      string
 
 	LinkRequireEmailMatch bool
 	LinkWriteAccess       bool
@@ -111,10 +120,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		c.PublicURL = strings.TrimRight(e.PublicURL, "/")
 		checkURL(&problems, "PUBLIC_URL", c.PublicURL)
 	}
-	c.HTTPAddr = e.HTTPAddr
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		problems = append(problems, fmt.Sprintf("HTTP_ADDR %q is not host:port", c.HTTPAddr))
-	}
+	loadListeners(&problems, e, &c)
 	c.DBPath = e.DBPath
 	if c.DBPath == "" {
 		problems = append(problems, "DB_PATH must not be empty")
@@ -151,6 +157,28 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return c, &ConfigError{Problems: problems}
 	}
 	return c, nil
+}
+
+// loadListeners checks HTTP_ADDR, ADMIN_ADDR (not the same address: the
+// admin endpoints must not land on the public listener) and TRUSTED_PROXIES.
+func loadListeners(problems *[]string, e env, c *Config) {
+	c.HTTPAddr, c.AdminAddr = e.HTTPAddr, e.AdminAddr
+	_, httpPort, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("HTTP_ADDR %q is not host:port", c.HTTPAddr))
+	}
+	_, adminPort, aerr := net.SplitHostPort(c.AdminAddr)
+	if aerr != nil {
+		*problems = append(*problems, fmt.Sprintf("ADMIN_ADDR %q is not host:port", c.AdminAddr))
+	}
+	if err == nil && aerr == nil && httpPort == adminPort && httpPort != "0" {
+		*problems = append(*problems, fmt.Sprintf("ADMIN_ADDR %q must use another port than HTTP_ADDR %q: /metrics and /admin stay off the public listener", c.AdminAddr, c.HTTPAddr))
+	}
+	tp, err := ratelimit.ParsePrefixes(e.TrustedProxies)
+	if err != nil {
+		*problems = append(*problems, "TRUSTED_PROXIES: "+err.Error())
+	}
+	c.TrustedProxies = tp
 }
 
 // ConfigError lists every configuration problem.

@@ -46,6 +46,10 @@ func TestLoadConfig(t *testing.T) {
 			want: []string{"POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT"}},
 		{name: "bad bool", env: with("LINK_REQUIRE_EMAIL_MATCH", "maybe"), want: []string{"LINK_REQUIRE_EMAIL_MATCH"}},
 		{name: "bad addr", env: with("HTTP_ADDR", "8080"), want: []string{"HTTP_ADDR"}},
+		{name: "bad admin addr", env: with("ADMIN_ADDR", "9090"), want: []string{`ADMIN_ADDR "9090" is not host:port`}},
+		{name: "admin on the public port", env: with("HTTP_ADDR", ":8080", "ADMIN_ADDR", "127.0.0.1:8080"), want: []string{"ADMIN_ADDR", "another port than HTTP_ADDR"}},
+		{name: "bad trusted proxies", env: with("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal, 10.0.0.0/40"),
+			want: []string{"TRUSTED_PROXIES", `"proxy.internal"`, `"10.0.0.0/40"`}, notWant: []string{`"10.0.0.0/8"`}},
 		{name: "bad workers", env: with("HANDLER_WORKERS", "0"), want: []string{"HANDLER_WORKERS"}},
 		{name: "workers not a number", env: with("HANDLER_WORKERS", "lots"), want: []string{"HANDLER_WORKERS"}},
 	}
@@ -56,7 +60,8 @@ func TestLoadConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
-				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch || cfg.HandlerWorkers != 512 {
+				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch || cfg.HandlerWorkers != 512 ||
+					cfg.AdminAddr != "127.0.0.1:9090" || len(cfg.TrustedProxies) != 0 {
 					t.Fatalf("defaults not applied: %+v", cfg)
 				}
 				return
@@ -84,9 +89,27 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	if err := Usage(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SOE_URL", "SOE_API_URL", "SOE_CLIENT_ID", "PUBLIC_URL", "HTTP_ADDR", "DB_PATH", "TOKEN_KEY", "POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HANDLER_WORKERS"} {
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SOE_URL", "SOE_API_URL", "SOE_CLIENT_ID", "PUBLIC_URL", "HTTP_ADDR", "ADMIN_ADDR", "TRUSTED_PROXIES", "LINK_REQUIRE_EMAIL_MATCH", "DB_PATH", "TOKEN_KEY", "POLL_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HANDLER_WORKERS"} {
 		if !strings.Contains(b.String(), v) {
 			t.Errorf("usage lacks %s", v)
 		}
+	}
+}
+
+func TestTrustedProxiesParsed(t *testing.T) {
+	cfg, err := LoadConfig(mapLookup(map[string]string{
+		"SLACK_APP_TOKEN": "xapp-1-A", "SLACK_BOT_TOKEN": "xoxb-1", "SOE_URL": "https://acme.stackenterprise.co",
+		"SOE_CLIENT_ID": "42", "PUBLIC_URL": "https://bot.acme.example",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32", "ADMIN_ADDR": "0.0.0.0:9100",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.0.2.7/32 2001:db8::/32" || cfg.AdminAddr != "0.0.0.0:9100" {
+		t.Fatalf("%v %q", got, cfg.AdminAddr)
 	}
 }

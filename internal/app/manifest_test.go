@@ -155,7 +155,7 @@ func newTestApp(t *testing.T) *App {
 		"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-test",
 		"SLACK_API_URL": "http://127.0.0.1:1/api/", "SOE_URL": "http://127.0.0.1:2",
 		"SOE_CLIENT_ID": "1", "PUBLIC_URL": "http://127.0.0.1:3",
-		"DB_PATH": filepath.Join(t.TempDir(), "soebot.db"), "HTTP_ADDR": "127.0.0.1:0",
+		"DB_PATH": filepath.Join(t.TempDir(), "soebot.db"), "HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
 		"TOKEN_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 	}))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,7 +24,7 @@ func testConfig(t *testing.T, dir string, extra map[string]string) Config {
 	env := map[string]string{
 		"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "http://127.0.0.1:1/api/",
 		"SOE_URL": "http://127.0.0.1:2", "SOE_CLIENT_ID": "1", "PUBLIC_URL": "http://127.0.0.1:3",
-		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(dir, "soebot.db"),
+		"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(dir, "soebot.db"),
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -157,7 +158,7 @@ func TestBackupEndpointGuards(t *testing.T) {
 				req.Header.Set(c.header[0], c.header[1])
 			}
 			rec := httptest.NewRecorder()
-			a.mux.ServeHTTP(rec, req)
+			a.adminMux.ServeHTTP(rec, req)
 			if rec.Code != c.want {
 				t.Fatalf("status %d, want %d", rec.Code, c.want)
 			}
@@ -175,6 +176,127 @@ func TestLinkRoutesMounted(t *testing.T) {
 		a.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
 		if rec.Code == http.StatusNotFound && !strings.Contains(rec.Body.String(), "soebot") {
 			t.Errorf("%s not routed to linking: %d", p, rec.Code)
+		}
+	}
+}
+
+// TestAdminEndpointsOffThePublicListener: HTTP_ADDR serves only the link
+// pages, the OAuth callback and the probes; /metrics and /admin/* answer on
+// ADMIN_ADDR alone, which does not serve the link pages.
+func TestAdminEndpointsOffThePublicListener(t *testing.T) {
+	a := newApp(t, testConfig(t, t.TempDir(), nil), nil)
+	serve := func(mux *http.ServeMux, path string) int {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = "127.0.0.1:5555"
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, tc := range []struct {
+		path          string
+		public, admin int
+	}{
+		{"/metrics", 404, 200},
+		{"/admin/backup", 404, 403}, // 403: no admin token
+		{"/admin/anything", 404, 404},
+		{"/healthz", 200, 404},
+		{"/readyz", 503, 404}, // not connected to Slack in this test
+		{"/link/" + strings.Repeat("a", 43), 404, 404},
+		{"/oauth/callback?state=x", 400, 404},
+	} {
+		if got := serve(a.mux, tc.path); got != tc.public {
+			t.Errorf("public %s: %d, want %d", tc.path, got, tc.public)
+		}
+		if got := serve(a.adminMux, tc.path); got != tc.admin {
+			t.Errorf("admin %s: %d, want %d", tc.path, got, tc.admin)
+		}
+	}
+	if a.AdminAddr() == a.HTTPAddr() || !strings.HasPrefix(a.AdminAddr(), "127.0.0.1:") {
+		t.Fatalf("admin %s, http %s", a.AdminAddr(), a.HTTPAddr())
+	}
+}
+
+// TestAdminListenerFromOptions: a pre-bound admin listener is used as is.
+func TestAdminListenerFromOptions(t *testing.T) {
+	cfg := testConfig(t, t.TempDir(), map[string]string{"ADMIN_ADDR": "127.0.0.1:1"}) // would fail to bind
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	adm, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	defer adm.Close()
+	a, err := New(context.Background(), cfg, Options{Listener: ln, AdminListener: adm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if a.AdminAddr() != adm.Addr().String() {
+		t.Fatalf("%s, want %s", a.AdminAddr(), adm.Addr())
+	}
+}
+
+// TestAdminAddrInUseStops: a taken ADMIN_ADDR stops the bot with a message
+// naming it, and the public listener New had opened is closed again.
+func TestAdminAddrInUseStops(t *testing.T) {
+	taken, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer taken.Close()
+	free, _ := net.Listen("tcp", "127.0.0.1:0")
+	httpAddr := free.Addr().String()
+	free.Close()
+	cfg := testConfig(t, t.TempDir(), map[string]string{"HTTP_ADDR": httpAddr, "ADMIN_ADDR": taken.Addr().String()})
+	_, err := New(context.Background(), cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {
+		t.Fatalf("%v", err)
+	}
+	ln, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		t.Fatalf("HTTP_ADDR still held after the failed start: %v", err)
+	}
+	ln.Close()
+}
+
+// TestLinkPagesRateLimitedBehindTrustedProxies: the link pages and the
+// callback are limited per client; X-Forwarded-For counts only from
+// TRUSTED_PROXIES, so a client rotating a spoofed header stays limited while
+// clients behind the real proxy each get their own budget. The probes are
+// never limited.
+func TestLinkPagesRateLimitedBehindTrustedProxies(t *testing.T) {
+	cfg := testConfig(t, t.TempDir(), map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8"})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), cfg, Options{Listener: ln, LinkBurst: 2, LinkRate: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.close() })
+	serve := func(path, remote, xff string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", xff)
+		rec := httptest.NewRecorder()
+		a.mux.ServeHTTP(rec, req)
+		return rec
+	}
+	link := "/link/" + strings.Repeat("a", 43)
+	limited := 0
+	for i := range 6 {
+		rec := serve(link, "198.51.100.7:4000", fmt.Sprintf("203.0.113.%d", i))
+		if rec.Code == http.StatusTooManyRequests {
+			limited++
+			if rec.Header().Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if limited != 4 {
+		t.Fatalf("%d of 6 spoofing requests limited, want 4 (burst 2)", limited)
+	}
+	if rec := serve("/oauth/callback?state=x", "198.51.100.7:4000", ""); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("callback from the limited client: %d", rec.Code)
+	}
+	if rec := serve("/healthz", "198.51.100.7:4000", ""); rec.Code != http.StatusOK {
+		t.Fatalf("healthz limited: %d", rec.Code)
+	}
+	for i := range 6 {
+		if rec := serve(link, "10.0.0.1:4000", fmt.Sprintf("203.0.113.%d", i)); rec.Code != http.StatusNotFound {
+			t.Fatalf("client %d behind the trusted proxy: %d", i, rec.Code)
 		}
 	}
 }

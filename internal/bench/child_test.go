@@ -53,10 +53,11 @@ func runChild() int {
 
 // child is the bot running in its own process against e's fakes and database.
 type child struct {
-	cmd     *exec.Cmd
-	addr    string        // its HTTP server
-	startup time.Duration // from exec to Socket Mode connected (hello)
-	stderr  *bytes.Buffer
+	cmd       *exec.Cmd
+	addr      string        // its public HTTP server
+	adminAddr string        // its admin server (/metrics)
+	startup   time.Duration // from exec to Socket Mode connected (hello)
+	stderr    *bytes.Buffer
 }
 
 // startChild stops e's in-process bot (the fakes stay up) and starts the bot
@@ -72,11 +73,17 @@ func startChild(tb testing.TB, e *env, poll time.Duration) *child {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	adminAddr := aln.Addr().String()
+	aln.Close()
 	c := e.Config
 	vars := map[string]string{
 		childEnv: "1", "SLACK_APP_TOKEN": c.SlackAppToken, "SLACK_BOT_TOKEN": c.SlackBotToken, "SLACK_API_URL": c.SlackAPIURL,
 		"SOE_URL": c.SOEURL, "SOE_API_URL": c.SOEAPIURL, "SOE_CLIENT_ID": c.SOEClientID, "PUBLIC_URL": c.PublicURL,
-		"HTTP_ADDR": addr, "DB_PATH": c.DBPath, "TOKEN_KEY": c.TokenKey, "POLL_INTERVAL": poll.String(),
+		"HTTP_ADDR": addr, "ADMIN_ADDR": adminAddr, "DB_PATH": c.DBPath, "TOKEN_KEY": c.TokenKey, "POLL_INTERVAL": poll.String(),
 		"LOG_LEVEL": "warn", "LOG_FORMAT": "json",
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -88,7 +95,7 @@ func startChild(tb testing.TB, e *env, poll time.Duration) *child {
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	ch := &child{cmd: cmd, addr: addr, stderr: &bytes.Buffer{}}
+	ch := &child{cmd: cmd, addr: addr, adminAddr: adminAddr, stderr: &bytes.Buffer{}}
 	cmd.Stderr = ch.stderr
 	opens := e.Slack.Opens()
 	t0 := time.Now()
@@ -189,7 +196,7 @@ func (c *child) rss(tb testing.TB) (m memInfo) {
 // metrics scrapes the child's /metrics (plain samples, summed over labels).
 func (c *child) metrics(tb testing.TB) map[string]float64 {
 	tb.Helper()
-	resp, err := http.Get("http://" + c.addr + "/metrics")
+	resp, err := http.Get("http://" + c.adminAddr + "/metrics")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	SOE   *soefake.Server
 	// Prepare runs after the app is built and before it runs (register test-only handlers).
 	Prepare func(*app.App)
+	// LinkBurst overrides the per-client burst of the link pages' rate
+	// limit (default: production's), for tests that flood them on purpose.
+	LinkBurst int
 }
 
 // Env is one running bot with its fakes.
@@ -124,21 +127,29 @@ func (e *Env) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	env["PUBLIC_URL"] = "http://" + ln.Addr().String()
+	env["ADMIN_ADDR"] = adminLn.Addr().String()
 	for k, v := range o.Env {
 		env[k] = v
 	}
 	cfg, err := app.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		ln.Close()
+		adminLn.Close()
 		return err
 	}
 	a, err := app.New(ctx, cfg, app.Options{
-		Logger: o.Logger, Listener: ln, PingInterval: 2 * time.Second,
-		Workers: o.Workers, ShutdownWait: o.ShutdownWait,
+		Logger: o.Logger, Listener: ln, AdminListener: adminLn, PingInterval: 2 * time.Second,
+		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst,
 	})
 	if err != nil {
 		ln.Close()
+		adminLn.Close()
 		return err
 	}
 	if o.Prepare != nil {

@@ -126,7 +126,7 @@ func TestLinkEndToEnd(t *testing.T) {
 	}
 	e.connect(t, buttonURL(t, m, "Connect"), "alice", "@alice", "main site")
 
-	if _, err := e.Slack.WaitDM(wait(t), alice, "Connected as Alice Anderson (read-write, main site)"); err != nil {
+	if _, err := e.Slack.WaitDM(wait(t), alice, "Connected as Alice Anderson (read-write requested, main site)"); err != nil {
 		t.Fatalf("no DM: %v\nDMs: %s", err, dump(e.Slack.DMs(alice)))
 	}
 	// The pending command is answered automatically.
@@ -134,7 +134,7 @@ func TestLinkEndToEnd(t *testing.T) {
 		t.Fatalf("whoami not replayed: %v%s", err, dump(e.Slack.Responses(first.ResponseURL)))
 	}
 
-	e.sees(t, e.slash(t, alice, General, "whoami"), "Your Stack Overflow connections", "main site", "Alice Anderson", "read-write", "never expires")
+	e.sees(t, e.slash(t, alice, General, "whoami"), "Your Stack Overflow connections", "main site", "Alice Anderson", "read-write requested", "never expires")
 
 	// The token is revoked at SOE: the next command offers Reconnect, and
 	// the link is kept (marked invalid) until the user acts.
@@ -161,7 +161,7 @@ func TestLinkTeamEndToEnd(t *testing.T) {
 	carol := SlackUser("carol")
 	m := e.sees(t, e.slash(t, carol, General, "link team platform"), "Connect your Stack Overflow account", "team platform")
 	e.connect(t, buttonURL(t, m, "Connect"), "carol", "@carol", "platform")
-	if _, err := e.Slack.WaitDM(wait(t), carol, "Connected as Carol Chen (read-write, team platform)"); err != nil {
+	if _, err := e.Slack.WaitDM(wait(t), carol, "Connected as Carol Chen (read-write requested, team platform)"); err != nil {
 		t.Fatalf("no DM: %v\nDMs: %s", err, dump(e.Slack.DMs(carol)))
 	}
 	e.sees(t, e.slash(t, carol, General, "whoami"), "team platform", "Carol Chen")

@@ -126,15 +126,20 @@ func TestShutdownLetsInFlightHandlerFinish(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	e := bot(t)
-	base := "http://" + e.App.HTTPAddr()
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200} {
-		resp, err := http.Get(base + path)
+	public, admin := "http://"+e.App.HTTPAddr(), "http://"+e.App.AdminAddr()
+	// The public listener has the probes; /metrics and /admin/* are only on
+	// ADMIN_ADDR.
+	for u, want := range map[string]int{
+		public + "/healthz": 200, public + "/readyz": 200, public + "/metrics": 404, public + "/admin/backup": 404,
+		admin + "/metrics": 200, admin + "/admin/backup": 403, admin + "/healthz": 404,
+	} {
+		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != want {
-			t.Errorf("%s = %d, want %d", path, resp.StatusCode, want)
+			t.Errorf("%s = %d, want %d", u, resp.StatusCode, want)
 		}
 	}
 }

@@ -140,6 +140,8 @@ type tenv struct {
 	log    *slog.Logger
 	cfg    Config
 
+	writes int // questions posted by write (access_test.go)
+
 	hookMu sync.Mutex
 	hooked []Link
 	resume []*Resume

@@ -1,14 +1,18 @@
 package linking
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -32,12 +36,36 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /link/{id}", s.serveContinue)
 	mux.HandleFunc("GET /oauth/callback", s.serveCallback)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowed(w, r) {
+			return
+		}
 		if !queryOK(r.URL.RawQuery) {
 			s.page(w, http.StatusBadRequest, pageData{Title: "Bad request", Message: "This address is malformed. Start again with /soe link in Slack."})
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// allowed answers 429 (and returns false) when the client is over the rate
+// limit. Nothing is logged per refusal, so a flood cannot flood the logs.
+func (s *Service) allowed(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Limiter == nil {
+		return true
+	}
+	ok, wait := s.cfg.Limiter.Allow(r)
+	if ok {
+		return true
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.page(w, http.StatusTooManyRequests, pageData{Title: "Too many requests",
+		Message: fmt.Sprintf("soebot got too many requests from your network. Please wait %d %s, then reload this page.", secs, unit)})
+	return false
 }
 
 // queryOK refuses unparsable, overlong or binary query values.
@@ -118,47 +146,74 @@ func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusNotFound, pageUnknownLink)
 		return
 	}
-	workspace, userName := s.slackNames(ctx, rec.UserID)
+	who := s.slackWho(ctx, rec.UserID)
+	if s.cfg.RequireEmailMatch && who.Known && !who.EmailKnown {
+		// The callback would refuse it: say so before the user goes to SOE.
+		ferr := slackEmailUnknown()
+		s.page(w, ferr.status, pageData{Title: "This link cannot be used", Message: upperFirst(ferr.msg)})
+		return
+	}
 	s.page(w, http.StatusOK, pageData{
-		Title:     "Connect Stack Overflow",
-		Confirm:   true,
-		Workspace: workspace,
-		SlackUser: userName,
-		SOEHost:   s.soeHost,
-		Scope:     describeScope(scope),
-		Access:    s.describeAccess(),
-		Action:    s.cfg.PublicURL + "/link/" + id,
+		Title:        "Connect Stack Overflow",
+		Confirm:      true,
+		Workspace:    who.Workspace,
+		SlackUser:    who.Full,
+		SlackHandle:  who.Handle,
+		SOEHost:      s.soeHost,
+		Scope:        describeScope(scope),
+		Access:       s.describeAccess(),
+		Action:       s.cfg.PublicURL + "/link/" + id,
+		NoEmailCheck: !s.cfg.RequireEmailMatch,
 	})
 }
 
-// slackNames returns the workspace name and "@name" of the Slack user (with
-// neutral fallbacks when Slack does not answer).
-func (s *Service) slackNames(ctx context.Context, user string) (workspace, name string) {
-	workspace, name = "your Slack workspace", "@"+user
+// slackWho is the Slack user a link connects, as the link page names them.
+type slackWho struct {
+	Workspace  string // "Acme", or a neutral fallback
+	Handle     string // "@alice", or "@U123" when Slack does not answer
+	Full       string // "@alice (Alice Anderson)"
+	Known      bool   // users.info answered
+	EmailKnown bool   // and showed an email address
+}
+
+// slackWho asks Slack for the workspace and user names (with neutral
+// fallbacks when Slack does not answer).
+func (s *Service) slackWho(ctx context.Context, user string) slackWho {
+	w := slackWho{Workspace: "your Slack workspace", Handle: "@" + user}
+	w.Full = w.Handle
 	if s.slack == nil {
-		return workspace, name
+		return w
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if t := s.slack.TeamName(ctx); t != "" {
-		workspace = t
+		w.Workspace = t
 	}
-	if u, err := s.slack.UserInfo(ctx, user); err == nil && u != nil {
-		switch {
-		case u.Profile.DisplayName != "":
-			name = "@" + u.Profile.DisplayName
-		case u.Name != "":
-			name = "@" + u.Name
-		}
-		real := u.RealName
-		if real == "" {
-			real = u.Profile.RealName
-		}
-		if real != "" && !strings.EqualFold("@"+real, name) {
-			name += " (" + real + ")"
-		}
+	u, err := s.slack.UserInfo(ctx, user)
+	if err != nil || u == nil {
+		return w
 	}
-	return workspace, name
+	w.Known, w.EmailKnown = true, strings.TrimSpace(u.Profile.Email) != ""
+	switch {
+	case u.Profile.DisplayName != "":
+		w.Handle = "@" + u.Profile.DisplayName
+	case u.Name != "":
+		w.Handle = "@" + u.Name
+	}
+	w.Full = w.Handle
+	real := cmp.Or(u.RealName, u.Profile.RealName)
+	if real != "" && !strings.EqualFold("@"+real, w.Handle) {
+		w.Full += " (" + real + ")"
+	}
+	return w
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func describeScope(sc soe.Scope) string {
@@ -168,6 +223,7 @@ func describeScope(sc soe.Scope) string {
 	return "the main site"
 }
 
+// describeAccess is the access soebot asks for (SOE may grant less).
 func (s *Service) describeAccess() string {
 	a := "read-only"
 	if s.cfg.WriteAccess {
@@ -184,30 +240,95 @@ func (s *Service) describeAccess() string {
 var errLinkGone = errors.New("link unknown or used")
 var errLinkExpired = errors.New("link expired")
 
+// serveContinue consumes the link id and starts the OAuth flow. Unknown and
+// expired ids are answered from a read-only transaction: only a live id
+// (a secret) takes the database's write lock.
 func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && s.publicOrigin != "" && o != s.publicOrigin {
+	if s.crossSite(r) {
 		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
 		return
 	}
 	id := r.PathValue("id")
-	if !validID(id) {
-		s.page(w, http.StatusNotFound, pageUnknownLink)
+	if !s.pendingLive(ctx, w, id) {
 		return
 	}
-	// The browser binding: reuse this browser's nonce so several flows can
-	// run side by side in one browser.
-	nonce := ""
-	if c, err := r.Cookie(s.cookieName); err == nil && validID(c.Value) {
-		nonce = c.Value
-	} else {
-		nonce = randomID()
+	nonce := s.browserNonce(r)
+	state, verifier := randomID(), soe.GenerateVerifier()
+	pend, err := s.continuePending(id, nonce, state, verifier)
+	if !s.continueOK(ctx, w, err) {
+		return
 	}
-	state := randomID()
-	verifier := soe.GenerateVerifier()
+	scope, _ := soe.ParseScopeKey(pend.Scope)
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
+		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
+	noStore(w)
+	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+}
+
+// crossSite reports whether a POST comes from another site. net/http's
+// CrossOriginProtection refuses a Sec-Fetch-Site other than same-origin or
+// none, and (for browsers without it) an Origin that does not match Host or
+// PUBLIC_URL. On top, an Origin that is sent must be PUBLIC_URL's: "null"
+// (sandboxed frames, some redirects) and every other origin are refused.
+// A request with neither header is not from a browser and passes.
+func (s *Service) crossSite(r *http.Request) bool {
+	if s.csrf.Check(r) != nil {
+		return true
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && (o == "null" || (s.publicOrigin != "" && o != s.publicOrigin))
+}
+
+// pendingLive answers the request (and returns false) unless id names a
+// pending link that has not expired. It reads only.
+func (s *Service) pendingLive(ctx context.Context, w http.ResponseWriter, id string) bool {
+	rec, err := s.lookupPending(id)
+	switch {
+	case err != nil:
+		return s.continueOK(ctx, w, err)
+	case rec == nil:
+		return s.continueOK(ctx, w, errLinkGone)
+	case expiredAt(s.cfg.Now(), rec.Expires):
+		return s.continueOK(ctx, w, errLinkExpired)
+	}
+	return true
+}
+
+// browserNonce is the browser binding: this browser's nonce is reused so
+// several flows can run side by side in one browser.
+func (s *Service) browserNonce(r *http.Request) string {
+	if c, err := r.Cookie(s.cookieName); err == nil && validID(c.Value) {
+		return c.Value
+	}
+	return randomID()
+}
+
+// continueOK writes the page for a failed Continue and returns false; it
+// returns true when err is nil.
+func (s *Service) continueOK(ctx context.Context, w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errLinkGone):
+		s.page(w, http.StatusNotFound, pageUnknownLink)
+	case errors.Is(err, errLinkExpired):
+		s.page(w, http.StatusGone, pageExpiredLink)
+	default:
+		s.log.ErrorContext(ctx, "link continue: store error", "err", err)
+		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please run /soe link in Slack again."})
+	}
+	return false
+}
+
+// continuePending consumes the pending link id and stores the OAuth state
+// record in one transaction (crypto only inside it; no I/O).
+func (s *Service) continuePending(id, nonce, state, verifier string) (pendingRecord, error) {
 	stateKey := hashKey(state)
 	now := s.cfg.Now()
-
 	var pend pendingRecord
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		pk := hashKey(id)
@@ -225,49 +346,38 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 		if expiredAt(now, pend.Expires) {
 			return errLinkExpired
 		}
-		scope, err := soe.ParseScopeKey(pend.Scope)
+		st, err := s.newState(&pend, pk, stateKey, nonce, verifier, now)
 		if err != nil {
-			return errLinkGone
-		}
-		st := stateRecord{
-			TeamID: pend.TeamID, UserID: pend.UserID, Scope: pend.Scope,
-			Browser: hashKey(nonce), Scopes: s.requestScopes(scope),
-			Created: now, Expires: now.Add(s.cfg.PendingTTL),
-		}
-		if st.Verifier, err = s.keys.Seal([]byte(verifier), stateAAD(stateKey)); err != nil {
 			return err
 		}
-		if len(pend.Resume) > 0 {
-			// Re-seal the resume data for the state record (crypto only; no I/O).
-			if plain, err := s.keys.Open(pend.Resume, pendingAAD(pk)); err == nil {
-				st.Resume, err = s.keys.Seal(plain, stateAAD(stateKey))
-				if err != nil {
-					return err
-				}
+		return store.PutJSON(tx, bucketStates, stateKey, st)
+	})
+	return pend, err
+}
+
+// newState builds the OAuth state record for a continued pending link.
+func (s *Service) newState(pend *pendingRecord, pk, stateKey, nonce, verifier string, now time.Time) (*stateRecord, error) {
+	scope, err := soe.ParseScopeKey(pend.Scope)
+	if err != nil {
+		return nil, errLinkGone
+	}
+	st := &stateRecord{
+		TeamID: pend.TeamID, UserID: pend.UserID, Scope: pend.Scope,
+		Browser: hashKey(nonce), Scopes: s.requestScopes(scope),
+		Created: now, Expires: now.Add(s.cfg.PendingTTL),
+	}
+	if st.Verifier, err = s.keys.Seal([]byte(verifier), stateAAD(stateKey)); err != nil {
+		return nil, err
+	}
+	if len(pend.Resume) > 0 {
+		// Re-seal the resume data for the state record.
+		if plain, err := s.keys.Open(pend.Resume, pendingAAD(pk)); err == nil {
+			if st.Resume, err = s.keys.Seal(plain, stateAAD(stateKey)); err != nil {
+				return nil, err
 			}
 		}
-		return store.PutJSON(tx, bucketStates, stateKey, &st)
-	})
-	switch {
-	case errors.Is(err, errLinkGone):
-		s.page(w, http.StatusNotFound, pageUnknownLink)
-		return
-	case errors.Is(err, errLinkExpired):
-		s.page(w, http.StatusGone, pageExpiredLink)
-		return
-	case err != nil:
-		s.log.ErrorContext(ctx, "link continue: store error", "err", err)
-		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please run /soe link in Slack again."})
-		return
 	}
-	scope, _ := soe.ParseScopeKey(pend.Scope)
-	http.SetCookie(w, &http.Cookie{
-		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
-		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
-	s.log.InfoContext(ctx, "link continued to SOE", "team", pend.TeamID, "user", pend.UserID, "scope", pend.Scope)
-	noStore(w)
-	http.Redirect(w, r, s.oauth.AuthCodeURL(state, verifier, s.requestScopes(scope)), http.StatusSeeOther)
+	return st, nil
 }
 
 // requestScopes lists the OAuth scopes to ask for.
@@ -328,133 +438,93 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request) {
 	s.dm(ctx, rec.UserID, ":warning: Connecting your Stack Overflow account did not work: "+mrkdwn.Escape(ferr.msg))
 }
 
-// consumeState reads and deletes the state record in one transaction. It
-// returns the record (for the DM) together with a flowError when the flow
-// must stop; rec == nil means nobody can be told.
+func flowStoreError() *flowError {
+	return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not read its database. Please try again.", "store error"}
+}
+
+func flowUnknownState() *flowError {
+	return &flowError{http.StatusBadRequest, "Link already used or unknown",
+		"this sign-in link was already used, has expired or is unknown. Run /soe link in Slack for a new one.", "unknown or used state"}
+}
+
+func flowOtherBrowser() *flowError {
+	return &flowError{http.StatusBadRequest, "Different browser",
+		"the sign-in finished in a different browser (or with cookies blocked) than the one that started it. Run /soe link in Slack and finish in the same browser.",
+		"browser cookie missing or mismatched"}
+}
+
+// consumeState checks the state and this browser's binding read-only, then
+// reads and deletes the state record in one write transaction. It returns
+// the record (for the DM) together with a flowError when the flow must stop;
+// rec == nil means nobody can be told. Unknown states and wrong browsers
+// never take the write lock (and a wrong browser does not consume the state:
+// the browser that started the flow may still finish it).
 func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr string) (*stateRecord, *flowError) {
 	key := hashKey(state)
-	now := s.cfg.Now()
+	rec, err := s.lookupState(key)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
+		return nil, flowStoreError()
+	case rec == nil:
+		return nil, flowUnknownState()
+	case nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1:
+		return rec, flowOtherBrowser()
+	}
+	rec, err = s.deleteState(key)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
+		return nil, flowStoreError()
+	case rec == nil: // consumed by a concurrent callback
+		return nil, flowUnknownState()
+	}
+	return rec, stateProblem(s.cfg.Now(), rec, oauthErr)
+}
+
+// lookupState reads the state record under key (nil when there is none).
+func (s *Service) lookupState(key string) (*stateRecord, error) {
 	var rec stateRecord
-	var ferr *flowError
+	var found bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		found, err = store.GetJSON(tx, bucketStates, key, &rec)
+		return err
+	})
+	if err != nil || !found {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// deleteState reads and deletes the state record under key in one
+// transaction, so exactly one callback gets it.
+func (s *Service) deleteState(key string) (*stateRecord, error) {
+	var rec stateRecord
 	var found bool
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		found, err = store.GetJSON(tx, bucketStates, key, &rec)
-		if err != nil || !found {
+		if found, err = store.GetJSON(tx, bucketStates, key, &rec); err != nil || !found {
 			return err
 		}
-		if nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1 {
-			// Not consumed: the browser that started the flow may still finish it.
-			ferr = &flowError{http.StatusBadRequest, "Different browser",
-				"the sign-in finished in a different browser (or with cookies blocked) than the one that started it. Run /soe link in Slack and finish in the same browser.",
-				"browser cookie missing or mismatched"}
-			return nil
-		}
-		if err := tx.Bucket(bucketStates).Delete([]byte(key)); err != nil {
-			return err
-		}
-		switch {
-		case expiredAt(now, rec.Expires):
-			ferr = &flowError{http.StatusGone, "Link expired", "the sign-in took too long and the link expired. Run /soe link in Slack for a new one.", "state expired"}
-		case oauthErr == "access_denied":
-			ferr = &flowError{http.StatusForbidden, "Access not allowed", "you did not allow soebot to access your Stack Overflow account, so nothing was connected. Run /soe link again if you change your mind.", "consent denied"}
-		case oauthErr != "":
-			ferr = &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
-		}
-		return nil
+		return tx.Bucket(bucketStates).Delete([]byte(key))
 	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
-		return nil, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not read its database. Please try again.", "store error"}
+	if err != nil || !found {
+		return nil, err
 	}
-	if !found {
-		return nil, &flowError{http.StatusBadRequest, "Link already used or unknown",
-			"this sign-in link was already used, has expired or is unknown. Run /soe link in Slack for a new one.", "unknown or used state"}
-	}
-	return &rec, ferr
+	return &rec, nil
 }
 
-// complete finishes a consumed flow: exchange, users/me, email check, store,
-// DM, page and hooks. It returns nil when it wrote the success page.
-func (s *Service) complete(ctx context.Context, w http.ResponseWriter, rec *stateRecord, state, code string) *flowError {
-	if code == "" {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow did not send an authorization code. Run /soe link to try again.", "no code"}
+// stateProblem is why a consumed state cannot complete (nil when it can).
+func stateProblem(now time.Time, rec *stateRecord, oauthErr string) *flowError {
+	switch {
+	case expiredAt(now, rec.Expires):
+		return &flowError{http.StatusGone, "Link expired", "the sign-in took too long and the link expired. Run /soe link in Slack for a new one.", "state expired"}
+	case oauthErr == "access_denied":
+		return &flowError{http.StatusForbidden, "Access not allowed", "you did not allow soebot to access your Stack Overflow account, so nothing was connected. Run /soe link again if you change your mind.", "consent denied"}
+	case oauthErr != "":
+		return &flowError{http.StatusBadRequest, "Sign-in failed", "Stack Overflow answered with an error (" + truncate(oauthErr, 60) + "). Run /soe link to try again.", "oauth error param"}
 	}
-	scope, err := soe.ParseScopeKey(rec.Scope)
-	if err != nil {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "the link record is damaged. Run /soe link to try again.", "bad scope"}
-	}
-	sk := hashKey(state)
-	verifier, err := s.keys.Open(rec.Verifier, stateAAD(sk))
-	if err != nil {
-		return &flowError{http.StatusBadRequest, "Sign-in failed", "the sign-in could not be verified (the bot's keys changed). Run /soe link to try again.", "verifier undecryptable"}
-	}
-	var resume *Resume
-	if len(rec.Resume) > 0 {
-		if plain, err := s.keys.Open(rec.Resume, stateAAD(sk)); err == nil {
-			resume = new(Resume)
-			if jsonUnmarshal(plain, resume) != nil {
-				resume = nil
-			}
-		}
-	}
-	if s.api == nil {
-		return &flowError{http.StatusInternalServerError, "Sign-in failed", "soebot is not configured to talk to Stack Overflow.", "no api"}
-	}
-
-	xctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tok, err := s.oauth.Exchange(xctx, code, string(verifier))
-	clear(verifier)
-	if err != nil {
-		var oe *soe.OAuthError
-		msg := "Stack Overflow did not answer. Run /soe link to try again."
-		if errors.As(err, &oe) {
-			msg = "Stack Overflow refused the sign-in (" + truncate(oe.Message, 200) + "). Run /soe link to try again."
-		}
-		return &flowError{http.StatusBadGateway, "Sign-in failed", msg, "exchange failed: " + errKind(err)}
-	}
-	me, err := s.api.Client(scope, tok.AccessToken).Me(xctx)
-	if err != nil {
-		return &flowError{http.StatusBadGateway, "Sign-in failed", "Stack Overflow did not tell soebot who you are (" + errKind(err) + "). Run /soe link to try again.", "users/me failed: " + errKind(err)}
-	}
-	if s.cfg.RequireEmailMatch && me.Email != "" && s.slack != nil {
-		u, err := s.slack.UserInfo(xctx, rec.UserID)
-		if err != nil {
-			return &flowError{http.StatusBadGateway, "Sign-in not verified", "soebot could not check your Slack account's email address. Please try again in a moment.", "users.info failed"}
-		}
-		if se := strings.TrimSpace(u.Profile.Email); se != "" && !strings.EqualFold(se, strings.TrimSpace(me.Email)) {
-			return &flowError{http.StatusForbidden, "Accounts do not match",
-				"the Stack Overflow account you signed in with does not have the same email address as the Slack account that asked for this link, so it was not connected. " +
-					"Sign in to Stack Overflow as yourself and run /soe link again. If you opened someone else's link, close the tab.",
-				"email mismatch"}
-		}
-	}
-
-	scopes := tok.Scopes
-	if len(scopes) == 0 {
-		scopes = rec.Scopes
-	}
-	lr := &linkRecord{
-		V: 1, TeamID: rec.TeamID, UserID: rec.UserID, Scope: scope.Key(),
-		SOEUserID: me.ID, SOEAccountID: me.AccountID, SOEName: me.Name, SOEEmail: me.Email, SOEProfileURL: me.WebURL,
-		WriteAccess: contains(scopes, soe.ScopeWriteAccess), Scopes: scopes, Expiry: tok.Expiry, CreatedAt: s.cfg.Now(),
-	}
-	if lr.Token, err = s.keys.Seal([]byte(tok.AccessToken), linkAAD(rec.TeamID, rec.UserID, scope)); err != nil {
-		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "seal failed"}
-	}
-	if err := s.storeLink(lr, scope); err != nil {
-		s.log.ErrorContext(ctx, "store link failed", "err", err)
-		return &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "store failed"}
-	}
-	l, _ := lr.link()
-	s.log.InfoContext(ctx, "linked", "team", l.TeamID, "user", l.UserID, "scope", l.Scope.Key(), "soe_user", l.SOEUserID, "access", l.Access())
-
-	s.page(w, http.StatusOK, pageData{Title: "Connected", Success: true,
-		Message: fmt.Sprintf("Connected as %s (%s, %s). You can close this tab and go back to Slack.", l.SOEName, l.Access(), l.Scope.String())})
-	s.dm(ctx, l.UserID, fmt.Sprintf(":white_check_mark: Connected as %s (%s, %s). Not you? Run `/soe unlink`.",
-		mrkdwn.Escape(l.SOEName), l.Access(), l.Scope.String()))
-	s.runHooks(l, resume)
 	return nil
 }
 

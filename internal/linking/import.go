@@ -37,8 +37,9 @@ func (s *Service) Import(ctx context.Context, links []Imported) error {
 		rec := &linkRecord{
 			V: 1, TeamID: l.TeamID, UserID: l.UserID, Scope: l.Scope.Key(),
 			SOEUserID: l.SOEUserID, SOEAccountID: l.SOEAccountID, SOEName: l.SOEName, SOEEmail: l.SOEEmail, SOEProfileURL: l.SOEProfileURL,
-			WriteAccess: l.WriteAccess, Scopes: l.Scopes, Expiry: l.Expiry, CreatedAt: l.CreatedAt,
+			Access: l.AccessState, WriteAccess: l.WriteAccess, Scopes: l.Scopes, Expiry: l.Expiry, CreatedAt: l.CreatedAt,
 		}
+		rec.setAccess(rec.accessState()) // no AccessState: WriteAccess means requested
 		if rec.CreatedAt.IsZero() {
 			rec.CreatedAt = s.cfg.Now()
 		}

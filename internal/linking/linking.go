@@ -17,6 +17,12 @@
 //     (AES-256-GCM) with the record's identity as additional data.
 //   - Every URL shown is built from Config.PublicURL, never from request headers.
 //   - Tokens, codes, verifiers and states are never logged or shown.
+//   - With Config.RequireEmailMatch a link completes only when the Slack and
+//     the SOE email addresses are both known and equal; Continue must be a
+//     same-origin POST (net/http CrossOriginProtection, Origin: null refused).
+//   - Unknown ids and states are answered from read-only transactions; only
+//     a live one takes the write lock. Config.Limiter limits every endpoint
+//     per client. See docs/security.md.
 package linking
 
 import (
@@ -28,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -89,20 +96,46 @@ type Link struct {
 	SOEName        string
 	SOEEmail       string
 	SOEProfileURL  string
-	WriteAccess    bool
-	Scopes         []string
-	Expiry         time.Time // zero: never expires
-	CreatedAt      time.Time
-	Invalid        bool
-	InvalidReason  string
+	// AccessState is what is known about write access (see RecordWrite).
+	AccessState AccessState
+	// WriteAccess is false only when the link is known to be read-only
+	// (AccessState AccessReadOnly): writes are worth trying otherwise.
+	WriteAccess   bool
+	Scopes        []string  // requested (SOE does not say which it granted)
+	Expiry        time.Time // zero: never expires
+	CreatedAt     time.Time
+	Invalid       bool
+	InvalidReason string
 }
 
-// Access is "read-write" or "read-only".
+// AccessState is what soebot knows about a link's write access. SOE's token
+// response does not say which scopes it granted, so a link that asked for
+// write_access is AccessWriteRequested until a write shows the truth
+// (Service.RecordWrite).
+type AccessState string
+
+// The access states; each is also the text to show.
+const (
+	AccessReadOnly       AccessState = "read-only"            // write access not requested, or a write was refused
+	AccessWriteRequested AccessState = "read-write requested" // requested; no write has succeeded or been refused yet
+	AccessReadWrite      AccessState = "read-write"           // a write succeeded
+)
+
+func (a AccessState) valid() bool {
+	return a == AccessReadOnly || a == AccessWriteRequested || a == AccessReadWrite
+}
+
+// Access is the text for what is known about the link's access:
+// "read-write", "read-write requested" or "read-only". (A Link built by hand
+// without AccessState reads as WriteAccess says.)
 func (l *Link) Access() string {
-	if l.WriteAccess {
-		return "read-write"
+	switch {
+	case l.AccessState.valid():
+		return string(l.AccessState)
+	case l.WriteAccess:
+		return string(AccessReadWrite)
 	}
-	return "read-only"
+	return string(AccessReadOnly)
 }
 
 // Config configures the Service.
@@ -116,6 +149,15 @@ type Config struct {
 	Now               func() time.Time
 	// HookTimeout bounds each OnLinked hook (default 60s).
 	HookTimeout time.Duration
+	// Limiter, when set, limits the link pages and the OAuth callback per
+	// client; a client over the limit gets HTTP 429 with Retry-After.
+	Limiter RequestLimiter
+}
+
+// RequestLimiter decides whether a request may be served now, and if not,
+// when to come back (*ratelimit.Limiter is one).
+type RequestLimiter interface {
+	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
 }
 
 // Resume is the command to answer once the user has linked.
@@ -138,6 +180,7 @@ type Service struct {
 	secureCookie bool
 	cookieName   string
 	publicOrigin string
+	csrf         *http.CrossOriginProtection
 	soeHost      string
 	soeOrig      string
 
@@ -174,6 +217,14 @@ func New(cfg Config, db *store.DB, keys *vault.Keyring, oauth soe.OAuthConfig, a
 		}
 		s.secureCookie = u.Scheme == "https"
 		s.publicOrigin = u.Scheme + "://" + u.Host
+	}
+	s.csrf = http.NewCrossOriginProtection()
+	if s.publicOrigin != "" {
+		// Behind a proxy that rewrites Host, Origin == Host does not hold for
+		// the real page; its origin is PUBLIC_URL's.
+		if err := s.csrf.AddTrustedOrigin(s.publicOrigin); err != nil {
+			return nil, fmt.Errorf("linking: PublicURL: %w", err)
+		}
 	}
 	if s.secureCookie {
 		s.cookieName = "__Host-soebot_link"
@@ -249,22 +300,25 @@ func (s *Service) runHooks(l Link, r *Resume) {
 
 // linkRecord is what the links bucket stores (JSON).
 type linkRecord struct {
-	V             int       `json:"v"`
-	TeamID        string    `json:"team"`
-	UserID        string    `json:"user"`
-	Scope         string    `json:"scope"` // soe.Scope.Key()
-	SOEUserID     int       `json:"soe_user_id"`
-	SOEAccountID  *int      `json:"soe_account_id,omitempty"`
-	SOEName       string    `json:"soe_name"`
-	SOEEmail      string    `json:"soe_email,omitempty"`
-	SOEProfileURL string    `json:"soe_profile_url,omitempty"`
-	WriteAccess   bool      `json:"write_access"`
-	Scopes        []string  `json:"scopes,omitempty"`
-	Expiry        time.Time `json:"expiry,omitzero"`
-	CreatedAt     time.Time `json:"created_at"`
-	Invalid       bool      `json:"invalid,omitempty"`
-	InvalidReason string    `json:"invalid_reason,omitempty"`
-	Token         []byte    `json:"token"` // vault-sealed, AAD = linkAAD
+	V             int    `json:"v"`
+	TeamID        string `json:"team"`
+	UserID        string `json:"user"`
+	Scope         string `json:"scope"` // soe.Scope.Key()
+	SOEUserID     int    `json:"soe_user_id"`
+	SOEAccountID  *int   `json:"soe_account_id,omitempty"`
+	SOEName       string `json:"soe_name"`
+	SOEEmail      string `json:"soe_email,omitempty"`
+	SOEProfileURL string `json:"soe_profile_url,omitempty"`
+	// Access is the AccessState; records stored before it have only
+	// write_access, which then only says write access was requested.
+	Access        AccessState `json:"access,omitempty"`
+	WriteAccess   bool        `json:"write_access"` // kept = (Access != read-only), for older binaries
+	Scopes        []string    `json:"scopes,omitempty"`
+	Expiry        time.Time   `json:"expiry,omitzero"`
+	CreatedAt     time.Time   `json:"created_at"`
+	Invalid       bool        `json:"invalid,omitempty"`
+	InvalidReason string      `json:"invalid_reason,omitempty"`
+	Token         []byte      `json:"token"` // vault-sealed, AAD = linkAAD
 }
 
 func (r *linkRecord) link() (Link, error) {
@@ -272,12 +326,31 @@ func (r *linkRecord) link() (Link, error) {
 	if err != nil {
 		return Link{}, err
 	}
+	access := r.accessState()
 	return Link{
 		TeamID: r.TeamID, UserID: r.UserID, Scope: sc, SOEUserID: r.SOEUserID, SOEAccountID: r.SOEAccountID,
-		SOEName: r.SOEName, SOEEmail: r.SOEEmail, SOEProfileURL: r.SOEProfileURL, WriteAccess: r.WriteAccess,
+		SOEName: r.SOEName, SOEEmail: r.SOEEmail, SOEProfileURL: r.SOEProfileURL,
+		AccessState: access, WriteAccess: access != AccessReadOnly,
 		Scopes: append([]string(nil), r.Scopes...), Expiry: r.Expiry, CreatedAt: r.CreatedAt,
 		Invalid: r.Invalid, InvalidReason: r.InvalidReason,
 	}, nil
+}
+
+// accessState decodes Access, falling back for records stored before it:
+// their write_access was what had been requested, never a confirmed grant.
+func (r *linkRecord) accessState() AccessState {
+	if r.Access.valid() {
+		return r.Access
+	}
+	if r.WriteAccess {
+		return AccessWriteRequested
+	}
+	return AccessReadOnly
+}
+
+// setAccess stores a and the write_access flag older binaries read.
+func (r *linkRecord) setAccess(a AccessState) {
+	r.Access, r.WriteAccess = a, a != AccessReadOnly
 }
 
 // pendingRecord is a link created by Begin and not yet continued.
@@ -573,6 +646,44 @@ func (s *Service) Invalidate(ctx context.Context, teamID, userID string, scope s
 		return fmt.Errorf("linking: invalidate: %w", err)
 	}
 	s.log.InfoContext(ctx, "link marked invalid", "team", teamID, "user", userID, "scope", scope.Key(), "reason", reason)
+	return nil
+}
+
+// RecordWrite records what a write made with the user's link for scope
+// showed about its access: ok=true after SOE accepted a write (the link is
+// AccessReadWrite), ok=false after SOE refused one for lack of write access
+// (errors.Is(err, soe.ErrWriteAccess): the link is AccessReadOnly). Other
+// failures say nothing about access: do not call it for them. A missing link
+// is not an error, and an unchanged state writes nothing (so calling it after
+// every write is cheap). A new link (Begin … callback) starts again from
+// what was requested.
+func (s *Service) RecordWrite(ctx context.Context, teamID, userID string, scope soe.Scope, ok bool) error {
+	want := AccessReadOnly
+	if ok {
+		want = AccessReadWrite
+	}
+	rec, err := s.getRecord(teamID, userID, scope)
+	if err != nil || rec == nil || rec.accessState() == want {
+		return err
+	}
+	changed := false
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		var rec linkRecord
+		key := linkKey(teamID, userID, scope)
+		found, err := store.GetJSON(tx, bucketLinks, key, &rec)
+		if err != nil || !found || rec.accessState() == want {
+			return err
+		}
+		rec.setAccess(want)
+		changed = true
+		return store.PutJSON(tx, bucketLinks, key, &rec)
+	})
+	if err != nil {
+		return fmt.Errorf("linking: record write access: %w", err)
+	}
+	if changed {
+		s.log.InfoContext(ctx, "link access learned", "team", teamID, "user", userID, "scope", scope.Key(), "access", string(want))
+	}
 	return nil
 }
 

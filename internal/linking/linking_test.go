@@ -76,10 +76,11 @@ func TestLinkHappyPath(t *testing.T) {
 	l := ls[0]
 	alice := e.soe.UserByName("alice")
 	if l.SOEUserID != alice.ID || l.SOEName != "Alice Anderson" || !l.WriteAccess || !l.Expiry.IsZero() || l.Invalid ||
+		l.AccessState != AccessWriteRequested || l.Access() != "read-write requested" ||
 		l.SOEEmail != "alice@acme.example" || l.SOEProfileURL == "" || l.Scope != soe.MainSite() {
 		t.Fatalf("link %+v", l)
 	}
-	if dms := e.slack.DMs("UALICE"); len(dms) != 1 || !strings.Contains(dms[0], "Connected as Alice Anderson (read-write, main site)") {
+	if dms := e.slack.DMs("UALICE"); len(dms) != 1 || !strings.Contains(dms[0], "Connected as Alice Anderson (read-write requested, main site). Stack Overflow does not say which access it granted") {
 		t.Fatalf("DMs %q", dms)
 	}
 	e.waitHooks(1)
@@ -116,7 +117,7 @@ func TestTeamLinkAndHTTPSCookie(t *testing.T) {
 	if len(ls) != 1 || ls[0].Scope != soe.TeamScope("platform") || !strings.Contains(strings.Join(ls[0].Scopes, ","), "access_team") {
 		t.Fatalf("%+v", ls)
 	}
-	if dms := e.slack.DMs("UALICE"); !strings.Contains(dms[0], "(read-write, team platform)") {
+	if dms := e.slack.DMs("UALICE"); !strings.Contains(dms[0], "(read-write requested, team platform)") {
 		t.Fatalf("%q", dms)
 	}
 
@@ -331,27 +332,68 @@ func TestCallbackRefusals(t *testing.T) {
 	}
 }
 
+// TestEmailMatchPolicy: with LINK_REQUIRE_EMAIL_MATCH a link completes only
+// when both addresses are known and equal (case-insensitive); an unknown
+// address on either side is a refusal that says why and what to do, the
+// Slack user is told, and nothing is stored.
 func TestEmailMatchPolicy(t *testing.T) {
-	t.Run("off", func(t *testing.T) {
-		e := newEnv(t, func(c *Config, _ *soefake.Options) { c.RequireEmailMatch = false })
-		if p := e.link("UALICE", "bob", soe.MainSite()); p.Status != 200 {
-			t.Fatalf("%d %s", p.Status, p.Body)
-		}
-	})
-	t.Run("slack email unknown", func(t *testing.T) {
-		e := newEnv(t)
-		e.slack.set(func(f *fakeSlack) { f.users["UALICE"].Profile.Email = "" })
-		if p := e.link("UALICE", "bob", soe.MainSite()); p.Status != 200 {
-			t.Fatalf("%d %s", p.Status, p.Body)
-		}
-	})
-	t.Run("case-insensitive match", func(t *testing.T) {
-		e := newEnv(t)
-		e.slack.set(func(f *fakeSlack) { f.users["UALICE"].Profile.Email = "Alice@ACME.example" })
-		if p := e.link("UALICE", "alice", soe.MainSite()); p.Status != 200 {
-			t.Fatalf("%d %s", p.Status, p.Body)
-		}
-	})
+	cases := []struct {
+		name    string
+		off     bool
+		slack   string // the Slack user's email ("-" leaves it as seeded)
+		login   string // who signs in at SOE
+		soe     string // that SOE user's email ("-" leaves it)
+		status  int
+		want    string
+		pageSay string // on the link page, before SOE
+	}{
+		{"match", false, "-", "alice", "-", 200, "Connected", ""},
+		{"case-insensitive match with spaces", false, " Alice@ACME.example ", "alice", "-", 200, "Connected", ""},
+		{"mismatch (bob signs in on alice's link)", false, "-", "bob", "-", 403, "same email address", ""},
+		{"slack email unknown, colleague signs in", false, "", "bob", "-", 403, "cannot see the email address", "cannot see the email address"},
+		{"slack email unknown, the user signs in", false, "", "alice", "-", 403, "LINK_REQUIRE_EMAIL_MATCH=false", "Ask your Slack or soebot administrator"},
+		{"soe email unknown", false, "-", "alice", "", 403, "did not tell soebot the email address", ""},
+		{"soe email unknown, someone else", false, "-", "bob", "", 403, "did not tell soebot the email address", ""},
+		{"check off: mismatch passes", true, "-", "bob", "-", 200, "Connected", "email check is switched off"},
+		{"check off: unknown emails pass", true, "", "bob", "", 200, "Connected", "email check is switched off"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config, _ *soefake.Options) { c.RequireEmailMatch = !tc.off })
+			if tc.slack != "-" {
+				e.slack.set(func(f *fakeSlack) { f.users["UALICE"].Profile.Email = tc.slack })
+			}
+			if tc.soe != "-" {
+				e.soe.SetUserEmail(e.soe.UserByName(tc.login).ID, tc.soe)
+			}
+			c := e.browser(tc.login)
+			u := e.begin("UALICE", soe.MainSite(), nil)
+			lp := get(t, c, u)
+			if !strings.Contains(lp.Body, tc.pageSay) {
+				t.Fatalf("link page lacks %q:\n%s", tc.pageSay, lp.Body)
+			}
+			// When Slack shows no address the page refuses before SOE, with
+			// no Continue button; the callback still refuses if the page is
+			// skipped.
+			slackUnknown := tc.slack == "" && !tc.off
+			if refused := lp.Status == 403 && !strings.Contains(lp.Body, "<form"); refused != slackUnknown {
+				t.Fatalf("link page %d (refused=%v, want %v):\n%s", lp.Status, refused, slackUnknown, lp.Body)
+			}
+			p := get(t, c, e.continueFlow(c, u))
+			if p.Status != tc.status || !strings.Contains(p.Body, tc.want) {
+				t.Fatalf("callback %d, want %d with %q:\n%s", p.Status, tc.status, tc.want, p.Body)
+			}
+			if tc.status == 200 {
+				return
+			}
+			if n := e.countLinks(); n != 0 {
+				t.Fatalf("%d links stored", n)
+			}
+			if dms := e.slack.DMs("UALICE"); len(dms) != 1 || !strings.Contains(dms[0], "did not work") {
+				t.Fatalf("the Slack user was not told: %q", dms)
+			}
+		})
+	}
 }
 
 // tamper rewrites the single record of bucket (JSON) with f.

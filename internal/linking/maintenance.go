@@ -79,90 +79,122 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
 // RotateKeys re-encrypts every stored token that is not sealed with the
 // keyring's current (first) key and returns how many it re-encrypted. Tokens
 // that no key opens are left alone and reported in the error (their links
-// are marked invalid, so the users are asked to reconnect).
+// are marked invalid, so the users are asked to reconnect). It works in
+// batches, one write transaction each, so the bot's lock is never held long.
 func (s *Service) RotateKeys(ctx context.Context) (int, error) {
-	const batch = 200
-	rotated := 0
-	var failed []string
+	var total rotation
 	var after []byte
 	for {
 		if err := ctx.Err(); err != nil {
-			return rotated, err
+			return total.rotated, err
 		}
-		var last []byte
-		n := 0
+		var batch rotation
 		err := s.db.Update(func(tx *bbolt.Tx) error {
-			b := tx.Bucket(bucketLinks)
-			c := b.Cursor()
-			k, v := c.First()
-			if after != nil {
-				k, v = c.Seek(after)
-				if k != nil && string(k) == string(after) {
-					k, v = c.Next()
-				}
-			}
-			type upd struct {
-				k, v []byte
-			}
-			var ups []upd
-			for ; k != nil && n < batch; k, v = c.Next() {
-				n++
-				last = append([]byte(nil), k...)
-				var rec linkRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					failed = append(failed, string(k))
-					continue
-				}
-				if s.keys.Current(rec.Token) {
-					continue
-				}
-				sc, err := soe.ParseScopeKey(rec.Scope)
-				if err != nil {
-					failed = append(failed, string(k))
-					continue
-				}
-				aad := linkAAD(rec.TeamID, rec.UserID, sc)
-				plain, err := s.keys.Open(rec.Token, aad)
-				if err != nil {
-					failed = append(failed, string(k))
-					if !rec.Invalid {
-						rec.Invalid, rec.InvalidReason = true, "the stored token could not be decrypted"
-						nv, _ := json.Marshal(&rec)
-						ups = append(ups, upd{append([]byte(nil), k...), nv})
-					}
-					continue
-				}
-				sealed, err := s.keys.Seal(plain, aad)
-				clear(plain)
-				if err != nil {
-					return err
-				}
-				rec.Token = sealed
-				nv, err := json.Marshal(&rec)
-				if err != nil {
-					return err
-				}
-				ups = append(ups, upd{append([]byte(nil), k...), nv})
-				rotated++
-			}
-			for _, u := range ups {
-				if err := b.Put(u.k, u.v); err != nil {
-					return err
-				}
-			}
-			return nil
+			batch = rotation{}
+			return s.rotateBatch(tx.Bucket(bucketLinks), after, &batch)
 		})
 		if err != nil {
-			return rotated, fmt.Errorf("linking: rotate keys: %w", err)
+			return total.rotated, fmt.Errorf("linking: rotate keys: %w", err)
 		}
-		if n < batch {
+		total.rotated += batch.rotated
+		total.failed += batch.failed
+		if batch.seen < rotateBatchSize {
 			break
 		}
-		after = last
+		after = batch.last
 	}
-	s.log.InfoContext(ctx, "token keys rotated", "reencrypted", rotated, "failed", len(failed), "key", s.keys.CurrentKeyID())
-	if len(failed) > 0 {
-		return rotated, fmt.Errorf("linking: %d stored token(s) could not be decrypted with any key and were marked for reconnecting", len(failed))
+	s.log.InfoContext(ctx, "token keys rotated", "reencrypted", total.rotated, "failed", total.failed, "key", s.keys.CurrentKeyID())
+	if total.failed > 0 {
+		return total.rotated, fmt.Errorf("linking: %d stored token(s) could not be decrypted with any key and were marked for reconnecting", total.failed)
 	}
-	return rotated, nil
+	return total.rotated, nil
+}
+
+const rotateBatchSize = 200
+
+// rotation counts one batch (or all of them).
+type rotation struct {
+	seen, rotated, failed int
+	last                  []byte // the batch's last key
+}
+
+// rotateBatch rotates up to rotateBatchSize links after key after (from the
+// start when nil). Writes are collected and put after the cursor walk.
+func (s *Service) rotateBatch(b *bbolt.Bucket, after []byte, r *rotation) error {
+	c := b.Cursor()
+	k, v := c.First()
+	if after != nil {
+		if k, v = c.Seek(after); k != nil && string(k) == string(after) {
+			k, v = c.Next()
+		}
+	}
+	type put struct{ k, v []byte }
+	var puts []put
+	for ; k != nil && r.seen < rotateBatchSize; k, v = c.Next() {
+		r.seen++
+		r.last = append([]byte(nil), k...)
+		out, nv, err := s.rotateRecord(v)
+		if err != nil {
+			return err
+		}
+		switch out {
+		case keyRotated:
+			r.rotated++
+		case keyFailed:
+			r.failed++
+		}
+		if nv != nil {
+			puts = append(puts, put{r.last, nv})
+		}
+	}
+	for _, p := range puts {
+		if err := b.Put(p.k, p.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rotateOutcome is what rotateRecord did with one link record.
+type rotateOutcome int
+
+const (
+	keyCurrent rotateOutcome = iota // already sealed with the current key
+	keyRotated                      // re-sealed with the current key
+	keyFailed                       // unreadable, or no key opens it
+)
+
+// rotateRecord re-seals one link record's token with the current key. It
+// returns the record to write back, if any: the re-sealed one, or, for a
+// token no key opens, the record marked invalid (once).
+func (s *Service) rotateRecord(v []byte) (rotateOutcome, []byte, error) {
+	var rec linkRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return keyFailed, nil, nil
+	}
+	if s.keys.Current(rec.Token) {
+		return keyCurrent, nil, nil
+	}
+	sc, err := soe.ParseScopeKey(rec.Scope)
+	if err != nil {
+		return keyFailed, nil, nil
+	}
+	aad := linkAAD(rec.TeamID, rec.UserID, sc)
+	plain, err := s.keys.Open(rec.Token, aad)
+	if err != nil {
+		if rec.Invalid {
+			return keyFailed, nil, nil
+		}
+		rec.Invalid, rec.InvalidReason = true, "the stored token could not be decrypted"
+		nv, err := json.Marshal(&rec)
+		return keyFailed, nv, err
+	}
+	sealed, err := s.keys.Seal(plain, aad)
+	clear(plain)
+	if err != nil {
+		return keyFailed, nil, err
+	}
+	rec.Token = sealed
+	nv, err := json.Marshal(&rec)
+	return keyRotated, nv, err
 }

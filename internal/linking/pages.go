@@ -13,13 +13,15 @@ type pageData struct {
 	Message string
 	Success bool
 
-	Confirm   bool
-	Workspace string
-	SlackUser string
-	SOEHost   string
-	Scope     string
-	Access    string
-	Action    string
+	Confirm      bool
+	Workspace    string
+	SlackUser    string // "@alice (Alice Anderson)"
+	SlackHandle  string // "@alice"
+	SOEHost      string
+	Scope        string
+	Access       string
+	Action       string
+	NoEmailCheck bool // LINK_REQUIRE_EMAIL_MATCH=false: nothing checks who continues
 }
 
 var (
@@ -43,16 +45,20 @@ h1{font-size:1.4rem}
 button{background:#0a95ff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;cursor:pointer}
 .muted{color:#6a737c;font-size:.9rem}
 .ok{color:#2f6f44}
+.who{font-size:1.15rem}
+.warn{background:#fdf7e2;border-left:4px solid #e7b416;padding:.5rem .75rem}
 </style>
 </head>
 <body>
 <h1{{if .Success}} class="ok"{{end}}>{{.Title}}</h1>
 {{if .Confirm}}<div class="box">
-<p>You are connecting Slack user <strong>{{.SlackUser}}</strong> in <strong>{{.Workspace}}</strong> to your Stack Overflow account on <strong>{{.SOEHost}}</strong> ({{.Scope}}).</p>
-<p>soebot will act as you on Stack Overflow with {{.Access}}. Stack Overflow will ask you to approve this.</p>
-<form method="post" action="{{.Action}}"><button type="submit">Continue</button></form>
+<p class="who">You are connecting Slack user <strong>{{.SlackUser}}</strong> in <strong>{{.Workspace}}</strong> to your Stack Overflow account on <strong>{{.SOEHost}}</strong> ({{.Scope}}).</p>
+<p class="warn">Only continue if you are {{.SlackHandle}}. Whoever continues lets {{.SlackHandle}} act on Stack Overflow as them.</p>
+<p>soebot will ask Stack Overflow for {{.Access}}, and will act as you with what it grants. Stack Overflow will ask you to approve this.</p>
+{{if .NoEmailCheck}}<p class="muted">soebot does not check that the two accounts belong to the same person here (the email check is switched off), so make sure this link came from you.</p>
+{{end}}<form method="post" action="{{.Action}}"><button type="submit">Continue</button></form>
 </div>
-<p class="muted">Not you, or did not ask for this? Close this tab: nothing is connected until you continue and approve.</p>
+<p class="muted">Not {{.SlackHandle}}, or did not ask for this? Close this tab: nothing is connected until you continue and approve.</p>
 {{else}}<p>{{.Message}}</p>{{end}}
 </body>
 </html>

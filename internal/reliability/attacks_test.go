@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/e2e"
+	"github.com/soebot/soebot/internal/slackapp/slackfake"
 )
 
 // Link-flow attacks against the whole bot, through its real HTTP server.
@@ -70,8 +72,34 @@ func TestAttackForcedLinkingEmailMismatch(t *testing.T) {
 	r.sees(r.slash("UALICE", e2e.General, "whoami"), "not connected a Stack Overflow account")
 }
 
-func TestAttackStateReplayFiftyConcurrentCallbacks(t *testing.T) {
+// TestAttackForcedLinkingUnknownEmail: a Slack user whose email address the
+// bot cannot see (a guest, a hidden address) sends their Connect link to
+// alice, who is signed in at SOE. The link page already says it cannot be
+// used; pressing Continue anyway ends in a refusal at the callback; nothing
+// is stored and the guest is told.
+func TestAttackForcedLinkingUnknownEmail(t *testing.T) {
 	r := start(t)
+	r.Slack.AddUser(slackfake.User{ID: e2e.SlackUser("guest"), Name: "guest", RealName: "Gus Guest"})
+	u := r.linkPrompt("guest")
+	victim := r.browser("alice", true)
+	if p := fetch(t, victim, http.MethodGet, u); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "cannot see the email address") || strings.Contains(p.Body, "<form") {
+		t.Fatalf("link page: %d\n%s", p.Status, p.Body)
+	}
+	p := fetch(t, victim, http.MethodPost, u)
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "LINK_REQUIRE_EMAIL_MATCH=false") {
+		t.Fatalf("the guest's link completed by alice: %d\n%s", p.Status, p.Body)
+	}
+	r.noLinks(t, "the guest's link opened by alice")
+	if _, err := r.Slack.WaitDM(waitCtx(t, 5*time.Second), e2e.SlackUser("guest"), "did not work"); err != nil {
+		t.Errorf("the guest was not told: %v", err)
+	}
+	r.sees(r.slash(e2e.SlackUser("guest"), e2e.General, "whoami"), "not connected a Stack Overflow account")
+}
+
+func TestAttackStateReplayFiftyConcurrentCallbacks(t *testing.T) {
+	// 52 requests from one address: above the per-client limit, which
+	// TestAttackFloodIsRateLimited covers.
+	r := start(t, func(o *e2e.Options) { o.LinkBurst = 100 })
 	u := r.linkPrompt("alice")
 	c := r.browser("alice", false)
 	cb := r.callbackURL(t, c, u)
@@ -228,6 +256,43 @@ func TestAttackOpenRedirects(t *testing.T) {
 		t.Fatalf("redirect_uri = %q, want %s", got, base+"/oauth/callback")
 	}
 	r.noLinks(t, "open-redirect attempts")
+}
+
+// TestAttackFloodIsRateLimited: one address hammering the link pages and the
+// callback with made-up ids gets HTTP 429 with Retry-After once over its
+// budget (production limits), while the probes and the admin server stay
+// available; a spoofed X-Forwarded-For (no TRUSTED_PROXIES) changes nothing.
+func TestAttackFloodIsRateLimited(t *testing.T) {
+	r := start(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	answered, limited := 0, 0
+	for i := range 80 {
+		target := base(r) + "/link/" + strings.Repeat(string(rune('a'+i%26)), 43)
+		if i%2 == 1 {
+			target = base(r) + "/oauth/callback?code=x&state=" + strings.Repeat(string(rune('A'+i%26)), 43)
+		}
+		p := fetch(t, c, http.MethodGet, target, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		switch p.Status {
+		case http.StatusTooManyRequests:
+			limited++
+			if p.Header.Get("Retry-After") == "" || !strings.Contains(p.Body, "Too many requests") {
+				t.Fatalf("429 without Retry-After or page: %v\n%s", p.Header, p.Body)
+			}
+		case http.StatusNotFound, http.StatusBadRequest:
+			answered++
+		default:
+			t.Fatalf("request %d: %d", i, p.Status)
+		}
+	}
+	if limited < 40 || answered < 25 {
+		t.Fatalf("%d answered, %d limited of 80; want the burst (30) answered and most of the rest limited", answered, limited)
+	}
+	for _, u := range []string{base(r) + "/healthz", "http://" + r.App.AdminAddr() + "/metrics"} {
+		if p := fetch(t, c, http.MethodGet, u); p.Status != http.StatusOK {
+			t.Fatalf("%s during the flood: %d", u, p.Status)
+		}
+	}
+	r.noLinks(t, "the flood")
 }
 
 func TestAttackOverlongAndBinaryQueries(t *testing.T) {

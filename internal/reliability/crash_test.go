@@ -420,7 +420,7 @@ func secondChild() int {
 	env := map[string]string{
 		"SLACK_APP_TOKEN": "xapp-1-test", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": "http://127.0.0.1:9/api/",
 		"SOE_URL": "http://127.0.0.1:9", "SOE_CLIENT_ID": "1", "PUBLIC_URL": "http://127.0.0.1:9",
-		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": os.Getenv("SOEBOT_REL_DB"),
+		"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DB_PATH": os.Getenv("SOEBOT_REL_DB"),
 		"TOKEN_KEY": base64.StdEncoding.EncodeToString(crashKey),
 	}
 	cfg, err := app.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })

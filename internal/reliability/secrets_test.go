@@ -139,8 +139,10 @@ func TestSecretsNeverLeave(t *testing.T) {
 
 	// HTTP answers of the bot's own server.
 	plain := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/admin/backup", "/oauth/callback?state=" + state + "&code=" + code} {
-		p := fetch(t, plain, http.MethodGet, r.Config.PublicURL+path)
+	admin := "http://" + r.App.AdminAddr()
+	for _, u := range []string{admin + "/metrics", admin + "/admin/backup", r.Config.PublicURL + "/healthz", r.Config.PublicURL + "/readyz",
+		r.Config.PublicURL + "/metrics", r.Config.PublicURL + "/oauth/callback?state=" + state + "&code=" + code} {
+		p := fetch(t, plain, http.MethodGet, u)
 		httpBodies = append(httpBodies, p.Body, fmt.Sprint(p.Header))
 	}
 	r.sees(r.slash(alice, e2e.General, "unlink all"), "Disconnected")

@@ -21,7 +21,7 @@ import (
 
 // The hot copy ("bot backup FILE"). While the bot runs it holds the file's
 // lock, so the copy is asked from the running bot: GET
-// http://127.0.0.1:PORT/admin/backup (PORT from its HTTP_ADDR), answered by
+// http://127.0.0.1:PORT/admin/backup (PORT from its ADMIN_ADDR), answered by
 // ServeBackup. When nothing listens there, the file is opened directly
 // (read-only, 1s lock timeout) and copied. Either way the copy is written to
 // FILE.tmp (mode 0600), checked, fsynced and renamed.
@@ -42,8 +42,8 @@ const BackupPath = "/admin/backup"
 type CopyOptions struct {
 	// Path is the live database file (the bot's DB_PATH).
 	Path string
-	// Addr is the HTTP listen address of the bot that may hold Path (its
-	// HTTP_ADDR). Only its port matters: the request always goes to loopback.
+	// Addr is the admin listen address of the bot that may hold Path (its
+	// ADMIN_ADDR). Only its port matters: the request always goes to loopback.
 	Addr string
 	// Credentials are the request headers that prove the caller may have the
 	// copy (the bot's admin token); nil when the caller has none, which is
@@ -98,7 +98,7 @@ func (db *DB) ServeBackup(w http.ResponseWriter) error {
 func backupURL(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("bad HTTP_ADDR %q: %w", addr, err)
+		return "", fmt.Errorf("bad ADMIN_ADDR %q: %w", addr, err)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
@@ -172,7 +172,7 @@ func copyFromFile(path, dest string) (int64, error) {
 	db, err := Open(path, Options{ReadOnly: true, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
-			return 0, fmt.Errorf("%w; the bot holds it but its HTTP server did not answer on HTTP_ADDR (set HTTP_ADDR as the bot has it)", err)
+			return 0, fmt.Errorf("%w; the bot holds it but its admin server did not answer on ADMIN_ADDR (set ADMIN_ADDR as the bot has it)", err)
 		}
 		return 0, err
 	}

@@ -34,7 +34,7 @@ func TestBackupURL(t *testing.T) {
 			t.Errorf("backupURL(%q) = %q, %v; want %q", tc.addr, got, err, tc.want)
 		}
 	}
-	if _, err := backupURL("8080"); err == nil || !strings.Contains(err.Error(), "bad HTTP_ADDR") {
+	if _, err := backupURL("8080"); err == nil || !strings.Contains(err.Error(), "bad ADMIN_ADDR") {
 		t.Errorf("backupURL(8080) = %v", err)
 	}
 }
@@ -190,8 +190,8 @@ func TestCopyLockedFileNamesHTTPAddr(t *testing.T) {
 	db := liveDB(t)
 	dest := filepath.Join(t.TempDir(), "copy.db")
 	_, err := Copy(context.Background(), CopyOptions{Path: db.Path(), Addr: freeAddr(t)}, dest)
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "set HTTP_ADDR as the bot has it") {
-		t.Fatalf("Copy = %v, want ErrLocked naming HTTP_ADDR", err)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "set ADMIN_ADDR as the bot has it") {
+		t.Fatalf("Copy = %v, want ErrLocked naming ADMIN_ADDR", err)
 	}
 	if _, err := os.Stat(dest); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("dest exists: %v", err)

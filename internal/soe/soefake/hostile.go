@@ -23,6 +23,18 @@ func (s *Server) SetUserName(id int, name string) {
 	u.Name = name
 }
 
+// SetUserEmail changes the email address of user id ("" hides it, as SOE
+// does for accounts without one).
+func (s *Server) SetUserEmail(id int, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if u == nil {
+		panic(fmt.Sprintf("soefake: no user %d", id))
+	}
+	u.Email = email
+}
+
 // SetGroupName changes the name of user group id.
 func (s *Server) SetGroupName(id int, name string) {
 	s.mu.Lock()
