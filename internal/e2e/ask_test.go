@@ -164,6 +164,9 @@ func TestAskFromSlashCommand(t *testing.T) {
 	e := bot(t)
 	alice := e.linkedAs(t, "alice", "")
 	before := e.createdQuestions()
+	// SOE does not say what it granted: until a write succeeds, the bot only
+	// knows what it asked for.
+	e.sees(t, e.slash(t, alice, General, "whoami"), "Your Stack Overflow connections", "read-write requested")
 
 	s := e.slash(t, alice, General, "ask How do I roll back a Helm release?")
 	v := e.askForm(t, alice)
@@ -194,6 +197,11 @@ func TestAskFromSlashCommand(t *testing.T) {
 	}
 	if got := e.createdQuestions() - before; got != 1 {
 		t.Errorf("%d questions created, want 1", got)
+	}
+	// The question was posted, so the connection can write: say so.
+	who := e.sees(t, e.slash(t, alice, General, "whoami"), "Your Stack Overflow connections", "read-write")
+	if strings.Contains(who.Text+slackfake.Flatten(who.Blocks), "requested") {
+		t.Errorf("whoami still says only requested after a successful write:\n%s", slackfake.Flatten(who.Blocks))
 	}
 
 	// Share in channel posts a card from the bot, asked by alice.

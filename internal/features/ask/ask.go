@@ -75,6 +75,9 @@ type Slack interface {
 type Links interface {
 	Links(ctx context.Context, teamID, userID string) ([]linking.Link, error)
 	Client(ctx context.Context, teamID, userID string, scope soe.Scope) (*soe.Client, *linking.Link, error)
+	// RecordWrite notes that a write succeeded (ok) or was refused for want
+	// of write access, so the bot says only what is known about access.
+	RecordWrite(ctx context.Context, teamID, userID string, scope soe.Scope, ok bool) error
 }
 
 // People finds a tag's experts and who they are in Slack (people.Directory).

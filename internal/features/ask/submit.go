@@ -127,6 +127,7 @@ func (a *Feature) post(ctx context.Context, p *posting, c *soe.Client, link *lin
 	pctx, cancel := context.WithTimeout(ctx, 2*a.cfg.SOETimeout)
 	q, err := c.CreateQuestion(pctx, in)
 	cancel()
+	a.recordWrite(ctx, link, err)
 	var rl *soe.RateLimitError
 	if err != nil && soe.Temporary(err) && !errors.As(err, &rl) && ctx.Err() == nil {
 		if found, ferr := a.findPosted(ctx, c, link, in.Title, p.start); ferr == nil && found != nil {
@@ -148,6 +149,16 @@ func (a *Feature) post(ctx context.Context, p *posting, c *soe.Client, link *lin
 		return nil, false
 	}
 	return q, true
+}
+
+// recordWrite tells linking what a write said about the link's access.
+func (a *Feature) recordWrite(ctx context.Context, link *linking.Link, err error) {
+	if err != nil && !errors.Is(err, soe.ErrWriteAccess) {
+		return // says nothing about access
+	}
+	if rerr := a.links.RecordWrite(ctx, link.TeamID, link.UserID, link.Scope, err == nil); rerr != nil {
+		a.log.WarnContext(ctx, "ask: could not record the link's access", "err", rerr)
+	}
 }
 
 // posted shows "Posted" in the modal, tells the experts when asked to, and
