@@ -1,7 +1,10 @@
-// Package channels keeps per-channel settings: today a channel's default
-// scope (the private team every command in the channel means when it names
-// none, set with /soe config team <slug>). The router reads it; the
-// subscriptions feature writes it.
+// Package channels keeps per-channel settings and answers who may see what
+// in a channel: a channel's default scope (the private team every command
+// in the channel means when it names none, set with /soe config team
+// <slug>; the router reads it, the subscriptions feature writes it), and
+// whether a private team's content may be shown there without asking
+// (Audience: everyone in the channel is known to be on the team, or someone
+// chose "Always in this channel").
 package channels
 
 import (
@@ -25,7 +28,7 @@ var bucketScope = []byte("notify_channel_scope")
 var ErrBadInput = errors.New("channels: bad input")
 
 // Buckets are the top-level buckets this package uses (store.Options.Buckets).
-func Buckets() [][]byte { return [][]byte{bucketScope} }
+func Buckets() [][]byte { return [][]byte{bucketScope, bucketAllowed} }
 
 // Settings reads and writes channel settings.
 type Settings struct{ db *store.DB }

@@ -313,6 +313,32 @@ func (c *Client) ConversationInfo(ctx context.Context, channel string) (*slack.C
 	return out, err
 }
 
+// ChannelMembers lists up to max members of channel (conversations.members,
+// a page of up to 1000 at a time).
+func (c *Client) ChannelMembers(ctx context.Context, channel string, max int) ([]string, bool, error) {
+	var out []string
+	cursor := ""
+	for len(out) < max {
+		var page []string
+		var next string
+		err := c.call(ctx, "conversations.members", func() error {
+			var err error
+			page, next, err = c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{
+				ChannelID: channel, Cursor: cursor, Limit: min(1000, max-len(out)+1)})
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out[:min(len(out), max)], len(out) <= max, nil
+		}
+		cursor = next
+	}
+	return out[:max], false, nil
+}
+
 // Replies returns a thread, parent first.
 func (c *Client) Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error) {
 	var out []slack.Message

@@ -3,6 +3,7 @@ package slackapp
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -105,5 +106,39 @@ func TestDM(t *testing.T) {
 	}
 	if n := len(f.Calls("conversations.open")); n != 1 {
 		t.Fatalf("conversations.open called %d times, want 1 (cached)", n)
+	}
+}
+
+func TestChannelMembersPages(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	members := []string{f.BotUserID()}
+	for i := range 2500 {
+		members = append(members, "U"+strconv.Itoa(1000+i))
+	}
+	f.AddChannel(slackfake.Channel{ID: "C1", Name: "big", Members: members})
+	f.AddChannel(slackfake.Channel{ID: "C2", Name: "secret", Private: true, Members: []string{"U1"}})
+	c := newClient(t, f)
+	ctx := context.Background()
+	tests := []struct {
+		name         string
+		channel      string
+		max          int
+		wantN        int
+		wantComplete bool
+		wantErr      error
+	}{
+		{"all of them, three pages", "C1", 5000, 2501, true, nil},
+		{"capped", "C1", 1200, 1200, false, nil},
+		{"exactly all", "C1", 2501, 2501, true, nil},
+		{"private, bot not a member", "C2", 10, 0, false, chat.ErrChannelGone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, complete, err := c.ChannelMembers(ctx, tt.channel, tt.max)
+			if !errors.Is(err, tt.wantErr) || len(got) != tt.wantN || complete != tt.wantComplete {
+				t.Fatalf("got %d, complete %v, err %v; want %d, %v, %v", len(got), complete, err, tt.wantN, tt.wantComplete, tt.wantErr)
+			}
+		})
 	}
 }

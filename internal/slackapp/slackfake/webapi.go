@@ -247,6 +247,7 @@ func init() {
 		"conversations.info":    {tokBot, (*Fake).apiConvInfo},
 		"conversations.history": {tokBot, (*Fake).apiConvHistory},
 		"conversations.replies": {tokBot, (*Fake).apiConvReplies},
+		"conversations.members": {tokBot, (*Fake).apiConvMembers},
 		"users.info":            {tokBot, (*Fake).apiUsersInfo},
 		"users.lookupByEmail":   {tokBot, (*Fake).apiLookupByEmail},
 		"views.open":            {tokBot, (*Fake).apiViewsOpen},
@@ -798,6 +799,36 @@ func (f *Fake) apiConvInfo(q *apiReq) apiResp {
 		return fail("channel_not_found")
 	}
 	return ok(map[string]any{"channel": f.channelJSONLocked(chID)})
+}
+
+// apiConvMembers is conversations.members: the member ids, a page at a time
+// (limit 1–1000, default 100) with an opaque next_cursor, as Slack pages.
+func (f *Fake) apiConvMembers(q *apiReq) apiResp {
+	_, ch, code := f.resolveChannelLocked(q.str("channel"))
+	switch {
+	case code != "":
+		return fail(code)
+	case ch == nil || ch.Private && !slices.Contains(ch.Members, f.opts.BotUserID):
+		return fail("channel_not_found")
+	}
+	limit, _ := strconv.Atoi(q.str("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	from := 0
+	if c := q.str("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "members:"))
+		if err != nil || !strings.HasPrefix(c, "members:") || n < 0 || n > len(ch.Members) {
+			return fail("invalid_cursor")
+		}
+		from = n
+	}
+	to := min(from+limit, len(ch.Members))
+	next := ""
+	if to < len(ch.Members) {
+		next = "members:" + strconv.Itoa(to)
+	}
+	return ok(map[string]any{"members": slices.Clone(ch.Members[from:to]), "response_metadata": map[string]any{"next_cursor": next}})
 }
 
 func (f *Fake) readableLocked(arg string) (string, apiResp, bool) {
