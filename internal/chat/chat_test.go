@@ -26,7 +26,9 @@ func (s *stubSlack) send(route string, m Message) error {
 	s.gotPlain = append(s.gotPlain, len(m.Blocks) == 0)
 	return nil
 }
-func (s *stubSlack) Respond(_ context.Context, _ string, m Message) error { return s.send("respond", m) }
+func (s *stubSlack) Respond(_ context.Context, _ string, m Message) error {
+	return s.send("respond", m)
+}
 func (s *stubSlack) PostEphemeral(_ context.Context, _, _ string, m Message) error {
 	return s.send("ephemeral", m)
 }

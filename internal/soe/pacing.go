@@ -218,4 +218,3 @@ func (r *pacerRegistry) get(token string) *pacer {
 	}
 	return p
 }
-
