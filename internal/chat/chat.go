@@ -40,6 +40,9 @@ type Envelope struct {
 	RetryAttempt int
 	Raw          []byte // the raw payload JSON (for fields slack-go does not decode)
 	Received     time.Time
+	// Answered is set by a handler's Ack when the ack itself carried the
+	// whole reply: Handle then has nothing left to do.
+	Answered bool
 }
 
 // ResponseURL returns the envelope's response_url, if it has one.
@@ -174,6 +177,19 @@ var (
 	// ErrInvalidBlocks: Slack refused the message's blocks (too long, malformed).
 	ErrInvalidBlocks = errors.New("slack refused the blocks")
 )
+
+// SlashAck is the payload of a slash command's ack that answers it at once:
+// Slack shows it like a response_url reply, with no round trip.
+func SlashAck(m Message) map[string]any {
+	p := map[string]any{"response_type": "ephemeral", "text": m.Text}
+	if m.InChannel {
+		p["response_type"] = "in_channel"
+	}
+	if len(m.Blocks) > 0 {
+		p["blocks"] = m.Blocks
+	}
+	return p
+}
 
 // Reply shows m to the person behind env: through the envelope's
 // response_url, falling back to an ephemeral message in its channel (unless m

@@ -16,6 +16,8 @@ func (r *Router) runHelp(ctx context.Context, req *Request) {
 	r.Reply(ctx, req.Env, r.helpMessage(""))
 }
 
+func (r *Router) quickHelp(*Request) (chat.Message, bool) { return r.helpMessage(""), true }
+
 // helpMessage lists every visible subcommand with its usage; intro, when
 // given, comes first (already mrkdwn).
 func (r *Router) helpMessage(intro string) chat.Message {

@@ -61,7 +61,11 @@ type Subcommand struct {
 	Usage   string // e.g. "experts <tag> [team <slug>]"
 	Summary string // one line for /soe help
 	Hidden  bool   // not listed in help
-	Run     func(ctx context.Context, r *Request)
+	// Quick, when set, answers from the command text alone (usage errors):
+	// it must do no I/O. A reply it returns rides in the ack and Run is
+	// not called.
+	Quick func(r *Request) (chat.Message, bool)
+	Run   func(ctx context.Context, r *Request)
 }
 
 // ActionFunc handles a block_actions click.
@@ -118,7 +122,7 @@ func New(cfg Config, d Deps) *Router {
 		shortcuts:   map[string]EnvelopeFunc{},
 		events:      map[string]EnvelopeFunc{},
 	}
-	r.Subcommand(&Subcommand{Name: "help", Usage: "help", Summary: "Show this list of commands.", Run: r.runHelp})
+	r.Subcommand(&Subcommand{Name: "help", Usage: "help", Summary: "Show this list of commands.", Quick: r.quickHelp, Run: r.runHelp})
 	return r
 }
 
@@ -200,8 +204,16 @@ func (r *Router) ScopeFor(ctx context.Context, env *chat.Envelope, team string) 
 	return soe.MainSite()
 }
 
-// Ack computes the immediate acknowledgement payload.
+// Ack computes the immediate acknowledgement payload. Replies that need no
+// SOE call (help, unknown words, usage errors) travel in it.
 func (r *Router) Ack(ctx context.Context, env *chat.Envelope) any {
+	if env.Slash != nil {
+		if m, ok := r.quick(env); ok {
+			env.Answered = true
+			return chat.SlashAck(m)
+		}
+		return nil
+	}
 	ic := env.Interaction
 	if ic == nil {
 		return nil
@@ -248,7 +260,9 @@ func (r *Router) Handle(ctx context.Context, env *chat.Envelope) {
 	}
 }
 
-func (r *Router) handleSlash(ctx context.Context, env *chat.Envelope) {
+// request parses a slash command into its subcommand (nil for help or an
+// unknown word) and request.
+func (r *Router) request(env *chat.Envelope) (*Subcommand, *Request) {
 	sc := env.Slash
 	word, rest := SplitWord(sc.Text)
 	req := &Request{
@@ -256,17 +270,38 @@ func (r *Router) handleSlash(ctx context.Context, env *chat.Envelope) {
 		ResponseURL: sc.ResponseURL, TriggerID: sc.TriggerID,
 		Word: word, Rest: rest, Args: Fields(rest),
 	}
-	r.log.InfoContext(ctx, "slash command", "user", sc.UserID, "channel", sc.ChannelID, "subcommand", strings.ToLower(word))
-	if word == "" {
-		r.runHelp(ctx, req)
+	s := r.byName[strings.ToLower(word)]
+	if s != nil {
+		req.Name = s.Name
+	}
+	return s, req
+}
+
+// quick is the reply computed from the command text alone, if there is one.
+func (r *Router) quick(env *chat.Envelope) (chat.Message, bool) {
+	s, req := r.request(env)
+	switch {
+	case req.Word == "":
+		return r.helpMessage(""), true
+	case s == nil:
+		return r.unknownMessage(req.Word, env.Slash.Text), true
+	case s.Quick != nil:
+		return s.Quick(req)
+	}
+	return chat.Message{}, false
+}
+
+func (r *Router) handleSlash(ctx context.Context, env *chat.Envelope) {
+	s, req := r.request(env)
+	r.log.InfoContext(ctx, "slash command", "user", req.UserID, "channel", req.ChannelID, "subcommand", strings.ToLower(req.Word),
+		"answered_in_ack", env.Answered)
+	if env.Answered {
 		return
 	}
-	s, ok := r.byName[strings.ToLower(word)]
-	if !ok {
-		r.Reply(ctx, env, r.unknownMessage(word, sc.Text))
+	if m, ok := r.quick(env); ok { // a replayed command (after linking) has no ack
+		r.Reply(ctx, env, m)
 		return
 	}
-	req.Name = s.Name
 	s.Run(ctx, req)
 }
 

@@ -419,7 +419,7 @@ func (a *App) safeAck(env *chat.Envelope) (payload any) {
 			a.log.Error("handler panic while acking", "envelope_type", env.Type, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			payload = nil
 			if env.Slash != nil {
-				payload = apology()
+				payload = chat.SlashAck(apology())
 			}
 		}
 	}()
@@ -453,7 +453,7 @@ func (a *App) busy(req *socketmode.Request, env *chat.Envelope, start time.Time)
 	msg := busyMessage()
 	switch {
 	case env.Slash != nil:
-		a.ack(req, map[string]any{"response_type": "ephemeral", "text": msg.Text}, start)
+		a.ack(req, chat.SlashAck(msg), start)
 	case env.Interaction != nil && env.Interaction.Type == slack.InteractionTypeViewSubmission:
 		// Keep the user's modal (and what they typed) and push a notice on top.
 		a.ack(req, slack.NewPushViewSubmissionResponse(&slack.ModalViewRequest{
