@@ -144,24 +144,6 @@ func (b *Bot) checkLinks(ctx context.Context, links []linking.Link) {
 	}
 }
 
-func profileLink(l linking.Link) string {
-	name := l.SOEName
-	if name == "" {
-		name = fmt.Sprintf("user %d", l.SOEUserID)
-	}
-	if l.SOEProfileURL != "" {
-		return mrkdwn.Link(l.SOEProfileURL, name)
-	}
-	return mrkdwn.Escape(name)
-}
-
-func expiryText(l linking.Link) string {
-	if l.Expiry.IsZero() {
-		return "never expires"
-	}
-	return "expires " + l.Expiry.UTC().Format("2006-01-02 15:04 UTC")
-}
-
 func (b *Bot) runUnlink(ctx context.Context, r *router.Request) {
 	if b.links == nil {
 		b.Reply(ctx, r.Env, blockkit.Warning("This soebot is not connected to Stack Overflow yet."))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"net/url"
 	"strconv"
 	"strings"
@@ -411,51 +410,12 @@ func resultKind(kind string) (emoji, label string) {
 	return ":question:", "Question"
 }
 
-// plainTitle decodes a (possibly HTML-escaped) SOE title for use as a link
-// label, one line, cut to n runes.
-func plainTitle(s string, n int) string {
-	s = strings.Join(strings.Fields(html.UnescapeString(s)), " ")
-	if s == "" {
-		s = "(untitled)"
-	}
-	if utf8.RuneCountInString(s) > n {
-		s = string([]rune(s)[:n-1]) + "…"
-	}
-	return s
-}
-
 // cutRunes cuts plain text s to at most n runes.
 func cutRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	return strings.TrimSpace(string([]rune(s)[:n]))
-}
-
-func votes(n int) string {
-	if n == 1 || n == -1 {
-		return fmt.Sprintf("%d vote", n)
-	}
-	return fmt.Sprintf("%d votes", n)
-}
-
-func answers(n int) string {
-	if n == 1 {
-		return "1 answer"
-	}
-	return fmt.Sprintf("%d answers", n)
-}
-
-func tagList(tags []string, max int) string {
-	var out []string
-	for i, t := range tags {
-		if i == max {
-			out = append(out, fmt.Sprintf("+%d", len(tags)-max))
-			break
-		}
-		out = append(out, mrkdwn.Code(mrkdwn.Truncate(t, 40)))
-	}
-	return strings.Join(out, " ")
 }
 
 func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []slack.Block {
