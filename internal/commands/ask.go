@@ -99,12 +99,12 @@ func (a *ask) run(ctx context.Context, r *router.Request) {
 		// Mentions in the typed title: names within a short budget (the
 		// trigger_id lives 3 s).
 		nctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
-		names := a.resolveNames(nctx, SlackMentions(rest))
+		names := a.resolveNames(nctx, mrkdwn.SlackMentions(rest))
 		cancel()
-		d.Title = SlackToPlain(rest, names)
+		d.Title = mrkdwn.SlackToPlain(rest, names)
 		if len([]rune(d.Title)) > askMaxTitle { // keep every word: the whole text goes to the body
 			d.Body = d.Title
-			d.Title = cutWords(d.Title, askMaxTitle)
+			d.Title = mrkdwn.CutWords(d.Title, askMaxTitle)
 		}
 	}
 	a.open(ctx, r.Env, r.TriggerID, d, "", askOrigin{channel: r.ChannelID, responseURL: r.ResponseURL})
@@ -129,7 +129,7 @@ func (a *ask) openFromButton(ctx context.Context, env *chat.Envelope, act *slack
 		a.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
 		return
 	}
-	d := askDraft{Title: cutRunes(p.Title, askMaxTitle)}
+	d := askDraft{Title: mrkdwn.CutRunes(p.Title, askMaxTitle)}
 	for _, t := range p.Tags {
 		if t = router.NormalizeTag(t); t != "" && router.ValidateTag(t) == "" && !slices.Contains(d.Tags, t) {
 			d.Tags = append(d.Tags, t)
@@ -339,8 +339,8 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 			}
 		}
 	}
-	ids := SlackMentions(parent.Text)
-	if parent.User != "" && validSlackID(parent.User) && !slices.Contains(ids, parent.User) {
+	ids := mrkdwn.SlackMentions(parent.Text)
+	if parent.User != "" && mrkdwn.ValidSlackID(parent.User) && !slices.Contains(ids, parent.User) {
 		ids = append(ids, parent.User)
 	}
 	names := a.resolveNames(ctx, ids)
@@ -357,12 +357,12 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 	case author == "":
 		author = "someone"
 	}
-	body := strings.TrimSpace(SlackToMarkdown(parent.Text, names))
+	body := strings.TrimSpace(mrkdwn.SlackToMarkdown(parent.Text, names))
 	source := "a Slack message"
 	if permalink != "" {
-		source = "a [Slack message](" + markdownURL(permalink) + ")"
+		source = "a [Slack message](" + mrkdwn.MarkdownURL(permalink) + ")"
 	}
-	line := fmt.Sprintf("*Asked from %s by @%s", source, markdownLabel(author))
+	line := fmt.Sprintf("*Asked from %s by @%s", source, mrkdwn.MarkdownLabel(author))
 	noteText := "Prefilled from a message by " + mrkdwn.Escape(author)
 	if inThread {
 		line += fmt.Sprintf(" (a thread with %s)", plural(replies, "reply", "replies"))
@@ -373,7 +373,7 @@ func (a *ask) prefillFromMessage(ctx context.Context, channel string, msg slack.
 		body += "\n\n"
 	}
 	body += line
-	d := askDraft{Title: titleFromSlack(parent.Text, names, askMaxTitle), Body: body}
+	d := askDraft{Title: mrkdwn.TitleFromSlack(parent.Text, names, askMaxTitle), Body: body}
 	return d, noteText + ". Edit anything before posting."
 }
 

@@ -128,7 +128,7 @@ func formView(f askForm) slack.ModalViewRequest {
 	}
 
 	title := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
-	title.InitialValue = cutRunes(f.Draft.Title, askMaxTitle)
+	title.InitialValue = mrkdwn.CutRunes(f.Draft.Title, askMaxTitle)
 	title.MaxLength = askMaxTitle
 	blocks = append(blocks, slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
 		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), title))
@@ -336,9 +336,9 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 func plainTagProblem(t string) string {
 	switch {
 	case utf8.RuneCountInString(t) > router.MaxTagLen:
-		return fmt.Sprintf("The tag “%s” is longer than %d characters.", cutRunes(t, 40), router.MaxTagLen)
+		return fmt.Sprintf("The tag “%s” is longer than %d characters.", mrkdwn.CutRunes(t, 40), router.MaxTagLen)
 	case strings.ContainsAny(t, router.ForbiddenTagChars+" \t") || strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", cutRunes(t, 40))
+		return fmt.Sprintf("The tag “%s” has characters tags cannot contain (spaces or symbols such as < > & / _ = ~ | ^ @ $ %% * ? ! , ; :).", mrkdwn.CutRunes(t, 40))
 	}
 	return ""
 }

@@ -122,7 +122,7 @@ func cleanQuery(s string) (string, bool) {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	s = SlackToPlain(s, nil)
+	s = mrkdwn.SlackToPlain(s, nil)
 	if utf8.RuneCountInString(s) <= maxSearchQuery {
 		return s, false
 	}
@@ -383,7 +383,7 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
-		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, cutRunes(res.Query, soe.MaxTitleLength))
+		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, mrkdwn.CutRunes(res.Query, soe.MaxTitleLength))
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
@@ -408,14 +408,6 @@ func resultKind(kind string) (emoji, label string) {
 		return ":page_facing_up:", "Article"
 	}
 	return ":question:", "Question"
-}
-
-// cutRunes cuts plain text s to at most n runes.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n]))
 }
 
 func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []slack.Block {

@@ -1,4 +1,4 @@
-package commands
+package mrkdwn
 
 import (
 	"reflect"
@@ -97,7 +97,7 @@ func TestTitleFromSlack(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := titleFromSlack(tt.in, testNames, 150); got != tt.want {
+		if got := TitleFromSlack(tt.in, testNames, 150); got != tt.want {
 			t.Errorf("titleFromSlack(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -154,6 +154,26 @@ func TestSlackToMarkdownLinear(t *testing.T) {
 		SlackToPlain(in, testNames)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%q×%d took %v", unit, 40000/len(unit), d)
+		}
+	}
+}
+
+func TestCutRunes(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"fits", 10, "fits"},
+		{"exactly", 7, "exactly"},
+		{"cut here ok", 4, "cut"},
+		{"cut  here", 5, "cut"},
+		{"überall", 3, "übe"},
+		{"", 3, ""},
+	}
+	for _, tt := range tests {
+		if got := CutRunes(tt.in, tt.n); got != tt.want {
+			t.Errorf("CutRunes(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
 }

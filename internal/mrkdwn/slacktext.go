@@ -1,4 +1,4 @@
-package commands
+package mrkdwn
 
 import (
 	"strings"
@@ -60,14 +60,16 @@ func SlackMentions(text string) []string {
 			continue
 		}
 		id := rest[:j]
-		if validSlackID(id) && !seen[id] {
+		if ValidSlackID(id) && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}
 	}
 }
 
-func validSlackID(id string) bool {
+// ValidSlackID reports whether id looks like a Slack id (users, channels…:
+// 2–32 upper-case letters and digits).
+func ValidSlackID(id string) bool {
 	if len(id) < 2 || len(id) > 32 {
 		return false
 	}
@@ -393,7 +395,7 @@ func (c slackConv) control(seq string, code bool) string {
 	case strings.HasPrefix(target, "@"):
 		id := target[1:]
 		n := ""
-		if c.name != nil && validSlackID(id) {
+		if c.name != nil && ValidSlackID(id) {
 			n = c.name(id)
 		}
 		if n == "" {
@@ -436,7 +438,7 @@ func (c slackConv) control(seq string, code bool) string {
 		}
 		return url
 	}
-	return "[" + markdownLabel(label) + "](" + markdownURL(url) + ")"
+	return "[" + MarkdownLabel(label) + "](" + MarkdownURL(url) + ")"
 }
 
 func isAutolinkable(u string) bool {
@@ -447,27 +449,29 @@ func isAutolinkable(u string) bool {
 
 var labelEscaper = strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`)
 
-func markdownLabel(s string) string { return labelEscaper.Replace(s) }
+// MarkdownLabel escapes s for the label of a Markdown link ([label](url)).
+func MarkdownLabel(s string) string { return labelEscaper.Replace(s) }
 
 var urlEscaper = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E")
 
-func markdownURL(s string) string { return urlEscaper.Replace(s) }
+// MarkdownURL escapes s for the URL of a Markdown link ([label](url)).
+func MarkdownURL(s string) string { return urlEscaper.Replace(s) }
 
-// titleFromSlack suggests a question title from Slack text: the plain form
+// TitleFromSlack suggests a question title from Slack text: the plain form
 // of its first line that has words, cut at a word boundary to max runes.
-func titleFromSlack(text string, name func(string) string, max int) string {
+func TitleFromSlack(text string, name func(string) string, max int) string {
 	for _, l := range strings.Split(normalizeNewlines(text), "\n") {
 		l = strings.TrimLeft(SlackToPlain(l, name), "-•◦>#*_~ ")
 		if strings.IndexFunc(l, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
-			return cutWords(l, max)
+			return CutWords(l, max)
 		}
 	}
 	return ""
 }
 
-// cutWords shortens s to at most max runes, at a space when there is one in
+// CutWords shortens s to at most max runes, at a space when there is one in
 // the last third, adding "…".
-func cutWords(s string, max int) string {
+func CutWords(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
@@ -477,4 +481,13 @@ func cutWords(s string, max int) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " ,;:.-") + "…"
+}
+
+// CutRunes cuts plain text s to at most n runes (no "…"), trimming the
+// spaces the cut leaves.
+func CutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n]))
 }
