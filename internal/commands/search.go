@@ -20,6 +20,7 @@ import (
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/soelink"
 )
 
 // Ids of the search feature.
@@ -51,29 +52,29 @@ type searchState struct {
 // sharedPost is the value of a Share button: which post, in which scope.
 type sharedPost struct {
 	Scope      string `json:"s"`
-	Kind       string `json:"k"` // postQuestion, postAnswer, postArticle
+	Kind       string `json:"k"` // soelink.Question, soelink.Answer, soelink.Article
 	ID         int    `json:"i"` // question, answer or article id
 	QuestionID int    `json:"q,omitempty"`
 }
 
-func (p sharedPost) link() (soeLink, bool) {
+func (p sharedPost) link() (soelink.Link, bool) {
 	scope, err := soe.ParseScopeKey(p.Scope)
-	if err != nil || p.ID <= 0 || p.ID > maxLinkID {
-		return soeLink{}, false
+	if err != nil || p.ID <= 0 || p.ID > soelink.MaxID {
+		return soelink.Link{}, false
 	}
-	l := soeLink{Scope: scope, Kind: p.Kind}
+	l := soelink.Link{Scope: scope, Kind: p.Kind}
 	switch p.Kind {
-	case postQuestion:
+	case soelink.Question:
 		l.QuestionID = p.ID
-	case postAnswer:
-		if p.QuestionID <= 0 || p.QuestionID > maxLinkID {
-			return soeLink{}, false
+	case soelink.Answer:
+		if p.QuestionID <= 0 || p.QuestionID > soelink.MaxID {
+			return soelink.Link{}, false
 		}
 		l.QuestionID, l.AnswerID = p.QuestionID, p.ID
-	case postArticle:
+	case soelink.Article:
 		l.ArticleID = p.ID
 	default:
-		return soeLink{}, false
+		return soelink.Link{}, false
 	}
 	return l, true
 }
@@ -450,7 +451,7 @@ func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []sla
 // again with the sharer's own token.
 func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var v sharedPost
-	l, ok := soeLink{}, false
+	l, ok := soelink.Link{}, false
 	if err := json.Unmarshal([]byte(a.Value), &v); err == nil {
 		l, ok = v.link()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/soelink"
 )
 
 const (
@@ -36,7 +37,7 @@ const (
 type unfurler struct {
 	web   *http.Client // the SOE web site, for share-link redirects (no token)
 	b     *Bot
-	site  siteRoot
+	site  soelink.Site
 	hints *hintSet
 }
 
@@ -45,7 +46,7 @@ type unfurler struct {
 // who shared the link (and no preview when they have no connection for
 // that site or team).
 func (b *Bot) AddUnfurl() {
-	site, ok := parseSiteRoot(b.cfg.SiteURL)
+	site, ok := soelink.ParseSite(b.cfg.SiteURL)
 	if !ok {
 		b.log.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
 	}
@@ -87,12 +88,12 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 	}
 	ev := outer.Event
 	links := u.b.links
-	if ev.User == "" || ev.Channel == "" || ev.MessageTS == "" || links == nil || u.site.host == "" {
+	if ev.User == "" || ev.Channel == "" || ev.MessageTS == "" || links == nil || u.site.IsZero() {
 		return
 	}
 	// Parse, de-duplicate and group the links by scope.
 	byScope := map[soe.Scope][]string{}
-	parsed := map[string]soeLink{}
+	parsed := map[string]soelink.Link{}
 	var scopes []soe.Scope
 	for _, l := range ev.Links {
 		if len(parsed) == maxUnfurlLinks {
@@ -101,7 +102,7 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 		if _, dup := parsed[l.URL]; dup {
 			continue
 		}
-		sl, ok := parseSOELink(u.site, l.URL)
+		sl, ok := u.site.Parse(l.URL)
 		if !ok {
 			continue
 		}
@@ -131,7 +132,7 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 	fetch:
 		for _, raw := range byScope[scope] {
 			l := parsed[raw]
-			if l.Kind == postShareLink {
+			if l.Kind == soelink.ShareLink {
 				var ok bool
 				if l, ok = u.resolveShareLink(ctx, raw, l); !ok {
 					continue
@@ -178,7 +179,7 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 // token is ever sent to the web site. Only a redirect to that very answer,
 // on the same site and in the same scope, is accepted; anything else (a
 // login page, another host) means no preview.
-func (u *unfurler) resolveShareLink(ctx context.Context, raw string, l soeLink) (soeLink, bool) {
+func (u *unfurler) resolveShareLink(ctx context.Context, raw string, l soelink.Link) (soelink.Link, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return l, false
@@ -194,8 +195,8 @@ func (u *unfurler) resolveShareLink(ctx context.Context, raw string, l soeLink) 
 	if err != nil || resp.StatusCode < 300 || resp.StatusCode > 399 {
 		return l, false
 	}
-	full, ok := parseSOELink(u.site, loc.String())
-	if !ok || full.Kind != postAnswer || full.AnswerID != l.AnswerID || full.Scope != l.Scope {
+	full, ok := u.site.Parse(loc.String())
+	if !ok || full.Kind != soelink.Answer || full.AnswerID != l.AnswerID || full.Scope != l.Scope {
 		return l, false
 	}
 	return full, true
@@ -266,7 +267,7 @@ type postCard struct {
 }
 
 // fetchPost loads the post l points at with c (the viewer's own client).
-func fetchPost(ctx context.Context, c *soe.Client, l soeLink) (*postCard, error) {
+func fetchPost(ctx context.Context, c *soe.Client, l soelink.Link) (*postCard, error) {
 	card := &postCard{Kind: l.Kind, Scope: c.Scope()}
 	owner := func(u *soe.UserSummary) {
 		if u != nil {
@@ -274,7 +275,7 @@ func fetchPost(ctx context.Context, c *soe.Client, l soeLink) (*postCard, error)
 		}
 	}
 	switch l.Kind {
-	case postQuestion:
+	case soelink.Question:
 		q, err := c.Question(ctx, l.QuestionID)
 		if err != nil {
 			return nil, err
@@ -293,7 +294,7 @@ func fetchPost(ctx context.Context, c *soe.Client, l soeLink) (*postCard, error)
 				return nil, err
 			}
 		}
-	case postAnswer:
+	case soelink.Answer:
 		a, err := c.Answer(ctx, l.QuestionID, l.AnswerID)
 		if err != nil {
 			return nil, err
@@ -312,7 +313,7 @@ func fetchPost(ctx context.Context, c *soe.Client, l soeLink) (*postCard, error)
 			card.URL = q.WebURL
 		}
 		owner(a.Owner)
-	case postArticle:
+	case soelink.Article:
 		ar, err := c.Article(ctx, l.ArticleID)
 		if err != nil {
 			return nil, err
@@ -343,7 +344,7 @@ func renderCard(p *postCard) []slack.Block {
 	var emoji string
 	meta := []string{}
 	switch p.Kind {
-	case postAnswer:
+	case soelink.Answer:
 		emoji = ":speech_balloon:"
 		title = "Answer to: " + title
 		a := "Answer"
@@ -351,7 +352,7 @@ func renderCard(p *postCard) []slack.Block {
 			a += " :white_check_mark: accepted"
 		}
 		meta = append(meta, a, votes(p.Score))
-	case postArticle:
+	case soelink.Article:
 		emoji = ":page_facing_up:"
 		a := "Article"
 		if t, ok := articleTypes[p.ArticleType]; ok {

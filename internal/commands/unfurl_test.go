@@ -10,23 +10,24 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/soelink"
 )
 
 func cardFixtures() map[string]*postCard {
 	return map[string]*postCard{
-		"unfurl_question": {Kind: postQuestion, Scope: soe.MainSite(), Title: "How do I restart a Kubernetes deployment without downtime?",
+		"unfurl_question": {Kind: soelink.Question, Scope: soe.MainSite(), Title: "How do I restart a Kubernetes deployment without downtime?",
 			URL: "https://acme.example/questions/101/how-do-i-restart", Score: 12, AnswerCount: 2, Accepted: true,
 			Tags: []string{"kubernetes", "kubectl"}, Author: "Alice Anderson", AuthorURL: "https://acme.example/users/1",
 			Body:    "<p>Our payments API runs as a Deployment with 3 replicas.</p><p>What is the <strong>safest</strong> way?</p><pre><code>kubectl rollout restart deployment/payments-api\nkubectl rollout status deployment/payments-api\nline 3\nline 4\nline 5\nline 6\n</code></pre><p>More text after the code.</p>",
 			BaseURL: "https://acme.example"},
-		"unfurl_answer": {Kind: postAnswer, Scope: soe.MainSite(), Title: "How do I restart a Kubernetes deployment without downtime?",
+		"unfurl_answer": {Kind: soelink.Answer, Scope: soe.MainSite(), Title: "How do I restart a Kubernetes deployment without downtime?",
 			URL: "https://acme.example/questions/101/how-do-i-restart/103#103", Score: 15, Accepted: true, AnswerCount: 2,
 			Tags: []string{"kubernetes"}, Author: "Carol Chen", AuthorURL: "https://acme.example/users/3",
 			Body: `<p>Use a rolling restart, see <a href="/articles/140">the handbook</a>.</p>`, BaseURL: "https://acme.example"},
-		"unfurl_article_team": {Kind: postArticle, Scope: soe.TeamScope("platform"), Title: "Platform cluster inventory",
+		"unfurl_article_team": {Kind: soelink.Article, Scope: soe.TeamScope("platform"), Title: "Platform cluster inventory",
 			URL: "https://acme.example/c/platform/articles/150/platform-cluster-inventory", Score: 3, ArticleType: "knowledgeArticle",
 			Tags: []string{"kubernetes"}, Author: "Carol Chen", Body: "<p>Production: prod-eu-1, prod-us-1.</p>"},
-		"unfurl_hostile": {Kind: postQuestion, Scope: soe.MainSite(), Title: "<!channel> &lt;@U999&gt; urgent",
+		"unfurl_hostile": {Kind: soelink.Question, Scope: soe.MainSite(), Title: "<!channel> &lt;@U999&gt; urgent",
 			URL: "javascript:alert(1)", Closed: true, Tags: []string{"<!here>", "a`b"}, Author: "<@U999|admin>",
 			AuthorURL: "https://acme.example/users/9>|x", Body: "<p>&lt;!everyone&gt; <a href=\"https://evil.example/?q=|<!channel>\">click</a></p>" + strings.Repeat("<p>line</p>", 20)},
 	}
