@@ -18,6 +18,7 @@ import (
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/postcard"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soelink"
@@ -464,7 +465,7 @@ func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAc
 		return
 	}
 	fctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
-	card, err := fetchPost(fctx, c, l)
+	card, err := postcard.Fetch(fctx, c, l)
 	cancel()
 	if err != nil {
 		x.b.Failed(ctx, env, link, err)
@@ -472,7 +473,7 @@ func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAc
 	}
 	msg := chat.Message{
 		Text:   mrkdwn.Escape(plainTitle(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
-		Blocks: append(renderCard(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
+		Blocks: append(postcard.Render(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
 	}
 	channel := env.ChannelID()
 	if _, err := x.b.slack.Post(ctx, channel, msg); err != nil {

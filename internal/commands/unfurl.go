@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/postcard"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soelink"
 )
@@ -28,9 +27,6 @@ const (
 	// connecting would show link previews.
 	hintEvery = 24 * time.Hour
 	maxHinted = 10000
-	// cardBodyLines and cardBodyN bound the body shown on a card.
-	cardBodyLines = 6
-	cardBodyN     = 500
 )
 
 // unfurler is the state of the link preview feature.
@@ -138,13 +134,13 @@ func (u *unfurler) handle(ctx context.Context, env *chat.Envelope) {
 					continue
 				}
 			}
-			card, err := fetchPost(ctx, c, l)
+			card, err := postcard.Fetch(ctx, c, l)
 			switch {
 			case err == nil:
 				card.BaseURL = u.b.cfg.SiteURL
 				// The fallback is shown in notifications: escape it like any
 				// text, or a title "<!channel>" pings everyone (internal/reliability).
-				unfurls[raw] = slack.Attachment{Fallback: mrkdwn.Escape(plainTitle(card.Title, 150)), Blocks: slack.Blocks{BlockSet: renderCard(card)}}
+				unfurls[raw] = slack.Attachment{Fallback: mrkdwn.Escape(plainTitle(card.Title, 150)), Blocks: slack.Blocks{BlockSet: postcard.Render(card)}}
 			case errors.Is(err, soe.ErrUnauthorized):
 				if ierr := links.Invalidate(ctx, env.TeamID, ev.User, scope, "Stack Overflow refused the token"); ierr != nil {
 					u.b.log.WarnContext(ctx, "link_shared: invalidate failed", "err", ierr)
@@ -246,169 +242,4 @@ func (h *hintSet) take(key string, now time.Time) bool {
 	}
 	h.last[key] = now
 	return true
-}
-
-// postCard is what a preview card or a shared search result shows.
-type postCard struct {
-	Kind        string
-	Scope       soe.Scope
-	Title       string // the question's title for answers (plain, maybe HTML-escaped)
-	URL         string
-	Score       int
-	AnswerCount int
-	Accepted    bool // question: has an accepted answer; answer: is accepted
-	Closed      bool
-	Tags        []string
-	Author      string
-	AuthorURL   string
-	Body        string // HTML
-	ArticleType string
-	BaseURL     string // for relative links in Body
-}
-
-// fetchPost loads the post l points at with c (the viewer's own client).
-func fetchPost(ctx context.Context, c *soe.Client, l soelink.Link) (*postCard, error) {
-	card := &postCard{Kind: l.Kind, Scope: c.Scope()}
-	owner := func(u *soe.UserSummary) {
-		if u != nil {
-			card.Author, card.AuthorURL = u.Name, u.WebURL
-		}
-	}
-	switch l.Kind {
-	case soelink.Question:
-		q, err := c.Question(ctx, l.QuestionID)
-		if err != nil {
-			return nil, err
-		}
-		card.Title, card.URL, card.Score, card.AnswerCount, card.Closed = q.Title, q.WebURL, q.Score, q.AnswerCount, q.IsClosed
-		card.Tags, card.Body = q.TagNames(), q.Body
-		owner(q.Owner)
-		if q.AnswerCount > 0 {
-			// One more call: API v3 does not say on the question whether an
-			// answer is accepted. Its failure only costs the mark.
-			if p, err := c.AnswersPage(ctx, q.ID, soe.AnswerListOptions{PageSize: 30, Sort: soe.SortScore, Order: soe.OrderDesc}); err == nil {
-				for _, a := range p.Items {
-					card.Accepted = card.Accepted || a.IsAccepted
-				}
-			} else if ctx.Err() != nil {
-				return nil, err
-			}
-		}
-	case soelink.Answer:
-		a, err := c.Answer(ctx, l.QuestionID, l.AnswerID)
-		if err != nil {
-			return nil, err
-		}
-		q, err := c.Question(ctx, l.QuestionID)
-		if err != nil {
-			return nil, err
-		}
-		card.Title, card.Score, card.Accepted, card.Body = q.Title, a.Score, a.IsAccepted, a.Body
-		card.AnswerCount, card.Tags, card.Closed = q.AnswerCount, q.TagNames(), q.IsClosed
-		card.URL = a.WebURL
-		if card.URL == "" {
-			card.URL = a.ShareLink
-		}
-		if card.URL == "" {
-			card.URL = q.WebURL
-		}
-		owner(a.Owner)
-	case soelink.Article:
-		ar, err := c.Article(ctx, l.ArticleID)
-		if err != nil {
-			return nil, err
-		}
-		card.Title, card.URL, card.Score, card.Body, card.ArticleType = ar.Title, ar.WebURL, ar.Score, ar.Body, ar.Type
-		for _, t := range ar.Tags {
-			card.Tags = append(card.Tags, t.Name)
-		}
-		owner(ar.Owner)
-	default:
-		return nil, fmt.Errorf("unknown post kind %q: %w", l.Kind, soe.ErrNotFound)
-	}
-	return card, nil
-}
-
-var articleTypes = map[string]string{
-	"knowledgeArticle": "Knowledge article",
-	"announcement":     "Announcement",
-	"policy":           "Policy",
-	"howToGuide":       "How-to guide",
-}
-
-// renderCard renders a post compactly: the title linked, the first lines of
-// the body, and a context line with the numbers, tags and author. Every SOE
-// string is escaped.
-func renderCard(p *postCard) []slack.Block {
-	title := plainTitle(p.Title, searchTitleN)
-	var emoji string
-	meta := []string{}
-	switch p.Kind {
-	case soelink.Answer:
-		emoji = ":speech_balloon:"
-		title = "Answer to: " + title
-		a := "Answer"
-		if p.Accepted {
-			a += " :white_check_mark: accepted"
-		}
-		meta = append(meta, a, votes(p.Score))
-	case soelink.Article:
-		emoji = ":page_facing_up:"
-		a := "Article"
-		if t, ok := articleTypes[p.ArticleType]; ok {
-			a = t
-		}
-		meta = append(meta, a, votes(p.Score))
-	default:
-		emoji = ":question:"
-		a := answers(p.AnswerCount)
-		if p.Accepted {
-			a += " :white_check_mark: accepted"
-		}
-		meta = append(meta, "Question", votes(p.Score), a)
-		if p.Closed {
-			meta = append(meta, ":lock: closed")
-		}
-	}
-	if t := tagList(p.Tags, 5); t != "" {
-		meta = append(meta, t)
-	}
-	if p.Author != "" {
-		meta = append(meta, "by "+mrkdwn.Link(p.AuthorURL, mrkdwn.Truncate(strings.TrimSpace(p.Author), 80)))
-	}
-	if p.Scope.IsTeam() {
-		meta = append(meta, mrkdwn.Escape(p.Scope.String()))
-	}
-	text := emoji + " *" + mrkdwn.Link(p.URL, title) + "*"
-	if body := firstLines(mrkdwn.FromHTMLBase(p.Body, p.BaseURL), cardBodyLines, cardBodyN); body != "" {
-		text += "\n" + body
-	}
-	return []slack.Block{blockkit.Section(text), blockkit.Context(strings.Join(meta, " · "))}
-}
-
-// firstLines keeps the first n non-blank lines of mrkdwn md (closing a code
-// block it cut open) and at most max runes.
-func firstLines(md string, n, max int) string {
-	lines := strings.Split(strings.TrimSpace(md), "\n")
-	cut := false
-	for i, seen := 0, 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) == "" {
-			continue
-		}
-		if seen++; seen > n {
-			lines, cut = lines[:i], true
-			break
-		}
-	}
-	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
-		lines = lines[:len(lines)-1]
-	}
-	s := strings.Join(lines, "\n")
-	if cut {
-		if strings.Count(s, "```")%2 == 1 {
-			s += "\n```"
-		}
-		s += "\n…"
-	}
-	return mrkdwn.Truncate(s, max)
 }
