@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.bot.AddLinking()
 	a.bot.AddExperts(cfg.CacheTTL) // issue 5
 	a.bot.AddSearch()              // search, unfurl, home: issue 7
-	a.bot.AddUnfurl()
+	a.addUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
 	a.bot.AddAsk(a.db)
 	if err = a.addNotify(cfg); err != nil { // issue 8
