@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	})
 	a.bot.AddLinking()
 	a.bot.AddExperts(cfg.CacheTTL) // issue 5
-	a.bot.AddSearch()              // search, unfurl, home: issue 7
+	a.addSearch()                  // search, unfurl, home: issue 7
 	a.addUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
 	a.bot.AddAsk(a.db)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/soebot/soebot/internal/features/search"
 	"github.com/soebot/soebot/internal/features/unfurl"
 )
 
@@ -15,5 +16,15 @@ func (a *App) addUnfurl() {
 	unfurl.New(unfurl.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, unfurl.Deps{
 		Slack: a.slack.Slack(), Links: a.links, Prompts: a.bot.Router,
 		Logger: a.log.With("component", "unfurl"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
+
+// addSearch registers /soe search. Its "Ask a new question" buttons are the
+// ask feature's (registered later, by AddAsk; the bot builds its buttons).
+func (a *App) addSearch() {
+	bc := a.bot.Config()
+	search.New(search.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, search.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Asker: a.bot,
+		Logger: a.log.With("component", "search"), Now: a.opts.Now,
 	}).Register(a.bot.Router)
 }

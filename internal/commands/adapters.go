@@ -19,3 +19,9 @@ func tagList(tags []string, max int) string             { return soetext.Tags(ta
 func profileLink(l linking.Link) string                 { return soetext.Account(l) }
 func expiryText(l linking.Link) string                  { return soetext.Expiry(l) }
 func capBlocks(bs []slack.Block, max int) []slack.Block { return blockkit.Cap(bs, max) }
+
+// searchTitleN is how much of a post title the Home shows (internal/soetext).
+const searchTitleN = soetext.TitleLen
+
+// marshalValue encodes a button value (internal/blockkit): ask.
+func marshalValue(v any) string { return blockkit.Value(v) }
