@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/search"
 	"github.com/soebot/soebot/internal/features/unfurl"
 )
@@ -9,6 +10,16 @@ import (
 // internal/commands: each gets the concrete services its small interfaces
 // ask for. app.go calls them in the order the features register (that order
 // is the order of /soe help).
+
+// addAccount registers /soe link, whoami and unlink, and the replay of a
+// pending command after linking (its OnLinked hook runs before the Home's).
+func (a *App) addAccount() {
+	bc := a.bot.Config()
+	account.New(account.Config{SOETimeout: bc.SOETimeout}, account.Deps{
+		Router: a.bot.Router, Links: a.links, Home: a.bot,
+		Logger: a.log.With("component", "account"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
 
 // addUnfurl registers link previews.
 func (a *App) addUnfurl() {
