@@ -239,6 +239,7 @@ func (f *Feature) runUnlink(ctx context.Context, r *router.Request) {
 			f.router.Reply(ctx, r.Env, blockkit.Text("You had no Stack Overflow connections, so there was nothing to unlink."))
 		default:
 			f.router.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf(":white_check_mark: Disconnected all %d of your Stack Overflow connections. I no longer act as you anywhere.", n)))
+			f.refreshHome(ctx, r.TeamID, r.UserID)
 		}
 		return
 	}
@@ -260,5 +261,14 @@ func (f *Feature) runUnlink(ctx context.Context, r *router.Request) {
 		f.router.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("You had no Stack Overflow connection for the %s, so there was nothing to unlink.", mrkdwn.Escape(scope.String()))))
 	default:
 		f.router.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf(":white_check_mark: Disconnected your Stack Overflow account (%s). Run `%s link` to connect again.", mrkdwn.Escape(scope.String()), cmd)))
+		f.refreshHome(ctx, r.TeamID, r.UserID)
+	}
+}
+
+// refreshHome re-publishes the user's App Home, which shows their
+// connections (nothing when there is no Home).
+func (f *Feature) refreshHome(ctx context.Context, teamID, userID string) {
+	if f.home != nil {
+		f.home.PublishHome(ctx, teamID, userID)
 	}
 }

@@ -93,3 +93,28 @@ func TestReplayAfterLinking(t *testing.T) {
 		t.Fatal("replayed link or nil")
 	}
 }
+
+// homeCalls records Home refreshes.
+type homeCalls struct{ users []string }
+
+func (h *homeCalls) PublishHome(_ context.Context, teamID, userID string) {
+	h.users = append(h.users, teamID+"/"+userID)
+}
+
+func TestUnlinkRefreshesHome(t *testing.T) {
+	f, r, _ := linkFeature(t)
+	h := &homeCalls{}
+	f.home = h
+	r.Handle(context.Background(), slashEnv("unlink", "https://h/1")) // nothing to unlink
+	if len(h.users) != 0 {
+		t.Fatalf("Home refreshed although nothing changed: %v", h.users)
+	}
+	seed := linking.Imported{Link: linking.Link{TeamID: "T1", UserID: "U1", Scope: soe.MainSite(), SOEUserID: 1}, Token: "tok"}
+	if err := f.links.(*linking.Service).Import(context.Background(), []linking.Imported{seed}); err != nil {
+		t.Fatal(err)
+	}
+	r.Handle(context.Background(), slashEnv("unlink", "https://h/1"))
+	if len(h.users) != 1 || h.users[0] != "T1/U1" {
+		t.Fatalf("Home refreshes after unlink: %v", h.users)
+	}
+}
