@@ -3,7 +3,9 @@ package app
 import (
 	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/search"
+	"github.com/soebot/soebot/internal/features/subscriptions"
 	"github.com/soebot/soebot/internal/features/unfurl"
+	"github.com/soebot/soebot/internal/notify"
 )
 
 // The wiring of the feature packages (internal/features/…) that left
@@ -38,4 +40,16 @@ func (a *App) addSearch() {
 		Router: a.bot.Router, Slack: a.slack.Slack(), Asker: a.bot,
 		Logger: a.log.With("component", "search"), Now: a.opts.Now,
 	}).Register(a.bot.Router)
+}
+
+// addSubscriptions registers the notifications commands on top of svc, and
+// their App Home section (after the sections added before it).
+func (a *App) addSubscriptions(svc *notify.Service) {
+	bc := a.bot.Config()
+	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.bot,
+		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
+	})
+	f.Register(a.bot.Router)
+	a.bot.AddHomeSection(f.HomeSection)
 }
