@@ -141,10 +141,10 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
 		Links: a.links, SOE: a.soe, Channels: a.chans,
 	})
-	a.bot.AddLinking()
+	a.addAccount()
 	a.bot.AddExperts(cfg.CacheTTL) // issue 5
-	a.bot.AddSearch()              // search, unfurl, home: issue 7
-	a.bot.AddUnfurl()
+	a.addSearch()                  // search, unfurl, home: issue 7
+	a.addUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
 	a.addAsk(cfg)
 	if err = a.addNotify(cfg); err != nil { // issue 8

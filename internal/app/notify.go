@@ -17,7 +17,7 @@ func (a *App) addNotify(cfg Config) error {
 		return err
 	}
 	a.notify = svc
-	a.bot.AddNotify(svc, a.chans)
+	a.addSubscriptions(svc)
 	return nil
 }
 

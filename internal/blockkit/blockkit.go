@@ -5,6 +5,8 @@
 package blockkit
 
 import (
+	"fmt"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/chat"
@@ -83,3 +85,14 @@ func Text(text string) chat.Message {
 
 // Warning is a friendly error message (⚠️ + text).
 func Warning(text string) chat.Message { return Text(":warning: " + text) }
+
+// Cap keeps blocks within max (Slack's limit: 50 in a message, 100 in a
+// view), replacing the tail with a context block that says how many were
+// left out.
+func Cap(blocks []slack.Block, max int) []slack.Block {
+	if len(blocks) <= max {
+		return blocks
+	}
+	out := append([]slack.Block{}, blocks[:max-1]...)
+	return append(out, Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
+}

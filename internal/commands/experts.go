@@ -348,12 +348,3 @@ func renderPerson(p person) string {
 	}
 	return name
 }
-
-// capBlocks keeps a message within Slack's block limit, saying so.
-func capBlocks(blocks []slack.Block, max int) []slack.Block {
-	if len(blocks) <= max {
-		return blocks
-	}
-	out := append([]slack.Block{}, blocks[:max-1]...)
-	return append(out, blockkit.Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
-}

@@ -1,8 +1,6 @@
 package commands
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/soebot/soebot/internal/chat"
@@ -13,23 +11,10 @@ import (
 // testdata/golden/<name>.json; -update rewrites it.
 func golden(t *testing.T, name string, m chat.Message) {
 	t.Helper()
-	goldenpkg.JSON(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks, "response_type": responseType(m)})
-}
-
-func responseType(m chat.Message) string {
-	if m.InChannel {
-		return "in_channel"
-	}
-	return "ephemeral"
+	goldenpkg.Message(t, name, m)
 }
 
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // compare what Slack sees, not \u003c
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return goldenpkg.Marshal(t, v)
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/soebot/soebot/internal/chat"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -51,4 +53,28 @@ func JSON(t testing.TB, name string, v any) {
 		t.Fatal(err)
 	}
 	Assert(t, filepath.Join("testdata", "golden", name+".json"), buf.Bytes())
+}
+
+// Message compares a Slack message, as Slack would receive it (text,
+// blocks, response_type), with testdata/golden/<name>.json.
+func Message(t testing.TB, name string, m chat.Message) {
+	t.Helper()
+	responseType := "ephemeral"
+	if m.InChannel {
+		responseType = "in_channel"
+	}
+	JSON(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks, "response_type": responseType})
+}
+
+// Marshal is v as compact JSON with <, > and & left as Slack sees them (for
+// checking what a rendered message contains).
+func Marshal(t testing.TB, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -1,4 +1,4 @@
-package commands
+package subscriptions
 
 import (
 	"context"
@@ -39,16 +39,16 @@ func parseOnOff(word string) (on, ok bool) {
 	return false, false
 }
 
-func (n *notifier) runNotify(ctx context.Context, r *router.Request) {
-	cmd := n.b.cfg.Command
+func (n *Feature) runNotify(ctx context.Context, r *router.Request) {
+	cmd := n.router.Command()
 	if len(r.Args) == 0 {
 		p, err := n.svc.Prefs(ctx, r.TeamID, r.UserID)
 		if err != nil {
-			n.b.log.ErrorContext(ctx, "reading alert settings failed", "err", err)
-			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read your alert settings. Please try again."))
+			n.log.ErrorContext(ctx, "reading alert settings failed", "err", err)
+			n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read your alert settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r.Env, renderAlerts(p, cmd))
+		n.router.Reply(ctx, r.Env, renderAlerts(p, cmd))
 		return
 	}
 	alert, ok1 := parseAlert(r.Args[0])
@@ -57,7 +57,7 @@ func (n *notifier) runNotify(ctx context.Context, r *router.Request) {
 		on, ok2 = parseOnOff(r.Args[1])
 	}
 	if !ok1 || !ok2 {
-		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
 			mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"), mrkdwn.Code(cmd+" notify"))))
 		return
 	}
@@ -65,21 +65,21 @@ func (n *notifier) runNotify(ctx context.Context, r *router.Request) {
 	if !ok {
 		return
 	}
-	n.b.Reply(ctx, r.Env, alertChangedMessage(alert, on, p, cmd))
+	n.router.Reply(ctx, r.Env, alertChangedMessage(alert, on, p, cmd))
 }
 
 // setAlert switches an alert for the user behind env. Turning one on needs a
 // Stack Overflow connection (alerts only cover connected scopes); it starts
 // those scopes at "now" and makes sure the user's DM channel is known.
-func (n *notifier) setAlert(ctx context.Context, env *chat.Envelope, alert notify.Alert, on bool) (notify.Prefs, bool) {
+func (n *Feature) setAlert(ctx context.Context, env *chat.Envelope, alert notify.Alert, on bool) (notify.Prefs, bool) {
 	if on {
 		var usable []linking.Link
-		if links := n.b.links; links != nil {
+		if links := n.links; links != nil {
 			ls, err := links.Links(ctx, env.TeamID, env.UserID)
 			if err != nil {
-				n.b.log.ErrorContext(ctx, "reading links failed", "err", err)
+				n.log.ErrorContext(ctx, "reading links failed", "err", err)
 			}
-			now := n.b.now()
+			now := n.now()
 			for _, l := range ls {
 				if !l.Invalid && (l.Expiry.IsZero() || now.Before(l.Expiry)) {
 					usable = append(usable, l)
@@ -88,39 +88,39 @@ func (n *notifier) setAlert(ctx context.Context, env *chat.Envelope, alert notif
 		}
 		if len(usable) == 0 {
 			// SOE replies with the Connect prompt (and replays the command).
-			if _, _, ok := n.b.Client(ctx, env, soe.MainSite(), nil); !ok {
+			if _, _, ok := n.router.Client(ctx, env, soe.MainSite(), nil); !ok {
 				return notify.Prefs{}, false
 			}
 		}
 		for _, l := range usable {
-			c, err := n.b.links.ClientFor(ctx, l)
+			c, err := n.links.ClientFor(ctx, l)
 			if err != nil {
 				continue
 			}
-			pctx, cancel := context.WithTimeout(ctx, n.b.cfg.SOETimeout)
+			pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 			if _, err := n.svc.Prime(pctx, c); err != nil {
-				n.b.log.WarnContext(ctx, "priming the scope for alerts failed; the poller will start it", "scope", l.Scope.Key(), "err", err)
+				n.log.WarnContext(ctx, "priming the scope for alerts failed; the poller will start it", "scope", l.Scope.Key(), "err", err)
 			}
 			cancel()
 		}
 	}
 	p, err := n.svc.SetAlert(ctx, env.TeamID, env.UserID, alert, on)
 	if err != nil {
-		n.b.log.ErrorContext(ctx, "saving alert settings failed", "err", err)
-		n.b.Reply(ctx, env, blockkit.Warning("I could not save your alert settings. Please try again."))
+		n.log.ErrorContext(ctx, "saving alert settings failed", "err", err)
+		n.router.Reply(ctx, env, blockkit.Warning("I could not save your alert settings. Please try again."))
 		return notify.Prefs{}, false
 	}
 	if on && p.IMChannel == "" {
 		// Open the DM now: alerts go there, and knowing the channel lets a
 		// restarted bot check what it already sent.
-		msg := blockkit.Text(":bell: Your Stack Overflow alerts will arrive in this conversation. Change them with `" + n.b.cfg.Command + " notify` or in my App Home.")
-		if ch, _, err := n.b.slack.DM(ctx, env.UserID, msg); err == nil {
+		msg := blockkit.Text(":bell: Your Stack Overflow alerts will arrive in this conversation. Change them with `" + n.router.Command() + " notify` or in my App Home.")
+		if ch, _, err := n.slack.DM(ctx, env.UserID, msg); err == nil {
 			if err := n.svc.RememberIM(ctx, env.TeamID, env.UserID, ch); err == nil {
 				p.IMChannel = ch
 			}
 		}
 	}
-	n.b.PublishHome(ctx, env.TeamID, env.UserID)
+	n.refreshHome(ctx, env.TeamID, env.UserID)
 	return p, true
 }
 
@@ -174,12 +174,12 @@ func renderAlerts(p notify.Prefs, cmd string) chat.Message {
 }
 
 // toggle handles the Turn on / Turn off buttons (in messages and the Home).
-func (n *notifier) toggle(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+func (n *Feature) toggle(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	name, state, _ := strings.Cut(a.Value, ":")
 	alert, ok1 := parseAlert(name)
 	on, ok2 := parseOnOff(state)
 	if !ok1 || !ok2 {
-		n.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
+		n.router.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
 	p, ok := n.setAlert(ctx, env, alert, on)
@@ -189,52 +189,52 @@ func (n *notifier) toggle(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 	if env.Interaction != nil && env.Interaction.View.Type == slack.VTHomeTab {
 		return // setAlert republished the Home
 	}
-	m := alertChangedMessage(alert, on, p, n.b.cfg.Command)
+	m := alertChangedMessage(alert, on, p, n.router.Command())
 	m.ReplaceOriginal = true
-	n.b.Reply(ctx, env, m)
+	n.router.Reply(ctx, env, m)
 }
 
 // --- /soe config ----------------------------------------------------------------------
 
-func (n *notifier) runConfig(ctx context.Context, r *router.Request) {
-	cmd := n.b.cfg.Command
+func (n *Feature) runConfig(ctx context.Context, r *router.Request) {
+	cmd := n.router.Command()
 	usage := blockkit.Warning(fmt.Sprintf("Usage: %s to see this channel's default, %s to set it, %s to go back to the main site.",
 		mrkdwn.Code(cmd+" config"), mrkdwn.Code(cmd+" config team <slug>"), mrkdwn.Code(cmd+" config team none")))
 	if r.ChannelID == "" {
-		n.b.Reply(ctx, r.Env, usage)
+		n.router.Reply(ctx, r.Env, usage)
 		return
 	}
 	switch {
 	case len(r.Args) == 0:
 		sc, ok, err := n.channels.ChannelScope(ctx, r.TeamID, r.ChannelID)
 		if err != nil {
-			n.b.log.ErrorContext(ctx, "reading channel scope failed", "err", err)
-			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read this channel's settings. Please try again."))
+			n.log.ErrorContext(ctx, "reading channel scope failed", "err", err)
+			n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r.Env, configShowMessage(sc, ok, cmd))
+		n.router.Reply(ctx, r.Env, configShowMessage(sc, ok, cmd))
 	case len(r.Args) == 1 && (strings.EqualFold(r.Args[0], "reset") || strings.EqualFold(r.Args[0], "clear")),
 		len(r.Args) == 2 && strings.EqualFold(r.Args[0], "team") && isNone(r.Args[1]):
 		if err := n.channels.SetChannelScope(ctx, r.TeamID, r.ChannelID, nil); err != nil {
-			n.b.log.ErrorContext(ctx, "clearing channel scope failed", "err", err)
-			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
+			n.log.ErrorContext(ctx, "clearing channel scope failed", "err", err)
+			n.router.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r.Env, configSetMessage(r.UserID, nil, cmd))
+		n.router.Reply(ctx, r.Env, configSetMessage(r.UserID, nil, cmd))
 	case len(r.Args) == 2 && strings.EqualFold(r.Args[0], "team") && router.ValidTeamSlug(r.Args[1]):
 		scope := soe.TeamScope(strings.ToLower(r.Args[1]))
 		// The user must be able to see the team: this also catches typos.
-		if _, _, ok := n.b.Client(ctx, r.Env, scope, nil); !ok {
+		if _, _, ok := n.router.Client(ctx, r.Env, scope, nil); !ok {
 			return
 		}
 		if err := n.channels.SetChannelScope(ctx, r.TeamID, r.ChannelID, &scope); err != nil {
-			n.b.log.ErrorContext(ctx, "saving channel scope failed", "err", err)
-			n.b.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
+			n.log.ErrorContext(ctx, "saving channel scope failed", "err", err)
+			n.router.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
 			return
 		}
-		n.b.Reply(ctx, r.Env, configSetMessage(r.UserID, &scope, cmd))
+		n.router.Reply(ctx, r.Env, configSetMessage(r.UserID, &scope, cmd))
 	default:
-		n.b.Reply(ctx, r.Env, usage)
+		n.router.Reply(ctx, r.Env, usage)
 	}
 }
 
@@ -269,20 +269,20 @@ func configSetMessage(user string, sc *soe.Scope, cmd string) chat.Message {
 
 // --- App Home -------------------------------------------------------------------------
 
-// homeSection shows the user's alerts (with switches) and the subscriptions
-// they created.
-func (n *notifier) homeSection(ctx context.Context, teamID, userID string) []slack.Block {
+// HomeSection is the feature's App Home section: the user's alerts (with
+// switches) and the subscriptions they created (nil when unreadable).
+func (n *Feature) HomeSection(ctx context.Context, teamID, userID string) []slack.Block {
 	p, err := n.svc.Prefs(ctx, teamID, userID)
 	if err != nil {
-		n.b.log.WarnContext(ctx, "home: reading alert settings failed", "err", err)
+		n.log.WarnContext(ctx, "home: reading alert settings failed", "err", err)
 		return nil
 	}
 	subs, err := n.svc.UserSubscriptions(ctx, teamID, userID)
 	if err != nil {
-		n.b.log.WarnContext(ctx, "home: reading subscriptions failed", "err", err)
+		n.log.WarnContext(ctx, "home: reading subscriptions failed", "err", err)
 		return nil
 	}
-	return renderHomeNotify(p, subs, n.b.cfg.Command, n.svc.Interval())
+	return renderHomeNotify(p, subs, n.router.Command(), n.svc.Interval())
 }
 
 func renderHomeNotify(p notify.Prefs, subs []notify.Subscription, cmd string, every time.Duration) []slack.Block {

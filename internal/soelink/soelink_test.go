@@ -1,4 +1,4 @@
-package commands
+package soelink
 
 import (
 	"strings"
@@ -9,34 +9,34 @@ import (
 	"github.com/soebot/soebot/internal/soe"
 )
 
-func TestParseSOELink(t *testing.T) {
-	site, ok := parseSiteRoot("https://acme.stackenterprise.co")
+func TestParse(t *testing.T) {
+	site, ok := ParseSite("https://acme.stackenterprise.co")
 	if !ok {
 		t.Fatal("site root not parsed")
 	}
 	team := soe.TeamScope("platform")
 	tests := []struct {
 		url  string
-		want soeLink
+		want Link
 		ok   bool
 	}{
-		{url: "https://acme.stackenterprise.co/questions/123", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://acme.stackenterprise.co/questions/123/how-do-i-restart", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://ACME.stackenterprise.co:443/questions/123/slug/", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "http://acme.stackenterprise.co/questions/123?foo=bar", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://acme.stackenterprise.co/questions/123/slug#456", want: soeLink{Kind: postAnswer, QuestionID: 123, AnswerID: 456}, ok: true},
-		{url: "https://acme.stackenterprise.co/questions/123/slug/456#456", want: soeLink{Kind: postAnswer, QuestionID: 123, AnswerID: 456}, ok: true},
-		{url: "https://acme.stackenterprise.co/questions/123#comment-9", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://acme.stackenterprise.co/q/123", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://acme.stackenterprise.co/q/123/7", want: soeLink{Kind: postQuestion, QuestionID: 123}, ok: true},
-		{url: "https://acme.stackenterprise.co/articles/77", want: soeLink{Kind: postArticle, ArticleID: 77}, ok: true},
-		{url: "https://acme.stackenterprise.co/articles/77/on-call-handbook", want: soeLink{Kind: postArticle, ArticleID: 77}, ok: true},
-		{url: "https://acme.stackenterprise.co/c/platform/questions/5/x", want: soeLink{Scope: team, Kind: postQuestion, QuestionID: 5}, ok: true},
-		{url: "https://acme.stackenterprise.co/c/Platform/questions/5/x/6", want: soeLink{Scope: team, Kind: postAnswer, QuestionID: 5, AnswerID: 6}, ok: true},
-		{url: "https://acme.stackenterprise.co/c/platform/articles/8", want: soeLink{Scope: team, Kind: postArticle, ArticleID: 8}, ok: true},
-		{url: "https://acme.stackenterprise.co/a/456", want: soeLink{Kind: postShareLink, AnswerID: 456}, ok: true},   // share link: resolved by redirect
-		{url: "https://acme.stackenterprise.co/a/456/3", want: soeLink{Kind: postShareLink, AnswerID: 456}, ok: true}, // same, with user id
-		{url: "https://acme.stackenterprise.co/c/platform/a/9", want: soeLink{Scope: team, Kind: postShareLink, AnswerID: 9}, ok: true},
+		{url: "https://acme.stackenterprise.co/questions/123", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://acme.stackenterprise.co/questions/123/how-do-i-restart", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://ACME.stackenterprise.co:443/questions/123/slug/", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "http://acme.stackenterprise.co/questions/123?foo=bar", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://acme.stackenterprise.co/questions/123/slug#456", want: Link{Kind: Answer, QuestionID: 123, AnswerID: 456}, ok: true},
+		{url: "https://acme.stackenterprise.co/questions/123/slug/456#456", want: Link{Kind: Answer, QuestionID: 123, AnswerID: 456}, ok: true},
+		{url: "https://acme.stackenterprise.co/questions/123#comment-9", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://acme.stackenterprise.co/q/123", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://acme.stackenterprise.co/q/123/7", want: Link{Kind: Question, QuestionID: 123}, ok: true},
+		{url: "https://acme.stackenterprise.co/articles/77", want: Link{Kind: Article, ArticleID: 77}, ok: true},
+		{url: "https://acme.stackenterprise.co/articles/77/on-call-handbook", want: Link{Kind: Article, ArticleID: 77}, ok: true},
+		{url: "https://acme.stackenterprise.co/c/platform/questions/5/x", want: Link{Scope: team, Kind: Question, QuestionID: 5}, ok: true},
+		{url: "https://acme.stackenterprise.co/c/Platform/questions/5/x/6", want: Link{Scope: team, Kind: Answer, QuestionID: 5, AnswerID: 6}, ok: true},
+		{url: "https://acme.stackenterprise.co/c/platform/articles/8", want: Link{Scope: team, Kind: Article, ArticleID: 8}, ok: true},
+		{url: "https://acme.stackenterprise.co/a/456", want: Link{Kind: ShareLink, AnswerID: 456}, ok: true},   // share link: resolved by redirect
+		{url: "https://acme.stackenterprise.co/a/456/3", want: Link{Kind: ShareLink, AnswerID: 456}, ok: true}, // same, with user id
+		{url: "https://acme.stackenterprise.co/c/platform/a/9", want: Link{Scope: team, Kind: ShareLink, AnswerID: 9}, ok: true},
 		// Ignored.
 		{url: "https://acme.stackenterprise.co/a/456/3/4"},
 		{url: "https://acme.stackenterprise.co/questions"},     // list
@@ -66,15 +66,15 @@ func TestParseSOELink(t *testing.T) {
 		{url: "https://acme.stackenterprise.co/questions/1" + strings.Repeat("x", 3000)},
 	}
 	for _, tt := range tests {
-		got, ok := parseSOELink(site, tt.url)
+		got, ok := site.Parse(tt.url)
 		if ok != tt.ok || got != tt.want {
-			t.Errorf("parseSOELink(%q) = %+v, %v; want %+v, %v", tt.url, got, ok, tt.want, tt.ok)
+			t.Errorf("Parse(%q) = %+v, %v; want %+v, %v", tt.url, got, ok, tt.want, tt.ok)
 		}
 	}
 }
 
-func TestParseSOELinkUnderPathAndPort(t *testing.T) {
-	site, ok := parseSiteRoot("http://127.0.0.1:8080/so/")
+func TestParseUnderPathAndPort(t *testing.T) {
+	site, ok := ParseSite("http://127.0.0.1:8080/so/")
 	if !ok {
 		t.Fatal("site root not parsed")
 	}
@@ -88,21 +88,21 @@ func TestParseSOELinkUnderPathAndPort(t *testing.T) {
 		"http://127.0.0.1:8080/so/c/t/q/3":       true,
 		"http://127.0.0.1:8080/so/c/t/c/q/3/4/5": false,
 	} {
-		if _, ok := parseSOELink(site, url); ok != want {
-			t.Errorf("parseSOELink(%q) ok=%v, want %v", url, ok, want)
+		if _, ok := site.Parse(url); ok != want {
+			t.Errorf("Parse(%q) ok=%v, want %v", url, ok, want)
 		}
 	}
-	if _, ok := parseSiteRoot("acme.stackenterprise.co"); ok {
+	if _, ok := ParseSite("acme.stackenterprise.co"); ok {
 		t.Error("a site URL without scheme must be refused")
 	}
-	if _, ok := parseSOELink(siteRoot{}, "https://acme.stackenterprise.co/questions/1"); ok {
+	if _, ok := (Site{}).Parse("https://acme.stackenterprise.co/questions/1"); ok {
 		t.Error("no site, no links")
 	}
 }
 
-// FuzzParseSOELink: never panics, and whatever it accepts is a well-formed
+// FuzzParse: never panics, and whatever it accepts is a well-formed
 // link on the configured host with positive ids.
-func FuzzParseSOELink(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"https://acme.stackenterprise.co/questions/123/slug#456",
 		"https://acme.stackenterprise.co/c/platform/articles/8",
@@ -113,11 +113,11 @@ func FuzzParseSOELink(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	site, _ := parseSiteRoot("https://acme.stackenterprise.co")
+	site, _ := ParseSite("https://acme.stackenterprise.co")
 	f.Fuzz(func(t *testing.T, raw string) {
-		l, ok := parseSOELink(site, raw)
+		l, ok := site.Parse(raw)
 		if !ok {
-			if l != (soeLink{}) {
+			if l != (Link{}) {
 				t.Fatalf("refused link with data: %+v", l)
 			}
 			return
@@ -129,13 +129,13 @@ func FuzzParseSOELink(f *testing.F) {
 			t.Fatalf("bad team slug %q from %q", l.Scope.Team, raw)
 		}
 		switch l.Kind {
-		case postQuestion:
+		case Question:
 			ok = l.QuestionID > 0 && l.AnswerID == 0 && l.ArticleID == 0
-		case postAnswer:
+		case Answer:
 			ok = l.QuestionID > 0 && l.AnswerID > 0 && l.ArticleID == 0
-		case postArticle:
+		case Article:
 			ok = l.ArticleID > 0 && l.QuestionID == 0 && l.AnswerID == 0
-		case postShareLink:
+		case ShareLink:
 			ok = l.AnswerID > 0 && l.QuestionID == 0 && l.ArticleID == 0
 		default:
 			ok = false

@@ -1,4 +1,4 @@
-package commands
+package subscriptions
 
 import (
 	"reflect"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/golden"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
@@ -89,35 +90,33 @@ func subsFixture() []notify.Subscription {
 }
 
 func TestNotifyGolden(t *testing.T) {
-	b := New(Config{}, Deps{})
-	n := &notifier{b: b}
+	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	subs := subsFixture()
-	golden(t, "notify_subscriptions_channel", renderSubscriptions(subs[:2], false, "/soe"))
-	golden(t, "notify_subscriptions_mine", renderSubscriptions(subs, true, "/soe"))
-	golden(t, "notify_subscriptions_none", renderSubscriptions(nil, false, "/soe"))
-	golden(t, "notify_subscribed", n.subscribedMessage("UALICE", subs[0]))
-	golden(t, "notify_subscribed_every_tag_team", n.subscribedMessage("UCAROL", subs[1]))
-	golden(t, "notify_confirm_team_public", n.confirmMessage(soe.TeamScope("platform"), subscribeArgs{Tags: []string{"kubernetes"}, Kinds: notify.DefaultKinds}, "CGENERAL"))
-	golden(t, "notify_unsubscribed", n.unsubscribedMessage("UBOB", notify.Unsubscribed{Removed: []string{"go"}, NotFound: []string{"python"}, Subs: 1}, false))
-	golden(t, "notify_unsubscribed_nothing", n.unsubscribedMessage("UBOB", notify.Unsubscribed{NotFound: []string{"python"}}, false))
-	golden(t, "notify_alerts", renderAlerts(notify.Prefs{Answers: true}, "/soe"))
-	golden(t, "notify_alert_on", alertChangedMessage(notify.AlertExpert, true, notify.Prefs{Expert: true}, "/soe"))
-	golden(t, "notify_config_show", configShowMessage(soe.TeamScope("platform"), true, "/soe"))
+	golden.Message(t, "notify_subscriptions_channel", renderSubscriptions(subs[:2], false, "/soe"))
+	golden.Message(t, "notify_subscriptions_mine", renderSubscriptions(subs, true, "/soe"))
+	golden.Message(t, "notify_subscriptions_none", renderSubscriptions(nil, false, "/soe"))
+	golden.Message(t, "notify_subscribed", n.subscribedMessage("UALICE", subs[0]))
+	golden.Message(t, "notify_subscribed_every_tag_team", n.subscribedMessage("UCAROL", subs[1]))
+	golden.Message(t, "notify_confirm_team_public", n.confirmMessage(soe.TeamScope("platform"), subscribeArgs{Tags: []string{"kubernetes"}, Kinds: notify.DefaultKinds}, "CGENERAL"))
+	golden.Message(t, "notify_unsubscribed", n.unsubscribedMessage("UBOB", notify.Unsubscribed{Removed: []string{"go"}, NotFound: []string{"python"}, Subs: 1}, false))
+	golden.Message(t, "notify_unsubscribed_nothing", n.unsubscribedMessage("UBOB", notify.Unsubscribed{NotFound: []string{"python"}}, false))
+	golden.Message(t, "notify_alerts", renderAlerts(notify.Prefs{Answers: true}, "/soe"))
+	golden.Message(t, "notify_alert_on", alertChangedMessage(notify.AlertExpert, true, notify.Prefs{Expert: true}, "/soe"))
+	golden.Message(t, "notify_config_show", configShowMessage(soe.TeamScope("platform"), true, "/soe"))
 	sc := soe.TeamScope("platform")
-	golden(t, "notify_config_set", configSetMessage("UALICE", &sc, "/soe"))
-	golden(t, "notify_dm_refusal", n.dmRefusal())
-	golden(t, "notify_usage", n.usage("name a tag, or `all` for every tag"))
-	golden(t, "notify_home", chat.Message{Blocks: renderHomeNotify(notify.Prefs{Expert: true}, subs, "/soe", time.Minute)})
-	golden(t, "notify_home_empty", chat.Message{Blocks: renderHomeNotify(notify.Prefs{}, nil, "/soe", time.Minute)})
+	golden.Message(t, "notify_config_set", configSetMessage("UALICE", &sc, "/soe"))
+	golden.Message(t, "notify_dm_refusal", n.dmRefusal())
+	golden.Message(t, "notify_usage", n.usage("name a tag, or `all` for every tag"))
+	golden.Message(t, "notify_home", chat.Message{Blocks: renderHomeNotify(notify.Prefs{Expert: true}, subs, "/soe", time.Minute)})
+	golden.Message(t, "notify_home_empty", chat.Message{Blocks: renderHomeNotify(notify.Prefs{}, nil, "/soe", time.Minute)})
 }
 
 func TestNotifyMessagesEscape(t *testing.T) {
-	b := New(Config{}, Deps{})
-	n := &notifier{b: b}
+	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	sub := notify.Subscription{ChannelID: "C1><!channel", CreatorID: "U1", Scope: soe.TeamScope("x<!here>"), Tags: []string{"a<@U2>"}, Kinds: notify.AllKinds,
 		Disabled: true, DisabledReason: "<!everyone>"}
 	for _, m := range []chat.Message{renderSubscriptions([]notify.Subscription{sub}, true, "/soe"), n.subscribedMessage("U1", sub)} {
-		js := m.Text + string(mustJSON(t, m.Blocks))
+		js := m.Text + string(golden.Marshal(t, m.Blocks))
 		for _, bad := range []string{"<!channel", "<!here>", "<@U2>", "<!everyone>"} {
 			if strings.Contains(js, bad) {
 				t.Errorf("live %s in %s", bad, js)

@@ -1,10 +1,14 @@
-package commands
+// Package search is /soe search: SOE's search as the caller, five results a
+// page with Previous/Next, a Share button per result (posts the result's
+// card in the channel), "Ask a new question" when the ask feature is there,
+// and the "Search Stack Overflow" message shortcut.
+package search
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,8 +22,12 @@ import (
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/postcard"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/soelink"
+	"github.com/soebot/soebot/internal/soetext"
+	"github.com/soebot/soebot/internal/ttlcache"
 )
 
 // Ids of the search feature.
@@ -36,7 +44,6 @@ const (
 	maxSearchQuery  = 500 // runes; longer queries are cut with a note
 	maxSearchPage   = 200 // Slack pages; deeper pages are refused
 	searchSnippetN  = 300 // runes of snippet per result
-	searchTitleN    = 200 // runes of a result title
 	maxSearchValue  = 1900
 	searchCacheSize = 1000
 )
@@ -51,54 +58,108 @@ type searchState struct {
 // sharedPost is the value of a Share button: which post, in which scope.
 type sharedPost struct {
 	Scope      string `json:"s"`
-	Kind       string `json:"k"` // postQuestion, postAnswer, postArticle
+	Kind       string `json:"k"` // soelink.Question, soelink.Answer, soelink.Article
 	ID         int    `json:"i"` // question, answer or article id
 	QuestionID int    `json:"q,omitempty"`
 }
 
-func (p sharedPost) link() (soeLink, bool) {
+func (p sharedPost) link() (soelink.Link, bool) {
 	scope, err := soe.ParseScopeKey(p.Scope)
-	if err != nil || p.ID <= 0 || p.ID > maxLinkID {
-		return soeLink{}, false
+	if err != nil || p.ID <= 0 || p.ID > soelink.MaxID {
+		return soelink.Link{}, false
 	}
-	l := soeLink{Scope: scope, Kind: p.Kind}
+	l := soelink.Link{Scope: scope, Kind: p.Kind}
 	switch p.Kind {
-	case postQuestion:
+	case soelink.Question:
 		l.QuestionID = p.ID
-	case postAnswer:
-		if p.QuestionID <= 0 || p.QuestionID > maxLinkID {
-			return soeLink{}, false
+	case soelink.Answer:
+		if p.QuestionID <= 0 || p.QuestionID > soelink.MaxID {
+			return soelink.Link{}, false
 		}
 		l.QuestionID, l.AnswerID = p.QuestionID, p.ID
-	case postArticle:
+	case soelink.Article:
 		l.ArticleID = p.ID
 	default:
-		return soeLink{}, false
+		return soelink.Link{}, false
 	}
 	return l, true
 }
 
-// search is the state of the search feature.
-type search struct {
-	b *Bot
+// Feature is /soe search, its paging and Share buttons and the "Search
+// Stack Overflow" message shortcut.
+type Feature struct {
+	cfg    Config
+	router Router
+	slack  Slack
+	asker  Asker
+	log    *slog.Logger
 	// pages caches SOE result pages per (Slack team, user, scope, query,
 	// SOE page), so paging through one SOE page costs one call.
-	pages *cache[string, *soe.Page[soe.SearchResult]]
+	pages *ttlcache.Cache[string, *soe.Page[soe.SearchResult]]
 }
 
-// AddSearch registers /soe search, its buttons and the "Search Stack
+// Config is what the feature needs to know about its surroundings.
+type Config struct {
+	SiteURL string // SOE site root, for "Open in Stack Overflow"
+	// SOETimeout bounds one search or fetch so the user hears back in time
+	// (default 8s).
+	SOETimeout time.Duration
+}
+
+// Router is what the feature uses of the router (router.Router).
+type Router interface {
+	Command() string
+	Reply(ctx context.Context, env *chat.Envelope, m chat.Message)
+	ScopeFor(ctx context.Context, env *chat.Envelope, team string) soe.Scope
+	WithSOE(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume,
+		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
+}
+
+// Slack is what the feature asks of Slack besides replies (chat.Slack).
+type Slack interface {
+	Post(ctx context.Context, channel string, m chat.Message) (ts string, err error)
+	Respond(ctx context.Context, responseURL string, m chat.Message) error
+}
+
+// Asker builds the ask feature's "Ask a new question" button. A nil Asker
+// means asking is not available: no button, and "try other words" instead.
+type Asker interface {
+	AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement
+}
+
+// Deps are the services the feature uses; Asker may be nil.
+type Deps struct {
+	Router Router
+	Slack  Slack
+	Asker  Asker
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// New builds the feature.
+func New(cfg Config, d Deps) *Feature {
+	if cfg.SOETimeout <= 0 {
+		cfg.SOETimeout = 8 * time.Second
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, asker: d.Asker, log: d.Logger,
+		pages: ttlcache.New[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, d.Now)}
+}
+
+// Register registers /soe search, its buttons and the "Search Stack
 // Overflow" message shortcut.
-func (b *Bot) AddSearch() {
-	x := &search{b: b, pages: newCache[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, b.now)}
-	b.Subcommand(&router.Subcommand{
+func (x *Feature) Register(r *router.Router) {
+	r.Subcommand(&router.Subcommand{
 		Name:    "search",
 		Usage:   "search <words> [team <slug>]",
 		Summary: "Search questions, answers and articles.",
 		Run:     x.run,
 	})
-	b.Action(actionSearchPage, x.page)
-	b.Action(actionSearchShare, x.share)
-	b.Shortcut(CallbackSearchMessage, x.shortcut)
+	r.Action(actionSearchPage, x.page)
+	r.Action(actionSearchShare, x.share)
+	r.Shortcut(CallbackSearchMessage, x.shortcut)
 }
 
 // parseSearch splits "/soe search" text into the query and an optional
@@ -137,52 +198,50 @@ func cleanQuery(s string) (string, bool) {
 	return strings.TrimSpace(string(r)), true
 }
 
-func (x *search) usage(problem string) chat.Message {
-	cmd := x.b.cfg.Command
+func (x *Feature) usage(problem string) chat.Message {
+	cmd := x.router.Command()
 	return blockkit.Warning(fmt.Sprintf("%s.\nUsage: %s, for example %s or %s.", problem,
 		mrkdwn.Code(cmd+" search <words> [team <slug>]"),
 		mrkdwn.Code(cmd+" search restart deployment"), mrkdwn.Code(cmd+" search etcd latency team platform")))
 }
 
-func (x *search) run(ctx context.Context, r *router.Request) {
+func (x *Feature) run(ctx context.Context, r *router.Request) {
 	query, team, trimmed := parseSearch(r.Rest)
 	if query == "" {
-		x.b.Reply(ctx, r.Env, x.usage("Tell me what to search for"))
+		x.router.Reply(ctx, r.Env, x.usage("Tell me what to search for"))
 		return
 	}
-	scope := x.b.ScopeFor(ctx, r.Env, team)
+	scope := x.router.ScopeFor(ctx, r.Env, team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
 	x.answer(ctx, r.Env, scope, query, 1, trimmed, resume, false)
 }
 
 // shortcut searches with the text of the message the shortcut ran on.
-func (x *search) shortcut(ctx context.Context, env *chat.Envelope) {
+func (x *Feature) shortcut(ctx context.Context, env *chat.Envelope) {
 	query, trimmed := cleanQuery(env.Interaction.Message.Text)
 	if query == "" {
-		x.b.Reply(ctx, env, blockkit.Warning("That message has no text I can search for."))
+		x.router.Reply(ctx, env, blockkit.Warning("That message has no text I can search for."))
 		return
 	}
-	scope := x.b.ScopeFor(ctx, env, "")
+	scope := x.router.ScopeFor(ctx, env, "")
 	resume := &linking.Resume{Text: "search " + query, ChannelID: env.ChannelID(), ResponseURL: env.ResponseURL()}
-	c, link, ok := x.b.Client(ctx, env, scope, resume)
-	if !ok {
-		return
-	}
-	res, err := x.lookup(ctx, env, c, query, 1)
-	if err == nil && len(res.Items) == 0 {
-		// A chat message is rarely a good query as it stands: try again
-		// with its keywords (one more call).
-		if kw := keywords(query); kw != "" && kw != query {
-			if kres, kerr := x.lookup(ctx, env, c, kw, 1); kerr == nil && len(kres.Items) > 0 {
-				res, trimmed = kres, false
+	x.router.WithSOE(ctx, env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		res, err := x.lookup(ctx, env, c, query, 1)
+		if err != nil {
+			return err
+		}
+		if len(res.Items) == 0 {
+			// A chat message is rarely a good query as it stands: try again
+			// with its keywords (one more call).
+			if kw := keywords(query); kw != "" && kw != query {
+				if kres, kerr := x.lookup(ctx, env, c, kw, 1); kerr == nil && len(kres.Items) > 0 {
+					res, trimmed = kres, false
+				}
 			}
 		}
-	}
-	if err != nil {
-		x.b.Failed(ctx, env, link, err)
-		return
-	}
-	x.b.Reply(ctx, env, x.render(res, renderSearchOpts{trimmed: trimmed}))
+		x.router.Reply(ctx, env, x.render(res, renderSearchOpts{trimmed: trimmed}))
+		return nil
+	})
 }
 
 // stopWords are left out of keyword queries (space-separated, padded).
@@ -215,16 +274,16 @@ func keywords(text string) string {
 }
 
 // page shows another page of results in place of the current one.
-func (x *search) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+func (x *Feature) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var st searchState
 	if err := json.Unmarshal([]byte(a.Value), &st); err != nil || st.Page < 1 || st.Page > maxSearchPage {
-		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
+		x.router.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
 	query, trimmed := cleanQuery(st.Query)
 	scope, err := soe.ParseScopeKey(st.Scope)
 	if err != nil || query == "" || trimmed {
-		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
+		x.router.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
 	x.answer(ctx, env, scope, query, st.Page, false, nil, true)
@@ -232,27 +291,25 @@ func (x *search) page(ctx context.Context, env *chat.Envelope, a *slack.BlockAct
 
 // answer runs the search and replies (replacing the original message when
 // replace is set).
-func (x *search) answer(ctx context.Context, env *chat.Envelope, scope soe.Scope, query string, page int, trimmed bool, resume *linking.Resume, replace bool) {
-	c, link, ok := x.b.Client(ctx, env, scope, resume)
-	if !ok {
-		return
-	}
-	res, err := x.lookup(ctx, env, c, query, page)
-	if err != nil {
-		x.b.Failed(ctx, env, link, err)
-		return
-	}
-	m := x.render(res, renderSearchOpts{trimmed: trimmed})
-	if replace {
-		m.ReplaceOriginal = true
-		if u := env.ResponseURL(); u != "" {
-			if err := x.b.slack.Respond(ctx, u, m); err == nil {
-				return
-			}
+func (x *Feature) answer(ctx context.Context, env *chat.Envelope, scope soe.Scope, query string, page int, trimmed bool, resume *linking.Resume, replace bool) {
+	x.router.WithSOE(ctx, env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		res, err := x.lookup(ctx, env, c, query, page)
+		if err != nil {
+			return err
 		}
-		m.ReplaceOriginal = false
-	}
-	x.b.Reply(ctx, env, m)
+		m := x.render(res, renderSearchOpts{trimmed: trimmed})
+		if replace {
+			m.ReplaceOriginal = true
+			if u := env.ResponseURL(); u != "" {
+				if err := x.slack.Respond(ctx, u, m); err == nil {
+					return nil
+				}
+			}
+			m.ReplaceOriginal = false
+		}
+		x.router.Reply(ctx, env, m)
+		return nil
+	})
 }
 
 // searchResults is one Slack page of results.
@@ -272,8 +329,8 @@ func soePageFor(slackPage int) (soePage, offset int) {
 	return (slackPage-1)/per + 1, ((slackPage - 1) % per) * searchPerPage
 }
 
-func (x *search) lookup(ctx context.Context, env *chat.Envelope, c *soe.Client, query string, page int) (*searchResults, error) {
-	ctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
+func (x *Feature) lookup(ctx context.Context, env *chat.Envelope, c *soe.Client, query string, page int) (*searchResults, error) {
+	ctx, cancel := context.WithTimeout(ctx, x.cfg.SOETimeout)
 	defer cancel()
 	soePage, offset := soePageFor(page)
 	key := strings.Join([]string{env.TeamID, env.UserID, c.Scope().Key(), strconv.Itoa(soePage), query}, "\x00")
@@ -315,8 +372,8 @@ func pageValue(scope soe.Scope, query string, page int) string {
 }
 
 // searchURL is the SOE web search for query in scope.
-func (b *Bot) searchURL(scope soe.Scope, query string) string {
-	site := strings.TrimRight(b.cfg.SiteURL, "/")
+func (x *Feature) searchURL(scope soe.Scope, query string) string {
+	site := strings.TrimRight(x.cfg.SiteURL, "/")
 	if site == "" {
 		return ""
 	}
@@ -331,13 +388,13 @@ func quoteQuery(q string) string {
 	return "“" + mrkdwn.Escape(mrkdwn.Truncate(q, 200)) + "”"
 }
 
-func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
+func (x *Feature) render(res *searchResults, o renderSearchOpts) chat.Message {
 	scope := mrkdwn.Escape(res.Scope.String())
 	var blocks []slack.Block
 	if o.trimmed {
 		blocks = append(blocks, blockkit.Context(fmt.Sprintf(":scissors: Your search was longer than %d characters, so I searched for the first part only.", maxSearchQuery)))
 	}
-	askable := x.b.asker != nil
+	askable := x.asker != nil
 	var text string
 	if len(res.Items) == 0 {
 		if res.Page > 1 {
@@ -373,20 +430,20 @@ func (x *search) render(res *searchResults, o renderSearchOpts) chat.Message {
 		els = append(els, blockkit.Button(actionSearchPage+":next", "Next →", pageValue(res.Scope, res.Query, res.Page+1)))
 	}
 	if askable {
-		btn := x.b.AskButton("search", "Ask a new question", res.Scope, nil, mrkdwn.CutRunes(res.Query, soe.MaxTitleLength))
+		btn := x.asker.AskButton("search", "Ask a new question", res.Scope, nil, mrkdwn.CutRunes(res.Query, soe.MaxTitleLength))
 		if len(res.Items) == 0 && res.Page == 1 {
 			btn = btn.WithStyle(slack.StylePrimary)
 		}
 		els = append(els, btn)
 	}
-	if u := x.b.searchURL(res.Scope, res.Query); u != "" {
+	if u := x.searchURL(res.Scope, res.Query); u != "" {
 		els = append(els, blockkit.LinkButton("search_open", "Open in Stack Overflow", u))
 	}
 	if len(els) > 0 {
 		blocks = append(blocks, blockkit.Actions("search_nav_"+strconv.Itoa(res.Page), els...))
 	}
 	summary := strings.TrimPrefix(text, ":mag: ")
-	return chat.Message{Text: summary, Blocks: capBlocks(blocks, 50)}
+	return chat.Message{Text: summary, Blocks: blockkit.Cap(blocks, 50)}
 }
 
 // resultKind labels a result type.
@@ -400,56 +457,17 @@ func resultKind(kind string) (emoji, label string) {
 	return ":question:", "Question"
 }
 
-// plainTitle decodes a (possibly HTML-escaped) SOE title for use as a link
-// label, one line, cut to n runes.
-func plainTitle(s string, n int) string {
-	s = strings.Join(strings.Fields(html.UnescapeString(s)), " ")
-	if s == "" {
-		s = "(untitled)"
-	}
-	if utf8.RuneCountInString(s) > n {
-		s = string([]rune(s)[:n-1]) + "…"
-	}
-	return s
-}
-
-func votes(n int) string {
-	if n == 1 || n == -1 {
-		return fmt.Sprintf("%d vote", n)
-	}
-	return fmt.Sprintf("%d votes", n)
-}
-
-func answers(n int) string {
-	if n == 1 {
-		return "1 answer"
-	}
-	return fmt.Sprintf("%d answers", n)
-}
-
-func tagList(tags []string, max int) string {
-	var out []string
-	for i, t := range tags {
-		if i == max {
-			out = append(out, fmt.Sprintf("+%d", len(tags)-max))
-			break
-		}
-		out = append(out, mrkdwn.Code(mrkdwn.Truncate(t, 40)))
-	}
-	return strings.Join(out, " ")
-}
-
-func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []slack.Block {
+func (x *Feature) renderResult(scope soe.Scope, i int, it soe.SearchResult) []slack.Block {
 	emoji, label := resultKind(it.Type)
-	title := mrkdwn.Link(it.WebURL, plainTitle(it.Title, searchTitleN))
+	title := mrkdwn.Link(it.WebURL, soetext.Title(it.Title, soetext.TitleLen))
 	text := emoji + " *" + title + "*"
 	if s := mrkdwn.Excerpt(it.Snippet, searchSnippetN); s != "" {
 		text += "\n" + s
 	}
-	meta := []string{label, votes(it.Score)}
+	meta := []string{label, soetext.Votes(it.Score)}
 	switch it.Type {
 	case soe.ResultQuestion:
-		a := answers(it.AnswerCount)
+		a := soetext.Answers(it.AnswerCount)
 		if it.HasAcceptedAnswer {
 			a += " :white_check_mark: accepted"
 		}
@@ -459,7 +477,7 @@ func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []sla
 			meta = append(meta, ":white_check_mark: accepted")
 		}
 	}
-	if t := tagList(it.Tags, 5); t != "" {
+	if t := soetext.Tags(it.Tags, 5); t != "" {
 		meta = append(meta, t)
 	}
 	if it.Owner != nil && it.Owner.Name != "" {
@@ -477,37 +495,41 @@ func (x *search) renderResult(scope soe.Scope, i int, it soe.SearchResult) []sla
 
 // share posts a card of one result in the channel, from the bot, fetched
 // again with the sharer's own token.
-func (x *search) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+func (x *Feature) share(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var v sharedPost
-	l, ok := soeLink{}, false
+	l, ok := soelink.Link{}, false
 	if err := json.Unmarshal([]byte(a.Value), &v); err == nil {
 		l, ok = v.link()
 	}
 	if !ok {
-		x.b.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
+		x.router.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
-	c, link, ok := x.b.Client(ctx, env, l.Scope, nil)
-	if !ok {
-		return
-	}
-	fctx, cancel := context.WithTimeout(ctx, x.b.cfg.SOETimeout)
-	card, err := fetchPost(fctx, c, l)
-	cancel()
-	if err != nil {
-		x.b.Failed(ctx, env, link, err)
-		return
-	}
+	x.router.WithSOE(ctx, env, l.Scope, nil, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		fctx, cancel := context.WithTimeout(ctx, x.cfg.SOETimeout)
+		card, err := postcard.Fetch(fctx, c, l)
+		cancel()
+		if err != nil {
+			return err
+		}
+		x.post(ctx, env, card)
+		return nil
+	})
+}
+
+// post puts a shared card in the channel, from the bot (or, when the bot
+// cannot post there, through the response_url).
+func (x *Feature) post(ctx context.Context, env *chat.Envelope, card *postcard.Card) {
 	msg := chat.Message{
-		Text:   mrkdwn.Escape(plainTitle(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
-		Blocks: append(renderCard(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.b.cfg.Command+" search"))),
+		Text:   mrkdwn.Escape(soetext.Title(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
+		Blocks: append(postcard.Render(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.router.Command()+" search"))),
 	}
 	channel := env.ChannelID()
-	if _, err := x.b.slack.Post(ctx, channel, msg); err != nil {
-		x.b.log.WarnContext(ctx, "search share: post failed; falling back to response_url", "channel", channel, "err", err)
+	if _, err := x.slack.Post(ctx, channel, msg); err != nil {
+		x.log.WarnContext(ctx, "search share: post failed; falling back to response_url", "channel", channel, "err", err)
 		msg.InChannel = true
-		if u := env.ResponseURL(); u == "" || x.b.slack.Respond(ctx, u, msg) != nil {
-			x.b.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
+		if u := env.ResponseURL(); u == "" || x.slack.Respond(ctx, u, msg) != nil {
+			x.router.Reply(ctx, env, blockkit.Warning("I could not post in this channel. Invite me with `/invite @soebot` and try again."))
 			return
 		}
 	}

@@ -1,4 +1,12 @@
-package commands
+// Package soelink parses the web URLs of Stack Overflow Enterprise posts
+// (questions, answers and articles, on the main site or under /c/<team>/)
+// into the scope and ids the API needs. Link previews (internal/features/
+// unfurl) and search's Share buttons (internal/features/search) use it.
+//
+// It is not part of internal/soe: soe is the API client and knows nothing
+// of the site's web pages; and a team in a URL is checked with the /soe
+// grammar's team slug rule (router.ValidTeamSlug), which soe cannot import.
+package soelink
 
 import (
 	"net"
@@ -7,48 +15,52 @@ import (
 	"strings"
 
 	"github.com/soebot/soebot/internal/router"
-
 	"github.com/soebot/soebot/internal/soe"
 )
 
-// Kinds of SOE post a link can point at.
+// Kinds of SOE post a link can point at (the first three are the kinds of
+// soe.SearchResult).
 const (
-	postQuestion = "question"
-	postAnswer   = "answer"
-	postArticle  = "article"
-	// postShareLink is an answer share link (/a/{answerId}): it does not say
+	Question = soe.ResultQuestion
+	Answer   = soe.ResultAnswer
+	Article  = soe.ResultArticle
+	// ShareLink is an answer share link (/a/{answerId}): it does not say
 	// which question the answer belongs to, and API v3 cannot fetch an
 	// answer without it, so the site's own redirect is asked first.
-	postShareLink = "answer share link"
+	ShareLink = "answer share link"
 )
 
-// soeLink is an SOE post link, parsed.
-type soeLink struct {
+// Link is an SOE post link, parsed.
+type Link struct {
 	Scope      soe.Scope
-	Kind       string // postQuestion, postAnswer or postArticle
+	Kind       string // Question, Answer, Article or ShareLink
 	QuestionID int    // questions and answers
-	AnswerID   int    // answers
+	AnswerID   int    // answers and share links
 	ArticleID  int    // articles
 }
 
-// maxLinkID bounds ids so that parsing never overflows and junk is refused.
-const maxLinkID = 1<<31 - 1
+// MaxID bounds ids so that parsing never overflows and junk is refused.
+const MaxID = 1<<31 - 1
 
-// siteRoot is the parsed SOE_URL that links are matched against.
-type siteRoot struct {
+// Site is the parsed SOE site root (SOE_URL) that links are matched against.
+// The zero Site recognises no link.
+type Site struct {
 	host string // lower-case host[:port], default ports removed
 	path string // path prefix without trailing slash ("" at the root)
 }
 
-// parseSiteRoot parses the configured SOE site URL; ok is false when it is
-// not an absolute http(s) URL (then no link is ever recognised).
-func parseSiteRoot(raw string) (siteRoot, bool) {
+// ParseSite parses the configured SOE site URL; ok is false when it is not
+// an absolute http(s) URL (then no link is ever recognised).
+func ParseSite(raw string) (Site, bool) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return siteRoot{}, false
+		return Site{}, false
 	}
-	return siteRoot{host: normHost(u), path: strings.TrimRight(u.EscapedPath(), "/")}, true
+	return Site{host: normHost(u), path: strings.TrimRight(u.EscapedPath(), "/")}, true
 }
+
+// IsZero reports a site that recognises no link.
+func (s Site) IsZero() bool { return s.host == "" }
 
 func normHost(u *url.URL) string {
 	host, port := u.Hostname(), u.Port()
@@ -62,7 +74,7 @@ func normHost(u *url.URL) string {
 	return net.JoinHostPort(host, port)
 }
 
-// parseSOELink recognises links to SOE posts on site:
+// Parse recognises links to SOE posts on site:
 //
 //	/questions/{id}[/{slug}]              a question
 //	/questions/{id}/{slug}#{answerId}     an answer (the fragment names it)
@@ -74,67 +86,67 @@ func normHost(u *url.URL) string {
 //
 // and the same under /c/{team}/ for a private team. Anything else (another
 // host, another path) is ignored.
-func parseSOELink(site siteRoot, raw string) (soeLink, bool) {
-	if site.host == "" || len(raw) > 2048 {
-		return soeLink{}, false
+func (s Site) Parse(raw string) (Link, bool) {
+	if s.host == "" || len(raw) > 2048 {
+		return Link{}, false
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || normHost(u) != site.host {
-		return soeLink{}, false
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || normHost(u) != s.host {
+		return Link{}, false
 	}
 	p := u.EscapedPath()
-	if site.path != "" {
-		rest, ok := strings.CutPrefix(p, site.path)
+	if s.path != "" {
+		rest, ok := strings.CutPrefix(p, s.path)
 		if !ok || (rest != "" && rest[0] != '/') {
-			return soeLink{}, false
+			return Link{}, false
 		}
 		p = rest
 	}
 	segs := strings.Split(strings.Trim(p, "/"), "/")
-	var l soeLink
+	var l Link
 	if len(segs) >= 2 && segs[0] == "c" {
 		if !router.ValidTeamSlug(segs[1]) {
-			return soeLink{}, false
+			return Link{}, false
 		}
 		l.Scope = soe.TeamScope(strings.ToLower(segs[1]))
 		segs = segs[2:]
 	}
 	if len(segs) < 2 || len(segs) > 4 {
-		return soeLink{}, false
+		return Link{}, false
 	}
 	id, ok := linkID(segs[1])
 	if !ok {
-		return soeLink{}, false
+		return Link{}, false
 	}
 	switch segs[0] {
 	case "questions":
-		l.Kind, l.QuestionID = postQuestion, id
+		l.Kind, l.QuestionID = Question, id
 		if len(segs) == 4 {
 			aid, ok := linkID(segs[3])
 			if !ok {
-				return soeLink{}, false
+				return Link{}, false
 			}
-			l.Kind, l.AnswerID = postAnswer, aid
+			l.Kind, l.AnswerID = Answer, aid
 		} else if aid, ok := linkID(u.Fragment); ok {
-			l.Kind, l.AnswerID = postAnswer, aid
+			l.Kind, l.AnswerID = Answer, aid
 		}
 	case "q":
 		if len(segs) > 3 { // /q/{id}[/{userId}]
-			return soeLink{}, false
+			return Link{}, false
 		}
-		l.Kind, l.QuestionID = postQuestion, id
+		l.Kind, l.QuestionID = Question, id
 	case "a":
 		if len(segs) > 3 { // /a/{id}[/{userId}]
-			return soeLink{}, false
+			return Link{}, false
 		}
-		l.Kind, l.AnswerID = postShareLink, id
+		l.Kind, l.AnswerID = ShareLink, id
 	case "articles":
 		if len(segs) > 3 {
-			return soeLink{}, false
+			return Link{}, false
 		}
-		l.Kind, l.ArticleID = postArticle, id
+		l.Kind, l.ArticleID = Article, id
 	default:
-		return soeLink{}, false
+		return Link{}, false
 	}
 	return l, true
 }
@@ -150,7 +162,7 @@ func linkID(s string) (int, bool) {
 		}
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 || n > maxLinkID {
+	if err != nil || n <= 0 || n > MaxID {
 		return 0, false
 	}
 	return n, true

@@ -1,4 +1,4 @@
-package commands
+package search
 
 import (
 	"encoding/json"
@@ -8,9 +8,26 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/soebot/soebot/internal/features/ask"
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/golden"
+	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 )
+
+func testRouter() *router.Router { return router.New(router.Config{}, router.Deps{}) }
+
+// askButtons builds the ask feature's button as the ask feature does (its
+// action id and value are in the goldens).
+type askButtons struct{}
+
+func (askButtons) AskButton(suffix, label string, scope soe.Scope, tags []string, title string) *slack.ButtonBlockElement {
+	v := blockkit.Value(struct {
+		Scope string   `json:"s,omitempty"`
+		Tags  []string `json:"t,omitempty"`
+		Title string   `json:"q,omitempty"`
+	}{scope.Key(), tags, title})
+	return blockkit.Button("ask_open:"+suffix, label, v)
+}
 
 func TestParseSearch(t *testing.T) {
 	long := strings.Repeat("word ", 150)
@@ -110,30 +127,25 @@ func searchFixture() []soe.SearchResult {
 }
 
 func TestRenderSearchGolden(t *testing.T) {
-	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
-	b.AddSearch()
-	b.SetAsker(ask.New(ask.Config{}, ask.Deps{})) // its buttons only
-	x := &search{b: b}
+	x := New(Config{SiteURL: "https://acme.example"}, Deps{Router: testRouter(), Asker: askButtons{}})
 	res := &searchResults{Scope: soe.MainSite(), Query: "restart kubernetes", Page: 1, Total: 23, HasMore: true, Items: searchFixture()}
-	golden(t, "search_results", x.render(res, renderSearchOpts{}))
+	golden.Message(t, "search_results", x.render(res, renderSearchOpts{}))
 
 	res2 := &searchResults{Scope: soe.TeamScope("platform"), Query: "restart kubernetes", Page: 2, Total: 7, Items: searchFixture()[:2]}
-	golden(t, "search_page2_team", x.render(res2, renderSearchOpts{trimmed: true}))
+	golden.Message(t, "search_page2_team", x.render(res2, renderSearchOpts{trimmed: true}))
 
-	golden(t, "search_none", x.render(&searchResults{Scope: soe.MainSite(), Query: "<!channel> nothing", Page: 1}, renderSearchOpts{}))
+	golden.Message(t, "search_none", x.render(&searchResults{Scope: soe.MainSite(), Query: "<!channel> nothing", Page: 1}, renderSearchOpts{}))
 
-	noAsk := &search{b: New(Config{}, Deps{})}
-	golden(t, "search_none_noask", noAsk.render(&searchResults{Scope: soe.MainSite(), Query: "nothing", Page: 1}, renderSearchOpts{}))
-	golden(t, "search_past_end", noAsk.render(&searchResults{Scope: soe.MainSite(), Query: "kubernetes", Page: 4, Total: 15}, renderSearchOpts{}))
+	noAsk := New(Config{}, Deps{Router: testRouter()})
+	golden.Message(t, "search_none_noask", noAsk.render(&searchResults{Scope: soe.MainSite(), Query: "nothing", Page: 1}, renderSearchOpts{}))
+	golden.Message(t, "search_past_end", noAsk.render(&searchResults{Scope: soe.MainSite(), Query: "kubernetes", Page: 4, Total: 15}, renderSearchOpts{}))
 }
 
 func TestRenderSearchEscapesAndLimits(t *testing.T) {
-	b := New(Config{SiteURL: "https://acme.example"}, Deps{})
-	b.SetAsker(ask.New(ask.Config{}, ask.Deps{})) // its buttons only
-	x := &search{b: b}
+	x := New(Config{SiteURL: "https://acme.example"}, Deps{Router: testRouter(), Asker: askButtons{}})
 	q := strings.Repeat("<!channel> ", 60)
 	m := x.render(&searchResults{Scope: soe.MainSite(), Query: q, Page: 1, Total: 5, Items: searchFixture()}, renderSearchOpts{})
-	js := string(mustJSON(t, m.Blocks))
+	js := string(golden.Marshal(t, m.Blocks))
 	for _, bad := range []string{"<!channel>", "<@U999>", "<!here>", "<!everyone>", "<script>"} {
 		if strings.Contains(js, bad) || strings.Contains(m.Text, bad) {
 			t.Errorf("rendered search contains live %s", bad)

@@ -1,16 +1,22 @@
-package commands
+// Package subscriptions is the notifications commands: channel
+// subscriptions (/soe subscribe, unsubscribe, subscriptions), personal
+// alerts by DM (/soe notify, and the switches on the App Home), and a
+// channel's default team (/soe config). internal/notify does the polling
+// and the delivery; this package only changes and shows its settings.
+package subscriptions
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
-	"github.com/soebot/soebot/internal/channels"
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
@@ -29,40 +35,135 @@ const (
 // maxSubscribeTags bounds the tags of one /soe subscribe.
 const maxSubscribeTags = 10
 
-// notifier is the notifications feature: /soe subscribe, unsubscribe,
-// subscriptions, notify and config, on top of notify.Service.
-type notifier struct {
-	b        *Bot
-	svc      *notify.Service
-	channels *channels.Settings
+// Config is what the feature needs to know about its surroundings.
+type Config struct {
+	// SOETimeout bounds one SOE check (tags, priming a scope; default 8s).
+	SOETimeout time.Duration
 }
 
-// AddNotify registers channel subscriptions, personal alerts and channel
-// default scopes (/soe subscribe, unsubscribe, subscriptions, notify,
-// config), their buttons and the App Home section.
-func (b *Bot) AddNotify(svc *notify.Service, settings *channels.Settings) {
-	n := &notifier{b: b, svc: svc, channels: settings}
-	b.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
+// Service is the notifications service the commands drive (notify.Service).
+type Service interface {
+	Prime(ctx context.Context, c *soe.Client) (time.Time, error)
+	Subscribe(ctx context.Context, r notify.SubscribeRequest) (notify.Subscription, error)
+	Unsubscribe(ctx context.Context, teamID, channelID string, scope *soe.Scope, tags []string) (notify.Unsubscribed, error)
+	ChannelSubscriptions(ctx context.Context, teamID, channelID string) ([]notify.Subscription, error)
+	UserSubscriptions(ctx context.Context, teamID, userID string) ([]notify.Subscription, error)
+	Prefs(ctx context.Context, teamID, userID string) (notify.Prefs, error)
+	SetAlert(ctx context.Context, teamID, userID string, a notify.Alert, on bool) (notify.Prefs, error)
+	RememberIM(ctx context.Context, teamID, userID, channelID string) error
+	Interval() time.Duration
+}
+
+// Channels are the channels' default teams (channels.Settings).
+type Channels interface {
+	ChannelScope(ctx context.Context, teamID, channelID string) (soe.Scope, bool, error)
+	SetChannelScope(ctx context.Context, teamID, channelID string, scope *soe.Scope) error
+}
+
+// Links are the user's connections (linking.Service); alerts cover the
+// scopes they connected.
+type Links interface {
+	Links(ctx context.Context, teamID, userID string) ([]linking.Link, error)
+	ClientFor(ctx context.Context, l linking.Link) (*soe.Client, error)
+}
+
+// Slack is what the feature asks of Slack besides replies (chat.Slack).
+type Slack interface {
+	ConversationInfo(ctx context.Context, channel string) (*slack.Channel, error)
+	Respond(ctx context.Context, responseURL string, m chat.Message) error
+	DM(ctx context.Context, user string, m chat.Message) (channel, ts string, err error)
+}
+
+// Router is what the feature uses of the router (router.Router).
+type Router interface {
+	Command() string
+	Reply(ctx context.Context, env *chat.Envelope, m chat.Message)
+	ScopeFor(ctx context.Context, env *chat.Envelope, team string) soe.Scope
+	Client(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume) (*soe.Client, *linking.Link, bool)
+	WithSOE(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume,
+		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
+}
+
+// HomeRefresher re-publishes a user's App Home after a change it shows
+// (alerts, subscriptions they created).
+type HomeRefresher interface {
+	PublishHome(ctx context.Context, teamID, userID string)
+}
+
+// Deps are the services the feature uses. Links nil: turning an alert on
+// always asks to connect. Home nil: no Home to refresh.
+type Deps struct {
+	Router   Router
+	Slack    Slack
+	Service  Service
+	Channels Channels
+	Links    Links
+	Home     HomeRefresher
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Feature is channel subscriptions, personal alerts and channel default
+// teams: /soe subscribe, unsubscribe, subscriptions, notify and config, on
+// top of notify.Service, and the App Home section (HomeSection).
+type Feature struct {
+	cfg      Config
+	router   Router
+	slack    Slack
+	svc      Service
+	channels Channels
+	links    Links
+	home     HomeRefresher
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the feature.
+func New(cfg Config, d Deps) *Feature {
+	if cfg.SOETimeout <= 0 {
+		cfg.SOETimeout = 8 * time.Second
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
+		home: d.Home, log: d.Logger, now: d.Now}
+}
+
+// Register registers /soe subscribe, unsubscribe, subscriptions, notify and
+// config, and their buttons. The App Home section (HomeSection) is added by
+// whoever wires the Home.
+func (n *Feature) Register(r *router.Router) {
+	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
 		Usage:   "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
 		Summary: "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Run:     n.runSubscribe})
-	b.Subcommand(&router.Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
+	r.Subcommand(&router.Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
 		Usage: "unsubscribe <tag…>|all [team <slug>]", Summary: "Stop posting those tags (or anything) to this channel.",
 		Run: n.runUnsubscribe})
-	b.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
+	r.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
 		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you created).",
 		Run: n.runSubscriptions})
-	b.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
+	r.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
 		Usage:   "notify [answers|expert] [on|off]",
 		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
 		Run:     n.runNotify})
-	b.Subcommand(&router.Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
+	r.Subcommand(&router.Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
 		Summary: "Show or set this channel's default private team.", Run: n.runConfig})
-	b.Action(actionSubConfirm, n.confirm)
-	b.Action(actionSubCancel, n.cancel)
-	b.Action(actionAlert, n.toggle)
-	b.Action(notify.ActionReconnect, n.reconnect)
-	b.AddHomeSection(n.homeSection)
+	r.Action(actionSubConfirm, n.confirm)
+	r.Action(actionSubCancel, n.cancel)
+	r.Action(actionAlert, n.toggle)
+	r.Action(notify.ActionReconnect, n.reconnect)
+}
+
+// refreshHome re-publishes the user's App Home (nothing when there is none).
+func (n *Feature) refreshHome(ctx context.Context, teamID, userID string) {
+	if n.home != nil {
+		n.home.PublishHome(ctx, teamID, userID)
+	}
 }
 
 // --- parsing ---------------------------------------------------------------------
@@ -169,16 +270,16 @@ func contains(ss []string, s string) bool {
 
 // --- /soe subscribe --------------------------------------------------------------
 
-func (n *notifier) usage(problem string) chat.Message {
-	cmd := n.b.cfg.Command
+func (n *Feature) usage(problem string) chat.Message {
+	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
 		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
 
-func (n *notifier) dmRefusal() chat.Message {
-	cmd := n.b.cfg.Command
+func (n *Feature) dmRefusal() chat.Message {
+	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("Subscriptions are for channels: run %s in the channel that should get the posts. "+
 		"For alerts just for you, use %s or %s.", mrkdwn.Code(cmd+" subscribe"),
 		mrkdwn.Code(cmd+" notify answers on"), mrkdwn.Code(cmd+" notify expert on")))
@@ -186,18 +287,18 @@ func (n *notifier) dmRefusal() chat.Message {
 
 // checkChannel makes sure the bot can post in the channel the command came
 // from. It returns the channel, or a message explaining why not.
-func (n *notifier) checkChannel(ctx context.Context, channelID string) (*slack.Channel, *chat.Message) {
+func (n *Feature) checkChannel(ctx context.Context, channelID string) (*slack.Channel, *chat.Message) {
 	if channelID == "" || strings.HasPrefix(channelID, "D") {
 		m := n.dmRefusal()
 		return nil, &m
 	}
-	info, err := n.b.slack.ConversationInfo(ctx, channelID)
+	info, err := n.slack.ConversationInfo(ctx, channelID)
 	switch {
 	case errors.Is(err, chat.ErrChannelGone):
 		m := blockkit.Warning("I cannot see this channel: it is private and I am not a member. Invite me with `/invite @soebot`, then subscribe again.")
 		return nil, &m
 	case err != nil:
-		n.b.log.WarnContext(ctx, "conversations.info failed", "channel", channelID, "err", err)
+		n.log.WarnContext(ctx, "conversations.info failed", "channel", channelID, "err", err)
 		m := blockkit.Warning("I could not check this channel just now. Please try again in a moment.")
 		return nil, &m
 	case info.IsIM || info.IsMpIM:
@@ -214,8 +315,8 @@ func (n *notifier) checkChannel(ctx context.Context, channelID string) (*slack.C
 }
 
 // checkTags makes sure each tag exists in the scope (with the caller's client).
-func (n *notifier) checkTags(ctx context.Context, c *soe.Client, tags []string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.b.cfg.SOETimeout)
+func (n *Feature) checkTags(ctx context.Context, c *soe.Client, tags []string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	defer cancel()
 	for _, t := range tags {
 		_, sugg, err := c.TagByName(ctx, t)
@@ -246,40 +347,37 @@ type pendingSub struct {
 	Channel string   `json:"c"`
 }
 
-func (n *notifier) runSubscribe(ctx context.Context, r *router.Request) {
+func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 	args, problem := parseSubscribeArgs(r.Args)
 	if problem != "" {
-		n.b.Reply(ctx, r.Env, n.usage(problem))
+		n.router.Reply(ctx, r.Env, n.usage(problem))
 		return
 	}
 	info, refusal := n.checkChannel(ctx, r.ChannelID)
 	if refusal != nil {
-		n.b.Reply(ctx, r.Env, *refusal)
+		n.router.Reply(ctx, r.Env, *refusal)
 		return
 	}
-	scope := n.b.ScopeFor(ctx, r.Env, args.Team)
+	scope := n.router.ScopeFor(ctx, r.Env, args.Team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
-	c, link, ok := n.b.Client(ctx, r.Env, scope, resume)
-	if !ok {
-		return
-	}
-	if text, err := n.checkTags(ctx, c, args.Tags); err != nil {
-		n.b.Failed(ctx, r.Env, link, err)
-		return
-	} else if text != "" {
-		n.b.Reply(ctx, r.Env, blockkit.Warning(text))
-		return
-	}
-	if scope.IsTeam() && !info.IsPrivate {
-		// Team content in a public channel: everyone there would see it.
-		n.b.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
-		return
-	}
-	n.create(ctx, r.Env, c, link, r.ChannelID, scope, args.Tags, args.Kinds)
+	n.router.WithSOE(ctx, r.Env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		if text, err := n.checkTags(ctx, c, args.Tags); err != nil {
+			return err
+		} else if text != "" {
+			n.router.Reply(ctx, r.Env, blockkit.Warning(text))
+			return nil
+		}
+		if scope.IsTeam() && !info.IsPrivate {
+			// Team content in a public channel: everyone there would see it.
+			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
+			return nil
+		}
+		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds)
+	})
 }
 
 // confirmMessage asks before a private team's posts go to a public channel.
-func (n *notifier) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
+func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
 	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
 	what := notify.TagList(args.Tags)
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
@@ -296,38 +394,39 @@ func (n *notifier) confirmMessage(scope soe.Scope, args subscribeArgs, channel s
 	}
 }
 
-// create primes the scope, stores the subscription and confirms in the channel.
-func (n *notifier) create(ctx context.Context, env *chat.Envelope, c *soe.Client, link *linking.Link, channel string, scope soe.Scope, tags []string, kinds notify.Kind) bool {
-	pctx, cancel := context.WithTimeout(ctx, n.b.cfg.SOETimeout)
+// create primes the scope, stores the subscription and confirms in the
+// channel. It returns the error of priming (an SOE call) for WithSOE to
+// explain; it answers every other problem itself.
+func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind) error {
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
 	if err != nil {
-		n.b.Failed(ctx, env, link, err)
-		return false
+		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
 		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
-		n.b.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
-			notify.MaxChannelSubscriptions, mrkdwn.Code(n.b.cfg.Command+" unsubscribe"))))
-		return false
+		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
+			notify.MaxChannelSubscriptions, mrkdwn.Code(n.router.Command()+" unsubscribe"))))
+		return nil
 	case err != nil:
-		n.b.log.ErrorContext(ctx, "saving a subscription failed", "err", err)
-		n.b.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
-		return false
+		n.log.ErrorContext(ctx, "saving a subscription failed", "err", err)
+		n.router.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
+		return nil
 	}
-	n.b.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
-	n.b.PublishHome(ctx, env.TeamID, env.UserID)
-	return true
+	n.router.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
+	n.refreshHome(ctx, env.TeamID, env.UserID)
+	return nil
 }
 
-func (n *notifier) subscribedMessage(user string, sub notify.Subscription) chat.Message {
+func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.Message {
 	what := "every tag"
-	stop := n.b.cfg.Command + " unsubscribe all"
+	stop := n.router.Command() + " unsubscribe all"
 	if !sub.AllTags() {
 		what = notify.TagList(sub.Tags)
-		stop = n.b.cfg.Command + " unsubscribe " + strings.Join(sub.Tags, " ")
+		stop = n.router.Command() + " unsubscribe " + strings.Join(sub.Tags, " ")
 	}
 	text := fmt.Sprintf(":bell: %s subscribed this channel to %s: %s", mrkdwn.Mention(user), what, sub.Kinds.String())
 	if sub.Scope.IsTeam() {
@@ -336,63 +435,61 @@ func (n *notifier) subscribedMessage(user string, sub notify.Subscription) chat.
 	text += "."
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
 		blockkit.Section(text),
-		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.b.cfg.Command+" subscriptions"))),
+		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.router.Command()+" subscriptions"))),
 	}}
 	return m
 }
 
 // confirm creates a subscription the user confirmed (private team, public channel).
-func (n *notifier) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var p pendingSub
 	stale := blockkit.Warning("That button is out of date; run the command again.")
 	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags {
-		n.b.Reply(ctx, env, stale)
+		n.router.Reply(ctx, env, stale)
 		return
 	}
 	scope, err := soe.ParseScopeKey(p.Scope)
 	kinds := notify.Kind(p.Kinds)
 	if err != nil || kinds == 0 || kinds&^notify.AllKinds != 0 {
-		n.b.Reply(ctx, env, stale)
+		n.router.Reply(ctx, env, stale)
 		return
 	}
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
-			n.b.Reply(ctx, env, stale)
+			n.router.Reply(ctx, env, stale)
 			return
 		}
 	}
 	if _, refusal := n.checkChannel(ctx, p.Channel); refusal != nil {
-		n.b.Reply(ctx, env, *refusal)
+		n.router.Reply(ctx, env, *refusal)
 		return
 	}
-	c, link, ok := n.b.Client(ctx, env, scope, nil)
-	if !ok {
-		return
-	}
-	if u := env.ResponseURL(); u != "" {
-		_ = n.b.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
-	}
-	n.create(ctx, env, c, link, p.Channel, scope, p.Tags, kinds)
+	n.router.WithSOE(ctx, env, scope, nil, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		if u := env.ResponseURL(); u != "" {
+			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
+		}
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds)
+	})
 }
 
-func (n *notifier) cancel(ctx context.Context, env *chat.Envelope, _ *slack.BlockAction) {
+func (n *Feature) cancel(ctx context.Context, env *chat.Envelope, _ *slack.BlockAction) {
 	m := blockkit.Text("Cancelled; nothing changed.")
 	m.ReplaceOriginal = true
-	n.b.Reply(ctx, env, m)
+	n.router.Reply(ctx, env, m)
 }
 
 // --- /soe unsubscribe ------------------------------------------------------------
 
-func (n *notifier) runUnsubscribe(ctx context.Context, r *router.Request) {
-	cmd := n.b.cfg.Command
+func (n *Feature) runUnsubscribe(ctx context.Context, r *router.Request) {
+	cmd := n.router.Command()
 	tags, all, team, problem := parseUnsubscribeArgs(r.Args)
 	if problem != "" {
-		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
 			mrkdwn.Code(cmd+" unsubscribe <tag…>|all [team <slug>]"), mrkdwn.Code(cmd+" unsubscribe go"), mrkdwn.Code(cmd+" unsubscribe all"))))
 		return
 	}
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
-		n.b.Reply(ctx, r.Env, n.dmRefusal())
+		n.router.Reply(ctx, r.Env, n.dmRefusal())
 		return
 	}
 	var scope *soe.Scope
@@ -405,18 +502,18 @@ func (n *notifier) runUnsubscribe(ctx context.Context, r *router.Request) {
 	}
 	res, err := n.svc.Unsubscribe(ctx, r.TeamID, r.ChannelID, scope, tags)
 	if err != nil {
-		n.b.log.ErrorContext(ctx, "unsubscribe failed", "err", err)
-		n.b.Reply(ctx, r.Env, blockkit.Warning("I could not change the subscriptions. Please try again."))
+		n.log.ErrorContext(ctx, "unsubscribe failed", "err", err)
+		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not change the subscriptions. Please try again."))
 		return
 	}
-	n.b.Reply(ctx, r.Env, n.unsubscribedMessage(r.UserID, res, all))
+	n.router.Reply(ctx, r.Env, n.unsubscribedMessage(r.UserID, res, all))
 	if res.Subs > 0 {
-		n.b.PublishHome(ctx, r.TeamID, r.UserID)
+		n.refreshHome(ctx, r.TeamID, r.UserID)
 	}
 }
 
-func (n *notifier) unsubscribedMessage(user string, res notify.Unsubscribed, all bool) chat.Message {
-	cmd := n.b.cfg.Command
+func (n *Feature) unsubscribedMessage(user string, res notify.Unsubscribed, all bool) chat.Message {
+	cmd := n.router.Command()
 	if res.Subs == 0 {
 		text := "This channel has no subscriptions, so nothing changed."
 		if !all {
@@ -439,11 +536,11 @@ func (n *notifier) unsubscribedMessage(user string, res notify.Unsubscribed, all
 
 // --- /soe subscriptions ------------------------------------------------------------
 
-func (n *notifier) runSubscriptions(ctx context.Context, r *router.Request) {
+func (n *Feature) runSubscriptions(ctx context.Context, r *router.Request) {
 	mine := len(r.Args) == 1 && strings.EqualFold(r.Args[0], "mine")
 	if len(r.Args) > 0 && !mine {
-		n.b.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you created.",
-			mrkdwn.Code(n.b.cfg.Command+" subscriptions"), mrkdwn.Code(n.b.cfg.Command+" subscriptions mine"))))
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you created.",
+			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"))))
 		return
 	}
 	var subs []notify.Subscription
@@ -452,17 +549,17 @@ func (n *notifier) runSubscriptions(ctx context.Context, r *router.Request) {
 		subs, err = n.svc.UserSubscriptions(ctx, r.TeamID, r.UserID)
 	} else {
 		if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
-			n.b.Reply(ctx, r.Env, n.dmRefusal())
+			n.router.Reply(ctx, r.Env, n.dmRefusal())
 			return
 		}
 		subs, err = n.svc.ChannelSubscriptions(ctx, r.TeamID, r.ChannelID)
 	}
 	if err != nil {
-		n.b.log.ErrorContext(ctx, "listing subscriptions failed", "err", err)
-		n.b.Reply(ctx, r.Env, blockkit.Warning("I could not read the subscriptions. Please try again."))
+		n.log.ErrorContext(ctx, "listing subscriptions failed", "err", err)
+		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read the subscriptions. Please try again."))
 		return
 	}
-	n.b.Reply(ctx, r.Env, renderSubscriptions(subs, mine, n.b.cfg.Command))
+	n.router.Reply(ctx, r.Env, renderSubscriptions(subs, mine, n.router.Command()))
 }
 
 // subscriptionLine is one subscription as a list item.
@@ -520,15 +617,15 @@ func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat
 }
 
 // reconnect answers the Reconnect button of a "paused" notice.
-func (n *notifier) reconnect(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
+func (n *Feature) reconnect(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	scope, err := soe.ParseScopeKey(a.Value)
 	if err != nil {
-		n.b.Reply(ctx, env, blockkit.Warning("That button is out of date."))
+		n.router.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
 	}
-	if _, _, ok := n.b.Client(ctx, env, scope, nil); !ok {
+	if _, _, ok := n.router.Client(ctx, env, scope, nil); !ok {
 		return // SOE showed the Connect/Reconnect prompt
 	}
-	n.b.Reply(ctx, env, blockkit.Text(fmt.Sprintf(":white_check_mark: You are connected to %s. Paused subscriptions resume at the next check (within %s).",
+	n.router.Reply(ctx, env, blockkit.Text(fmt.Sprintf(":white_check_mark: You are connected to %s. Paused subscriptions resume at the next check (within %s).",
 		mrkdwn.Escape(scope.String()), n.svc.Interval())))
 }

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"github.com/soebot/soebot/internal/features/account"
+	"github.com/soebot/soebot/internal/features/search"
+	"github.com/soebot/soebot/internal/features/subscriptions"
+	"github.com/soebot/soebot/internal/features/unfurl"
+	"github.com/soebot/soebot/internal/notify"
+)
+
+// The wiring of the feature packages (internal/features/…) that left
+// internal/commands: each gets the concrete services its small interfaces
+// ask for. app.go calls them in the order the features register (that order
+// is the order of /soe help).
+
+// addAccount registers /soe link, whoami and unlink, and the replay of a
+// pending command after linking (its OnLinked hook runs before the Home's).
+func (a *App) addAccount() {
+	bc := a.bot.Config()
+	account.New(account.Config{SOETimeout: bc.SOETimeout}, account.Deps{
+		Router: a.bot.Router, Links: a.links, Home: a.bot,
+		Logger: a.log.With("component", "account"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
+
+// addUnfurl registers link previews.
+func (a *App) addUnfurl() {
+	bc := a.bot.Config()
+	unfurl.New(unfurl.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, unfurl.Deps{
+		Slack: a.slack.Slack(), Links: a.links, Prompts: a.bot.Router,
+		Logger: a.log.With("component", "unfurl"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
+
+// addSearch registers /soe search. Its "Ask a new question" buttons are the
+// ask feature's (registered later, by AddAsk; the bot builds its buttons).
+func (a *App) addSearch() {
+	bc := a.bot.Config()
+	search.New(search.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, search.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Asker: a.bot,
+		Logger: a.log.With("component", "search"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
+
+// addSubscriptions registers the notifications commands on top of svc, and
+// their App Home section (after the sections added before it).
+func (a *App) addSubscriptions(svc *notify.Service) {
+	bc := a.bot.Config()
+	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.bot,
+		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
+	})
+	f.Register(a.bot.Router)
+	a.bot.AddHomeSection(f.HomeSection)
+}
