@@ -99,8 +99,10 @@ func TestUnfurlEachURLForm(t *testing.T) {
 		site + "/questions/" + qid + "/x#" + aid: {"Answer to: How do I restart", "accepted", "Carol Chen", "rollout restart"},
 		site + "/questions/" + qid + "/x/" + aid: {"Answer to: How do I restart", "15 votes"},
 		site + "/a/" + aid:                       {"Answer to: How do I restart", "Carol Chen"}, // share link, via the site's redirect
-		art.WebURL:                               {"On-call handbook for Platform Engineering", "Knowledge article", "oncall"},
-		tq.WebURL:                                {"etcd disk latency", "team platform", "runbooks"},
+		// Security #8: what follows the id is never forwarded to SOE.
+		site + "/a/" + aid + "/..%2F..%2Fadmin%2Fusers?delete=1": {"Answer to: How do I restart"},
+		art.WebURL: {"On-call handbook for Platform Engineering", "Knowledge article", "oncall"},
+		tq.WebURL:  {"etcd disk latency", "team platform", "runbooks"},
 	}
 	ignored := []string{
 		site + "/a/999999", // a share link the site does not redirect
@@ -131,6 +133,11 @@ func TestUnfurlEachURLForm(t *testing.T) {
 	for _, m := range e.Slack.Ephemerals(alice) {
 		if m.Matches("previews of Stack Overflow links") {
 			t.Errorf("a linked user got a hint: %s", m.Flat())
+		}
+	}
+	for _, r := range e.SOE.Requests() {
+		if strings.Contains(r.Path, "admin") || strings.Contains(r.Query, "delete") {
+			t.Errorf("SOE was asked for %s?%s", r.Path, r.Query)
 		}
 	}
 	e.Slack.T(t).ExpectNoErrors()

@@ -45,7 +45,8 @@ const MaxID = 1<<31 - 1
 // Site is the parsed SOE site root (SOE_URL) that links are matched against.
 // The zero Site recognises no link.
 type Site struct {
-	host string // lower-case host[:port], default ports removed
+	scheme string
+	host   string // lower-case host[:port], default ports removed
 	path string // path prefix without trailing slash ("" at the root)
 }
 
@@ -56,7 +57,18 @@ func ParseSite(raw string) (Site, bool) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Site{}, false
 	}
-	return Site{host: normHost(u), path: strings.TrimRight(u.EscapedPath(), "/")}, true
+	return Site{scheme: u.Scheme, host: normHost(u), path: strings.TrimRight(u.EscapedPath(), "/")}, true
+}
+
+// ShareLinkURL is the answer share link of l, rebuilt from its ids alone
+// (nothing of the URL a person typed is passed on): /a/{answerId} on the
+// site, under /c/{team} for a private team.
+func (s Site) ShareLinkURL(l Link) string {
+	prefix := s.scheme + "://" + s.host + s.path
+	if l.Scope.IsTeam() {
+		prefix += "/c/" + url.PathEscape(l.Scope.Team)
+	}
+	return prefix + "/a/" + strconv.Itoa(l.AnswerID)
 }
 
 // IsZero reports a site that recognises no link.

@@ -145,3 +145,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Security #8: a share link is requested rebuilt from its ids, never as typed.
+func TestShareLinkURL(t *testing.T) {
+	tests := []struct {
+		site, raw, want string
+	}{
+		{"https://acme.example", "https://acme.example/a/174/..%2F..%2Fadmin%2Fusers?delete=1", "https://acme.example/a/174"},
+		{"https://acme.example", "https://ACME.example:443/a/174/9#x", "https://acme.example/a/174"},
+		{"https://acme.example", "https://acme.example/c/platform/a/12?x=1", "https://acme.example/c/platform/a/12"},
+		{"http://127.0.0.1:8080/soe/", "http://127.0.0.1:8080/soe/a/5", "http://127.0.0.1:8080/soe/a/5"},
+	}
+	for _, tt := range tests {
+		site, ok := ParseSite(tt.site)
+		if !ok {
+			t.Fatalf("ParseSite(%q)", tt.site)
+		}
+		l, ok := site.Parse(tt.raw)
+		if !ok || l.Kind != ShareLink {
+			t.Fatalf("Parse(%q) = %+v, %v", tt.raw, l, ok)
+		}
+		if got := site.ShareLinkURL(l); got != tt.want {
+			t.Errorf("ShareLinkURL(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func (u *Feature) unfurlScope(ctx context.Context, teamID, user string, scope so
 		l := sl.parsed[raw]
 		if l.Kind == soelink.ShareLink {
 			var ok bool
-			if l, ok = u.resolveShareLink(ctx, raw, l); !ok {
+			if l, ok = u.resolveShareLink(ctx, l); !ok {
 				continue
 			}
 		}
@@ -248,8 +248,10 @@ func (u *Feature) unfurlScope(ctx context.Context, teamID, user string, scope so
 // token is ever sent to the web site. Only a redirect to that very answer,
 // on the same site and in the same scope, is accepted; anything else (a
 // login page, another host) means no preview.
-func (u *Feature) resolveShareLink(ctx context.Context, raw string, l soelink.Link) (soelink.Link, bool) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+func (u *Feature) resolveShareLink(ctx context.Context, l soelink.Link) (soelink.Link, bool) {
+	// Rebuilt from the parsed ids: the path and query the sharer typed are
+	// never forwarded to SOE.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.site.ShareLinkURL(l), nil)
 	if err != nil {
 		return l, false
 	}
