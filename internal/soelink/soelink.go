@@ -47,7 +47,7 @@ const MaxID = 1<<31 - 1
 type Site struct {
 	scheme string
 	host   string // lower-case host[:port], default ports removed
-	path string // path prefix without trailing slash ("" at the root)
+	path   string // path prefix without trailing slash ("" at the root)
 }
 
 // ParseSite parses the configured SOE site URL; ok is false when it is not
