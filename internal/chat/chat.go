@@ -166,13 +166,13 @@ func (e *Error) Is(target error) bool {
 }
 
 var (
-	// ErrChannelGone: the bot can no longer post to that channel.
+	// ErrChannelGone means the bot can no longer post to that channel.
 	ErrChannelGone = errors.New("channel unavailable to the bot")
-	// ErrUserNotFound: no such Slack user (or no such email).
+	// ErrUserNotFound means there is no such Slack user (or no such email).
 	ErrUserNotFound = errors.New("slack user not found")
-	// ErrTriggerExpired: the trigger_id is too old or already used.
+	// ErrTriggerExpired means the trigger_id is too old or already used.
 	ErrTriggerExpired = errors.New("trigger expired")
-	// ErrResponseURLExpired: the response_url is used up or expired.
+	// ErrResponseURLExpired means the response_url is used up or expired.
 	ErrResponseURLExpired = errors.New("response_url expired")
 	// ErrInvalidBlocks: Slack refused the message's blocks (too long, malformed).
 	ErrInvalidBlocks = errors.New("slack refused the blocks")
