@@ -67,18 +67,18 @@ func startChild(tb testing.TB, e *env, poll time.Duration) *child {
 	if err := e.Stop(); err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(tb.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
-	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	_ = ln.Close() // only wanted a free port for the child
+	aln, err := new(net.ListenConfig).Listen(tb.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	adminAddr := aln.Addr().String()
-	aln.Close()
+	_ = aln.Close() // the same for its admin server
 	c := e.Config
 	vars := map[string]string{
 		childEnv: "1", "SLACK_APP_TOKEN": c.SlackAppToken, "SLACK_BOT_TOKEN": c.SlackBotToken, "SLACK_API_URL": c.SlackAPIURL,
@@ -86,7 +86,8 @@ func startChild(tb testing.TB, e *env, poll time.Duration) *child {
 		"HTTP_ADDR": addr, "ADMIN_ADDR": adminAddr, "DB_PATH": c.DBPath, "TOKEN_KEY": c.TokenKey, "POLL_INTERVAL": poll.String(),
 		"LOG_LEVEL": "warn", "LOG_FORMAT": "json",
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	// Not tied to tb.Context(): that ends before the cleanup that stops the child with SIGTERM.
+	cmd := exec.CommandContext(context.Background(), os.Args[0], "-test.run=^$")
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); vars[k] == "" && !strings.HasPrefix(k, "GO") {
 			cmd.Env = append(cmd.Env, kv)
@@ -129,8 +130,7 @@ func (c *child) stop(tb testing.TB) {
 		}
 	case <-time.After(15 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-done
-		tb.Errorf("child bot did not stop on SIGTERM\n%s", c.stderr)
+		tb.Errorf("child bot did not stop on SIGTERM (then killed: %v)\n%s", <-done, c.stderr)
 	}
 }
 
@@ -196,7 +196,11 @@ func (c *child) rss(tb testing.TB) (m memInfo) {
 // metrics scrapes the child's /metrics (plain samples, summed over labels).
 func (c *child) metrics(tb testing.TB) map[string]float64 {
 	tb.Helper()
-	resp, err := http.Get("http://" + c.adminAddr + "/metrics")
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodGet, "http://"+c.adminAddr+"/metrics", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}

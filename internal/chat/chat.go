@@ -117,9 +117,9 @@ type Slack interface {
 	// History returns recent messages of channel (newest first) with their metadata.
 	History(ctx context.Context, channel string, oldest time.Time, limit int) ([]slack.Message, error)
 	ConversationInfo(ctx context.Context, channel string) (*slack.Channel, error)
-	// ChannelMembers lists up to max member ids of channel; complete is false
-	// when it has more.
-	ChannelMembers(ctx context.Context, channel string, max int) (members []string, complete bool, err error)
+	// ChannelMembers lists up to limit member ids of channel; complete is
+	// false when it has more.
+	ChannelMembers(ctx context.Context, channel string, limit int) (members []string, complete bool, err error)
 	// Replies returns a thread's messages, parent first.
 	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
 	// TeamName is the workspace's display name ("" when unknown).
@@ -166,15 +166,15 @@ func (e *Error) Is(target error) bool {
 }
 
 var (
-	// ErrChannelGone: the bot can no longer post to that channel.
+	// ErrChannelGone means the bot can no longer post to that channel.
 	ErrChannelGone = errors.New("channel unavailable to the bot")
-	// ErrUserNotFound: no such Slack user (or no such email).
+	// ErrUserNotFound means there is no such Slack user (or no such email).
 	ErrUserNotFound = errors.New("slack user not found")
-	// ErrTriggerExpired: the trigger_id is too old or already used.
+	// ErrTriggerExpired means the trigger_id is too old or already used.
 	ErrTriggerExpired = errors.New("trigger expired")
-	// ErrResponseURLExpired: the response_url is used up or expired.
+	// ErrResponseURLExpired means the response_url is used up or expired.
 	ErrResponseURLExpired = errors.New("response_url expired")
-	// ErrInvalidBlocks: Slack refused the message's blocks (too long, malformed).
+	// ErrInvalidBlocks means Slack refused the message's blocks (too long, malformed).
 	ErrInvalidBlocks = errors.New("slack refused the blocks")
 )
 

@@ -123,13 +123,13 @@ func (e *Env) start(ctx context.Context) error {
 		"TOKEN_KEY":     base64.StdEncoding.EncodeToString([]byte("e2e-test-key-0123456789abcdefghi")),
 		"POLL_INTERVAL": o.PollInterval.String(), "LOG_LEVEL": "debug",
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	adminLn, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	env["PUBLIC_URL"] = "http://" + ln.Addr().String()
@@ -139,8 +139,8 @@ func (e *Env) start(ctx context.Context) error {
 	}
 	cfg, err := app.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
-		ln.Close()
-		adminLn.Close()
+		_ = ln.Close()
+		_ = adminLn.Close()
 		return err
 	}
 	a, err := app.New(ctx, cfg, app.Options{
@@ -148,8 +148,8 @@ func (e *Env) start(ctx context.Context) error {
 		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst,
 	})
 	if err != nil {
-		ln.Close()
-		adminLn.Close()
+		_ = ln.Close()
+		_ = adminLn.Close()
 		return err
 	}
 	if o.Prepare != nil {
@@ -171,8 +171,7 @@ func (e *Env) start(ctx context.Context) error {
 			return fmt.Errorf("bot stopped while starting: %w", err)
 		case <-wctx.Done():
 			cancel()
-			<-done
-			return fmt.Errorf("bot did not become ready: %w", wctx.Err())
+			return fmt.Errorf("bot did not become ready: %w", errors.Join(wctx.Err(), <-done))
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -42,7 +42,7 @@ func (e *Env) browser(t *testing.T, login string) *http.Client {
 
 func fetch(t *testing.T, c *http.Client, method, u string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, u, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), method, u, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)

@@ -62,7 +62,7 @@ func TestFullPoolStillAcksAndSaysRetry(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.Workers = 1
 		o.Prepare = func(a *app.App) {
-			a.Bot().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *router.Request) {
+			a.Bot().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(context.Context, *router.Request) {
 				<-release
 			}})
 		}
@@ -130,10 +130,14 @@ func TestHealthAndReadiness(t *testing.T) {
 	// The public listener has the probes; /metrics and /admin/* are only on
 	// ADMIN_ADDR.
 	for u, want := range map[string]int{
-		public + "/healthz": 200, public + "/readyz": 200, public + "/metrics": 404, public + "/admin/backup": 404,
-		admin + "/metrics": 200, admin + "/admin/backup": 403, admin + "/healthz": 404,
+		public + "/healthz": http.StatusOK, public + "/readyz": http.StatusOK, public + "/metrics": http.StatusNotFound, public + "/admin/backup": http.StatusNotFound,
+		admin + "/metrics": http.StatusOK, admin + "/admin/backup": http.StatusForbidden, admin + "/healthz": http.StatusNotFound,
 	} {
-		resp, err := http.Get(u)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

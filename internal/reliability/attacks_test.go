@@ -111,7 +111,12 @@ func TestAttackStateReplayFiftyConcurrentCallbacks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := c.Get(cb)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, cb, nil)
+			if err != nil {
+				t.Errorf("callback %d: %v", i, err)
+				return
+			}
+			resp, err := c.Do(req)
 			if err != nil {
 				t.Errorf("callback %d: %v", i, err)
 				return
@@ -211,7 +216,7 @@ func TestAttackOpenRedirects(t *testing.T) {
 		"/oauth/callback/../../evil.example",
 		"/link/" + strings.Repeat("a", 43) + "?redirect_uri=https://evil.example",
 	} {
-		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
 		if err != nil {
 			continue
 		}
@@ -228,7 +233,7 @@ func TestAttackOpenRedirects(t *testing.T) {
 	// nor the redirect_uri sent to SOE: both come from PUBLIC_URL.
 	u := r.linkPrompt("alice")
 	c := r.browser("alice", false)
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	req.Host = "evil.example"
 	req.Header.Set("X-Forwarded-Host", "evil.example")
 	resp, err := c.Do(req)
@@ -236,10 +241,10 @@ func TestAttackOpenRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readAll(resp)
-	if resp.StatusCode != 200 || strings.Contains(body, "evil.example") || !strings.Contains(body, `action="`+u+`"`) {
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "evil.example") || !strings.Contains(body, `action="`+u+`"`) {
 		t.Fatalf("link page with a spoofed host: %d\n%s", resp.StatusCode, body)
 	}
-	req, _ = http.NewRequest(http.MethodPost, u, nil)
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, u, nil)
 	req.Host = "evil.example"
 	req.Header.Set("X-Forwarded-Host", "evil.example")
 	resp, err = (&http.Client{Jar: c.Jar, Timeout: 10 * time.Second, CheckRedirect: plain.CheckRedirect}).Do(req)

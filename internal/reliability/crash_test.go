@@ -138,7 +138,7 @@ func crashChild() error {
 	for range gen * idsPerGeneration {
 		fake.AddQuestion(soe.TeamScope("security"), 2, "filler", "filler", "vault")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -231,13 +231,17 @@ func linkThroughFlow(ctx context.Context, links *linking.Service, fake *soefake.
 	su, _ := url.Parse(fake.URL())
 	jar.SetCookies(su, []*http.Cookie{{Name: "login", Value: login, Path: "/"}})
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := c.Post(u, "", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("Connected")) {
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Connected")) {
 		return 0, fmt.Errorf("callback page %d: %s", resp.StatusCode, body)
 	}
 	return fake.UserByName(login).ID, nil
@@ -287,7 +291,7 @@ func TestCrashDurability(t *testing.T) {
 // runAndKill starts the child on path and SIGKILLs it at a random moment.
 func runAndKill(t *testing.T, path string, gen int, seed uint64, rng *rand.Rand) ([]ack, bool) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=crash", "SOEBOT_REL_DB="+path,
 		"SOEBOT_REL_GEN="+strconv.Itoa(gen), "SOEBOT_REL_SEED="+strconv.FormatUint(seed, 10))
 	var stderr bytes.Buffer
@@ -448,7 +452,7 @@ func secondChild() int {
 // names the file and the reason, and the running bot must keep working.
 func TestSecondProcessFailsFast(t *testing.T) {
 	r := start(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=second", "SOEBOT_REL_DB="+r.DBPath())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -463,8 +467,7 @@ func TestSecondProcessFailsFast(t *testing.T) {
 	case err = <-done:
 	case <-time.After(15 * time.Second):
 		_ = cmd.Process.Kill()
-		<-done
-		t.Fatal("the second process hangs on the locked database")
+		t.Fatalf("the second process hangs on the locked database (then killed: %v)", <-done)
 	}
 	took := time.Since(began)
 	var ee *exec.ExitError

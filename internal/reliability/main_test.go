@@ -177,7 +177,7 @@ func (r *rig) browser(login string, follow bool) *http.Client {
 	jar.SetCookies(u, []*http.Cookie{{Name: "login", Value: login, Path: "/"}})
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 	if !follow {
-		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
 			if req.URL.Path == "/oauth/callback" {
 				return http.ErrUseLastResponse
 			}
@@ -195,7 +195,7 @@ type page struct {
 
 func fetch(t testing.TB, c *http.Client, method, u string, hdr ...string) page {
 	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

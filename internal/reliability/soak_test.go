@@ -339,7 +339,7 @@ func TestSoak(t *testing.T) {
 	for _, a := range r.Slack.Acks() {
 		acks[a.EnvelopeID]++
 	}
-	answered, viaURL, tryLater, busy, late := 0, 0, 0, 0, 0
+	viaURL, tryLater, busy, late := 0, 0, 0, 0
 	for _, c := range cmds {
 		if acks[c.sent.EnvelopeID] != 1 {
 			t.Errorf("/soe %s acked %d times", c.text, acks[c.sent.EnvelopeID])
@@ -361,7 +361,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	fallbacks := fallbackAnswers()
-	answered = viaURL + fallbacks
+	answered := viaURL + fallbacks
 	if answered != len(cmds) && *showLogs {
 		for _, l := range logins {
 			for _, m := range r.Slack.Ephemerals(e2e.SlackUser(l)) {

@@ -229,7 +229,7 @@ loop:
 	a.connected.Store(false)
 	stop()
 	if runErr != nil {
-		<-runErr
+		<-runErr //nolint:errcheck // the loop ended on ctx: this error is that cancellation
 	}
 	a.drain()
 	close(a.quitWorkers)
@@ -499,8 +499,8 @@ type eventDedupe struct {
 	seenM map[string]time.Time
 }
 
-func newEventDedupe(max int, ttl time.Duration) *eventDedupe {
-	return &eventDedupe{max: max, ttl: ttl, seenM: map[string]time.Time{}}
+func newEventDedupe(size int, ttl time.Duration) *eventDedupe {
+	return &eventDedupe{max: size, ttl: ttl, seenM: map[string]time.Time{}}
 }
 
 func (d *eventDedupe) seen(id string, now time.Time) bool {

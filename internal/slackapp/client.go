@@ -313,18 +313,18 @@ func (c *Client) ConversationInfo(ctx context.Context, channel string) (*slack.C
 	return out, err
 }
 
-// ChannelMembers lists up to max members of channel (conversations.members,
+// ChannelMembers lists up to limit members of channel (conversations.members,
 // a page of up to 1000 at a time).
-func (c *Client) ChannelMembers(ctx context.Context, channel string, max int) ([]string, bool, error) {
+func (c *Client) ChannelMembers(ctx context.Context, channel string, limit int) ([]string, bool, error) {
 	var out []string
 	cursor := ""
-	for len(out) < max {
+	for len(out) < limit {
 		var page []string
 		var next string
 		err := c.call(ctx, "conversations.members", func() error {
 			var err error
 			page, next, err = c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{
-				ChannelID: channel, Cursor: cursor, Limit: min(1000, max-len(out)+1)})
+				ChannelID: channel, Cursor: cursor, Limit: min(1000, limit-len(out)+1)})
 			return err
 		})
 		if err != nil {
@@ -332,11 +332,11 @@ func (c *Client) ChannelMembers(ctx context.Context, channel string, max int) ([
 		}
 		out = append(out, page...)
 		if next == "" {
-			return out[:min(len(out), max)], len(out) <= max, nil
+			return out[:min(len(out), limit)], len(out) <= limit, nil
 		}
 		cursor = next
 	}
-	return out[:max], false, nil
+	return out[:limit], false, nil
 }
 
 // Replies returns a thread, parent first.

@@ -335,7 +335,10 @@ func TestQuestionsIteratorWalksAllPages(t *testing.T) {
 	// Stopping early stops fetching.
 	since = time.Now()
 	n := 0
-	for range c.Questions(context.Background(), soe.QuestionListOptions{PageSize: 15}) {
+	for _, err := range c.Questions(context.Background(), soe.QuestionListOptions{PageSize: 15}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		n++
 		if n == 16 {
 			break
@@ -395,7 +398,7 @@ func TestErrorsFromFake(t *testing.T) {
 
 // canned serves fixed responses for the error-mapping table.
 func canned(status int, header map[string]string, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		for k, v := range header {
 			w.Header().Set(k, v)
 		}
@@ -552,7 +555,7 @@ func TestRetries(t *testing.T) {
 			}
 			posts := 0
 			for _, r := range e.fake.Requests() {
-				if r.Method == "POST" && !r.Time.Before(since) {
+				if r.Method == http.MethodPost && !r.Time.Before(since) {
 					posts++
 				}
 			}
@@ -563,9 +566,9 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("GET recovers after a 503", func(t *testing.T) {
 		var n atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			if n.Add(1) == 1 {
-				w.WriteHeader(503)
+				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
 			_, _ = w.Write([]byte(`{"id":7,"name":"Grace"}`))

@@ -75,9 +75,7 @@ func (e *ProblemError) Error() string {
 		sort.Strings(fields)
 		var parts []string
 		for _, f := range fields {
-			for _, m := range e.Errors[f] {
-				parts = append(parts, m)
-			}
+			parts = append(parts, e.Errors[f]...)
 			if len(e.Errors[f]) == 0 {
 				parts = append(parts, f+" is invalid")
 			}
@@ -135,6 +133,7 @@ func (e *StatusError) Error() string {
 func (e *StatusError) Is(target error) bool { return statusIs(e.Status, target) }
 
 func statusIs(status int, target error) bool {
+	//nolint:errorlint // the Is methods' body: errors.Is hands them each target, a sentinel compared by identity
 	switch target {
 	case ErrUnauthorized:
 		return status == 401

@@ -141,7 +141,7 @@ func (o OAuthConfig) Exchange(ctx context.Context, code, verifier string) (*Toke
 		}
 		return nil, fmt.Errorf("soe: oauth exchange: %w", &transportError{err: scrubErr(scrubErr(err, code), verifier)})
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // all of it was read: nothing to report
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("soe: oauth exchange: %w", &transportError{err: err})

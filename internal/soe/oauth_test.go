@@ -25,6 +25,16 @@ var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
+// get fetches u without following redirects, within the test's context.
+func get(t *testing.T, u string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return noRedirects.Do(req)
+}
+
 func oauthCfg(f *soefake.Server) soe.OAuthConfig {
 	return soe.OAuthConfig{SiteURL: f.URL() + "/", ClientID: f.ClientID(), RedirectURL: redirect}
 }
@@ -33,7 +43,7 @@ func oauthCfg(f *soefake.Server) soe.OAuthConfig {
 // callback URL SOE redirected to.
 func authorize(t *testing.T, f *soefake.Server, authURL, login, decision string) *url.URL {
 	t.Helper()
-	req, _ := http.NewRequest("GET", authURL, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, authURL, nil)
 	if login != "" {
 		req.AddCookie(&http.Cookie{Name: "login", Value: login})
 	}
@@ -55,14 +65,17 @@ func authorize(t *testing.T, f *soefake.Server, authURL, login, decision string)
 			break
 		}
 	}
-	if resp.StatusCode != 200 || !strings.Contains(page.String(), "Authorizing Application") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page.String(), "Authorizing Application") {
 		t.Fatalf("consent page: %d %s", resp.StatusCode, page.String())
 	}
 	m := regexp.MustCompile(`name="request" value="([^"]+)"`).FindStringSubmatch(page.String())
 	if m == nil {
 		t.Fatal("no request id on the consent page")
 	}
-	resp2, err := noRedirects.PostForm(f.URL()+"/oauth/approve", url.Values{"request": {m[1]}, "decision": {decision}})
+	form := url.Values{"request": {m[1]}, "decision": {decision}}.Encode()
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, f.URL()+"/oauth/approve", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp2, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +245,7 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := noRedirects.Get(tc.cfg.AuthCodeURL("s", v, []string{soe.ScopeWriteAccess}) + tc.extra)
+			resp, err := get(t, tc.cfg.AuthCodeURL("s", v, []string{soe.ScopeWriteAccess})+tc.extra)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,12 +260,12 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 		})
 	}
 	// Without PKCE the fake refuses.
-	resp, err := noRedirects.Get(f.URL() + "/oauth?client_id=" + f.ClientID() + "&redirect_uri=https://bot.example.com/cb&state=s")
+	resp, err := get(t, f.URL()+"/oauth?client_id="+f.ClientID()+"&redirect_uri=https://bot.example.com/cb&state=s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 400 {
+	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("no PKCE: %d", resp.StatusCode)
 	}
 }
@@ -283,8 +296,8 @@ func TestTokenResponseParsing(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_ = r.ParseForm()
 				got = r.PostForm
-				if r.URL.Path != "/oauth/access_token/json" || r.Method != "POST" {
-					w.WriteHeader(404)
+				if r.URL.Path != "/oauth/access_token/json" || r.Method != http.MethodPost {
+					w.WriteHeader(http.StatusNotFound)
 					return
 				}
 				w.WriteHeader(tc.status)

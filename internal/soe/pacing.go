@@ -192,8 +192,8 @@ type pacerEntry struct {
 	p   *pacer
 }
 
-func newPacerRegistry(max int) *pacerRegistry {
-	return &pacerRegistry{max: max, ll: list.New(), m: make(map[string]*list.Element)}
+func newPacerRegistry(size int) *pacerRegistry {
+	return &pacerRegistry{max: size, ll: list.New(), m: make(map[string]*list.Element)}
 }
 
 func tokenKey(token string) string {

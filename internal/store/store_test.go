@@ -298,7 +298,7 @@ func TestMigrationFailureRollsBackStep(t *testing.T) {
 				return nil
 			})
 			_ = db.Close()
-			db = mustOpen(t, path, Options{Buckets: [][]byte{bucketA}, Migrations: ms})
+			mustOpen(t, path, Options{Buckets: [][]byte{bucketA}, Migrations: ms})
 			if !slices.Equal(l.ran, []int{2, 3}) {
 				t.Errorf("ran %v, want [2 3]", l.ran)
 			}
@@ -419,7 +419,7 @@ func TestLockedOtherProcess(t *testing.T) {
 	db := mustOpen(t, path, Options{})
 	_ = db.Close()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), holdEnv+"="+path)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -512,7 +512,7 @@ func TestCorruptFileNotReplaced(t *testing.T) {
 	garbage := make([]byte, 64<<10)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range garbage {
-		garbage[i] = byte(rng.Uint32())
+		garbage[i] = byte(rng.Uint32() & 0xff)
 	}
 	tests := []struct {
 		name string

@@ -45,7 +45,7 @@ func loadKeyFile(path string) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: key file %s: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("vault: key file %s: %w", path, err)

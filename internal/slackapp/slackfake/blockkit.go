@@ -64,7 +64,7 @@ func (v *blockValidator) maxLen(s string, n int, ptr string) {
 }
 
 // text validates a composition text object; kinds limits the allowed types.
-func (v *blockValidator) text(o any, ptr string, max int, required bool, kinds ...string) {
+func (v *blockValidator) text(o any, ptr string, limit int, required bool, kinds ...string) {
 	if o == nil {
 		if required {
 			v.add("missing required field: text", ptr)
@@ -90,8 +90,8 @@ func (v *blockValidator) text(o any, ptr string, max int, required bool, kinds .
 	if utf8.RuneCountInString(s) == 0 {
 		v.add("must be more than 0 characters", ptr+"/text")
 	}
-	if max > 0 {
-		v.maxLen(s, max, ptr+"/text")
+	if limit > 0 {
+		v.maxLen(s, limit, ptr+"/text")
 	}
 }
 

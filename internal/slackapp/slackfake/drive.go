@@ -357,8 +357,8 @@ func (f *Fake) CloseView(user string) (*Sent, error) {
 	r := f.views[st[len(st)-1]]
 	payloadView := f.viewPayloadLocked(r)
 	notify := truthy(r.m["notify_on_close"])
-	clear := truthy(r.m["clear_on_close"])
-	if clear {
+	clearAll := truthy(r.m["clear_on_close"])
+	if clearAll {
 		f.closeStackLocked(user, 0)
 	} else {
 		f.closeStackLocked(user, len(st)-1)
@@ -372,7 +372,7 @@ func (f *Fake) CloseView(user string) (*Sent, error) {
 	env.user, env.viewID = user, r.id
 	payload := map[string]any{
 		"type": "view_closed", "team": f.teamObj(), "user": f.userObjLocked(user), "view": payloadView,
-		"api_app_id": f.opts.AppID, "token": payloadToken, "is_cleared": clear,
+		"api_app_id": f.opts.AppID, "token": payloadToken, "is_cleared": clearAll,
 		"is_enterprise_install": false, "enterprise": nil,
 	}
 	f.mu.Unlock()

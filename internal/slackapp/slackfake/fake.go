@@ -78,8 +78,8 @@ type Fake struct {
 	changed chan struct{} // closed and replaced on every state change
 	isDone  bool
 
-	seq    int64 // id counters
-	lastTS int64 // last message ts in microseconds
+	seq    uint64 // id counters
+	lastTS int64  // last message ts in microseconds
 
 	users    map[string]*User
 	channels map[string]*Channel
@@ -226,7 +226,7 @@ func Start(opts Options) (*Fake, error) {
 	})
 	srv := httptest.NewUnstartedServer(mux)
 	if opts.Addr != "" {
-		l, err := net.Listen("tcp", opts.Addr)
+		l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", opts.Addr)
 		if err != nil {
 			_ = srv.Listener.Close()
 			return nil, fmt.Errorf("slackfake: listen %s: %w", opts.Addr, err)
@@ -345,7 +345,7 @@ func (f *Fake) notifyLocked() {
 }
 
 // nextID returns a fresh sequence number. f.mu must be held.
-func (f *Fake) nextIDLocked() int64 {
+func (f *Fake) nextIDLocked() uint64 {
 	f.seq++
 	return f.seq
 }

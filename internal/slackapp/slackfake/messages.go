@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -86,7 +87,7 @@ type trigger struct {
 
 func (f *Fake) newHookLocked(user, channel string, source *msgRec) *hook {
 	n := f.nextIDLocked()
-	id := fmt.Sprintf("%s-%d-%08x", f.opts.TeamID, n, uint32(n*2654435761))
+	id := fmt.Sprintf("%s-%d-%08x", f.opts.TeamID, n, uint32(n*2654435761&math.MaxUint32))
 	h := &hook{id: id, url: f.srv.URL + "/hooks/" + id, user: user, channel: channel, issued: f.now(), source: source}
 	f.hooks[id] = h
 	return h
@@ -95,7 +96,7 @@ func (f *Fake) newHookLocked(user, channel string, source *msgRec) *hook {
 func (f *Fake) newTriggerLocked(user string) *trigger {
 	n := f.nextIDLocked()
 	t := &trigger{
-		id:     fmt.Sprintf("%d.%d.%08x", n, f.now().Unix(), uint32(n*2246822519)),
+		id:     fmt.Sprintf("%d.%d.%08x", n, f.now().Unix(), uint32(n*2246822519&math.MaxUint32)),
 		user:   user,
 		issued: f.now(),
 	}
@@ -293,7 +294,7 @@ func (f *Fake) genID() string {
 	// Called with f.mu held.
 	n := f.nextIDLocked()
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	x := uint64(n)*0x9E3779B97F4A7C15 + 12345
+	x := n*0x9E3779B97F4A7C15 + 12345
 	b := make([]byte, 5)
 	for i := range b {
 		b[i] = alphabet[x%uint64(len(alphabet))]

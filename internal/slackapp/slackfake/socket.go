@@ -451,7 +451,7 @@ func (f *Fake) newEnvelopeLocked(typ, kind string) *envelope {
 // connectionsOpenURLLocked issues a single-use socket ticket. f.mu must be held.
 func (f *Fake) connectionsOpenURLLocked() string {
 	n := f.nextIDLocked()
-	ticket := strconv.FormatInt(n, 10)
+	ticket := strconv.FormatUint(n, 10)
 	f.tickets[ticket] = true
 	f.opens++
 	return "ws://" + strings.TrimPrefix(f.srv.URL, "http://") + "/link?ticket=" + ticket + "&app_id=" + f.opts.AppID

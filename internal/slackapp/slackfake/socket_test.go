@@ -246,7 +246,7 @@ func TestInteractivePayloadsDecode(t *testing.T) {
 		t.Errorf("outer = %#v", ev.Data)
 	}
 
-	s, err = f.LinkShared("U1", "C1", "1700000000.000100", []string{"https://acme.stackenterprise.co/questions/42"})
+	_, err = f.LinkShared("U1", "C1", "1700000000.000100", []string{"https://acme.stackenterprise.co/questions/42"})
 	if err != nil {
 		t.Fatal(err)
 	}

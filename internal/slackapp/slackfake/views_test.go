@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -358,7 +359,7 @@ func TestBlockKitLimits(t *testing.T) {
 				return
 			}
 			var se slack.SlackErrorResponse
-			_ = asSlackErr(err, &se)
+			_ = errors.As(err, &se)
 			all := strings.Join(append(append([]string{}, se.ResponseMetadata.Messages...), errorStrings(se)...), "\n")
 			if !strings.Contains(all, tc.wantText) {
 				t.Errorf("details = %q, want %q", all, tc.wantText)
@@ -368,14 +369,6 @@ func TestBlockKitLimits(t *testing.T) {
 			}
 		})
 	}
-}
-
-func asSlackErr(err error, se *slack.SlackErrorResponse) bool {
-	e, ok := err.(slack.SlackErrorResponse)
-	if ok {
-		*se = e
-	}
-	return ok
 }
 
 func errorStrings(se slack.SlackErrorResponse) []string {

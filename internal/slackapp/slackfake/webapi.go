@@ -349,17 +349,17 @@ func (f *Fake) dispatchLocked(method string, q *apiReq) apiResp {
 	if !known {
 		return fail("unknown_method")
 	}
-	switch {
-	case q.token == "":
+	switch q.token {
+	case "":
 		return fail("not_authed")
-	case q.token == f.opts.AppToken:
+	case f.opts.AppToken:
 		if m.tok == tokBot {
 			return fail("not_allowed_token_type")
 		}
 		if m.tok == tokApp && q.via != "bearer" {
 			return fail("not_authed") // app-level tokens only work in the Authorization header
 		}
-	case q.token == f.opts.BotToken:
+	case f.opts.BotToken:
 		if m.tok == tokApp {
 			return fail("not_allowed_token_type")
 		}
@@ -503,10 +503,10 @@ func (f *Fake) messageJSON(m Message) map[string]any {
 	}
 	out["team"] = f.opts.TeamID
 	if len(m.Blocks) > 0 {
-		out["blocks"] = json.RawMessage(m.Blocks)
+		out["blocks"] = m.Blocks
 	}
 	if len(m.Attachments) > 0 {
-		out["attachments"] = json.RawMessage(m.Attachments)
+		out["attachments"] = m.Attachments
 	}
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS

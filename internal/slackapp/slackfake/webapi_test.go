@@ -31,7 +31,7 @@ func TestAuthAndMethodErrors(t *testing.T) {
 		t.Errorf("bot token on apps.connections.open: %v", err)
 	}
 	// App-level tokens must come in the Authorization header.
-	resp, err := http.Post(f.APIURL()+"apps.connections.open", "application/x-www-form-urlencoded", strings.NewReader("token="+f.AppToken()))
+	resp, err := postForm(t, f.APIURL()+"apps.connections.open", "token="+f.AppToken())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestAuthAndMethodErrors(t *testing.T) {
 		t.Errorf("form app token: %+v", cs)
 	}
 	// Unknown method.
-	resp, err = http.Post(f.APIURL()+"nope.nothing", "application/x-www-form-urlencoded", strings.NewReader("token="+f.BotToken()))
+	resp, err = postForm(t, f.APIURL()+"nope.nothing", "token="+f.BotToken())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +77,17 @@ func TestAuthAndMethodErrors(t *testing.T) {
 		}
 		t.Errorf("errors = %d, want 7", n)
 	}
+}
+
+// postForm posts a raw form to the fake, within the test's context.
+func postForm(t *testing.T, u, form string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return http.DefaultClient.Do(req)
 }
 
 func apiHTTP(t *testing.T) *http.Client {

@@ -391,7 +391,7 @@ func TestFaults(t *testing.T) {
 	}
 
 	s.SetFaults(soefake.Faults{DropRate: 1})
-	req, _ := http.NewRequest("GET", u, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()

@@ -122,7 +122,6 @@ func (s *Server) seed() {
 		{ID: 3, Name: "Data Team", Description: "Databases, pipelines and analytics.", Members: us("frank", "ivan")},
 		{ID: 4, Name: "Frontend Guild", Description: "Web frontends and the design system.", Members: us("grace", "erin")},
 	} {
-		g := g
 		s.groups[g.ID] = &g
 	}
 
@@ -275,7 +274,6 @@ func (s *Server) seed() {
 		{Type: "howToGuide", Title: "Getting started with Go at Acme", Tags: []string{"go"}, AuthorID: ids["erin"], Score: 9, ViewCount: 310, Created: ago(150),
 			BodyMarkdown: "Install Go 1.26, clone the service template and run `make test`.\n\nUse pgx for PostgreSQL and log/slog for logging."},
 	} {
-		a := a
 		a.ID = s.newID()
 		mainSite.articles[a.ID] = &a
 	}

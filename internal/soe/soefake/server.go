@@ -156,7 +156,7 @@ func New(opts Options) *Server {
 		tokens:    map[string]*tokenInfo{},
 		codes:     map[string]*authCode{},
 		pending:   map[string]*pendingAuth{},
-		rng:       mrand.New(mrand.NewPCG(42, 4242)),
+		rng:       mrand.New(mrand.NewPCG(42, 4242)), //nolint:gosec // G404: seeded on purpose, so injected faults replay the same way
 		throttles: map[string]*throttle{},
 	}
 	s.ensureSite(soe.MainSite())
@@ -367,7 +367,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				s.recordAt(r, th, 0, arrived) // before closing, so callers see it once they see the drop
-				conn.Close()
+				_ = conn.Close()
 				return
 			}
 		}

@@ -46,7 +46,7 @@ func TestValidatorCatchesViolations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, "http://fake"+tc.path, strings.NewReader(tc.reqBody))
+			req := httptest.NewRequestWithContext(t.Context(), tc.method, "http://fake"+tc.path, strings.NewReader(tc.reqBody))
 			if tc.auth != "-" {
 				req.Header.Set("Authorization", "Bearer abc")
 			}
