@@ -69,7 +69,12 @@ func startBot(t *testing.T) *e2e.Env {
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := c.Post(linkURL, "application/x-www-form-urlencoded", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, linkURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +154,7 @@ func TestBackupWhenBotStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	free := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	dest := filepath.Join(dir, "copy.db")

@@ -22,7 +22,7 @@ func TestHealthcheck(t *testing.T) {
 	}))
 	defer sick.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	free := ln.Addr().String()
 	ln.Close()
 

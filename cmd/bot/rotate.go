@@ -39,7 +39,7 @@ func rotateKeys(ctx context.Context, args []string, lookup func(string) (string,
 		}
 		return 1
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // each batch was committed in its own transaction: closing loses nothing
 	svc, err := linking.New(linking.Config{}, db, keys, soe.OAuthConfig{}, nil, nil, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "rotate-keys:", err)
