@@ -150,7 +150,7 @@ func (t *tour) askStep(ctx context.Context) error {
 		return fmt.Errorf("the confirmation links to question %d, which Stack Overflow does not have", id)
 	}
 	if q.AuthorID != t.e.SOE.UserByName("alice").ID || q.Title != askTitle {
-		return fmt.Errorf("Stack Overflow has question %d by user %d titled %q", id, q.AuthorID, q.Title)
+		return fmt.Errorf("question %d on Stack Overflow is by user %d, titled %q", id, q.AuthorID, q.Title)
 	}
 	// The experts who use soebot hear of it by DM.
 	dm, err := t.e.Slack.WaitDM(wctx, e2e.SlackUser("bob"), askTitle)

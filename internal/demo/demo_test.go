@@ -45,7 +45,7 @@ func TestPlayStopsAtFirstFailure(t *testing.T) {
 	tr := newTour(e, Options{Out: &out, Wait: 2 * time.Second})
 	ran := 0
 	err := tr.play(context.Background(), []step{
-		{title: "first", run: func(context.Context) error { ran++; return nil }, passed: "first ok"},
+		{title: "first", run: func(context.Context) error { ran++; return nil }, checked: "first ok"},
 		{title: "needs a feature", needs: []string{"frobnicate"}, run: func(context.Context) error { ran++; return nil }},
 		{title: "breaks", run: func(context.Context) error { ran++; return errors.New("the reply lacks X") }},
 		{title: "never", run: func(context.Context) error { ran++; return nil }},

@@ -18,10 +18,10 @@ import (
 // step is one scene of the tour. It runs only when the build has the
 // subcommands and events it needs (features land one by one).
 type step struct {
-	title  string
-	needs  []string // "/soe <name>" subcommands or "event:<type>"
-	run    func(ctx context.Context) error
-	passed string // what was checked, printed after ✓
+	title   string
+	needs   []string // "/soe <name>" subcommands or "event:<type>"
+	run     func(ctx context.Context) error
+	checked string // what was checked, printed after ✓
 }
 
 // play runs the steps in order and stops at the first failure.
@@ -37,9 +37,9 @@ func (t *tour) play(ctx context.Context, steps []step) error {
 		if err := s.run(ctx); err != nil {
 			t.printf("\n  ✗ FAILED: %v\n", err)
 			t.printf("\nThe tour stopped at step %d. Run with -v to see the bot's logs.\n", n)
-			return fmt.Errorf("%w: step %d (%s): %v", ErrFailed, n, s.title, err)
+			return fmt.Errorf("%w: step %d (%s): %w", ErrFailed, n, s.title, err)
 		}
-		t.printf("  ✓ %s\n", s.passed)
+		t.printf("  ✓ %s\n", s.checked)
 	}
 	t.printf("\nAll %d steps of the tour did what they should.\n", n)
 	return nil
@@ -85,7 +85,7 @@ func (t *tour) steps() []step {
 			}
 			return nil
 		},
-		passed: "bob, carol and dave are connected",
+		checked: "bob, carol and dave are connected",
 	}, {
 		title: "/soe help",
 		run: func(ctx context.Context) error {
@@ -102,7 +102,7 @@ func (t *tour) steps() []step {
 			}
 			return nil
 		},
-		passed: "help lists the commands, visible only to alice",
+		checked: "help lists the commands, visible only to alice",
 	}, {
 		title: "Before linking: /soe " + firstCmd + " offers to connect",
 		needs: []string{"link"},
@@ -124,7 +124,7 @@ func (t *tour) steps() []step {
 			t.pending = s
 			return nil
 		},
-		passed: "alice is asked to connect (privately), with a one-time link to the bot's own page",
+		checked: "alice is asked to connect (privately), with a one-time link to the bot's own page",
 	}, {
 		title: "Linking: alice clicks Connect",
 		needs: []string{"link"},
@@ -142,7 +142,7 @@ func (t *tour) steps() []step {
 			t.show(dm)
 			return nil
 		},
-		passed: "the browser flow ends on \"Connected\" and soebot confirms by DM",
+		checked: "the browser flow ends on \"Connected\" and soebot confirms by DM",
 	}, {
 		title: "The pending /soe " + firstCmd + " is answered automatically",
 		needs: []string{"link"},
@@ -156,7 +156,7 @@ func (t *tour) steps() []step {
 			_, err := t.response(ctx, t.pending, want...)
 			return err
 		},
-		passed: "alice gets her answer without typing the command again; the experts are mentioned",
+		checked: "alice gets her answer without typing the command again; the experts are mentioned",
 	}, {
 		title: "Share in channel",
 		needs: []string{"experts"},
@@ -183,12 +183,12 @@ func (t *tour) steps() []step {
 			t.show(m)
 			return t.expect(t.r.Message(m), "Experts on kubernetes", "@bob", "Shared by @alice")
 		},
-		passed: "the answer is posted in #general by soebot, so the experts are notified",
+		checked: "the answer is posted in #general by soebot, so the experts are notified",
 	}, {
 		title: "/soe ask: a question through a form",
 		needs: []string{"ask"},
 		run:   t.askStep,
-		passed: "the modal opened before any Stack Overflow call, the question is on Stack Overflow as alice's, " +
+		checked: "the modal opened before any Stack Overflow call, the question is on Stack Overflow as alice's, " +
 			"and the experts heard of it",
 	}, {
 		title: "/soe search",
@@ -207,7 +207,7 @@ func (t *tour) steps() []step {
 			}
 			return nil
 		},
-		passed: "search results from Stack Overflow, as alice sees them, with paging",
+		checked: "search results from Stack Overflow, as alice sees them, with paging",
 	}, {
 		title: "A Stack Overflow link posted in a channel unfurls",
 		needs: []string{"event:link_shared"},
@@ -244,7 +244,7 @@ func (t *tour) steps() []step {
 			t.printf("%s", Box("preview under bob's message", text))
 			return t.expect(text, fmt.Sprint(t.question))
 		},
-		passed: "the question is previewed under bob's message",
+		checked: "the question is previewed under bob's message",
 	}, {
 		title: "App Home",
 		needs: []string{"event:app_home_opened"},
@@ -262,12 +262,12 @@ func (t *tour) steps() []step {
 			t.showView("Home tab of alice", v)
 			return nil
 		},
-		passed: "the Home tab shows alice's connection",
+		checked: "the Home tab shows alice's connection",
 	}, {
-		title:  "/soe subscribe go: new answers arrive in the channel",
-		needs:  []string{"subscribe"},
-		run:    t.subscribeStep,
-		passed: "the channel is subscribed and the new answer is posted there by the poller",
+		title:   "/soe subscribe go: new answers arrive in the channel",
+		needs:   []string{"subscribe"},
+		run:     t.subscribeStep,
+		checked: "the channel is subscribed and the new answer is posted there by the poller",
 	}, {
 		title: "/soe whoami",
 		needs: []string{"whoami"},
@@ -279,7 +279,7 @@ func (t *tour) steps() []step {
 			_, err = t.response(ctx, s, "Your Stack Overflow connections", "Alice Anderson", "read-write")
 			return err
 		},
-		passed: "alice sees which account soebot acts as, and with what access",
+		checked: "alice sees which account soebot acts as, and with what access",
 	}, {
 		title: "/soe unlink",
 		needs: []string{"unlink"},
@@ -300,7 +300,7 @@ func (t *tour) steps() []step {
 			}
 			return nil
 		},
-		passed: "alice's connection (and token) is gone from the bot",
+		checked: "alice's connection (and token) is gone from the bot",
 	}}
 }
 
@@ -363,7 +363,7 @@ func (t *tour) connect(ctx context.Context, linkURL, login string) error {
 		return err
 	}
 	if h.Location == "" || !strings.HasPrefix(h.Location, t.e.SOE.URL()+"/") {
-		return fmt.Errorf("Continue did not lead to Stack Overflow (status %d, %q)", h.Status, h.Page.Title)
+		return fmt.Errorf("[Continue] did not lead to Stack Overflow (status %d, %q)", h.Status, h.Page.Title)
 	}
 	t.printf("  %s clicks [Continue] → redirected to Stack Overflow: %s\n", login, redact(h.Location))
 	if u, err := url.Parse(h.Location); err == nil {
@@ -380,7 +380,7 @@ func (t *tour) connect(ctx context.Context, linkURL, login string) error {
 		t.printf("%s", Box("Stack Overflow: "+h.Page.Title, strings.Join(h.Page.Text, "\n")+"\n[Approve] [Deny]"))
 		method, action, form, ok := h.Page.submit("Approve")
 		if !ok {
-			return fmt.Errorf("Stack Overflow showed %q without an Approve button", h.Page.Title)
+			return fmt.Errorf("the Stack Overflow page %q has no Approve button", h.Page.Title)
 		}
 		t.printf("  %s clicks [Approve]\n", login)
 		if h, err = b.do(ctx, method, action, form); err != nil {
@@ -389,10 +389,10 @@ func (t *tour) connect(ctx context.Context, linkURL, login string) error {
 	case h.Location != "":
 		t.printf("  Stack Overflow consent: %s is signed in there and approves (the fake SOE auto-approves) → back to soebot\n", login)
 	default:
-		return fmt.Errorf("Stack Overflow answered %d (%s)", h.Status, h.Page.Title)
+		return fmt.Errorf("unexpected answer %d from Stack Overflow (%s)", h.Status, h.Page.Title)
 	}
 	if !strings.HasPrefix(h.Location, t.e.Config.PublicURL+"/oauth/callback") {
-		return fmt.Errorf("Stack Overflow did not send the browser back to soebot's callback (status %d, %q)", h.Status, h.Page.Title)
+		return fmt.Errorf("after consent, Stack Overflow did not send the browser back to soebot's callback (status %d, %q)", h.Status, h.Page.Title)
 	}
 	t.printf("  → %s\n", redact(h.Location))
 	h, err = b.do(ctx, http.MethodGet, h.Location, nil)
