@@ -191,8 +191,8 @@ func Render(p *Card) []slack.Block {
 }
 
 // firstLines keeps the first n non-blank lines of mrkdwn md (closing a code
-// block it cut open) and at most max runes.
-func firstLines(md string, n, max int) string {
+// block it cut open) and at most limit runes.
+func firstLines(md string, n, limit int) string {
 	lines := strings.Split(strings.TrimSpace(md), "\n")
 	cut := false
 	for i, seen := 0, 0; i < len(lines); i++ {
@@ -214,5 +214,5 @@ func firstLines(md string, n, max int) string {
 		}
 		s += "\n…"
 	}
-	return mrkdwn.Truncate(s, max)
+	return mrkdwn.Truncate(s, limit)
 }

@@ -31,15 +31,15 @@ type call[V any] struct {
 }
 
 // New returns a cache keeping each value for ttl (0: loads are shared but
-// nothing is kept) and at most about max entries; now may be nil (time.Now).
-func New[K comparable, V any](ttl time.Duration, max int, now func() time.Time) *Cache[K, V] {
+// nothing is kept) and at most about limit entries; now may be nil (time.Now).
+func New[K comparable, V any](ttl time.Duration, limit int, now func() time.Time) *Cache[K, V] {
 	if now == nil {
 		now = time.Now
 	}
-	if max < 1 {
-		max = 1
+	if limit < 1 {
+		limit = 1
 	}
-	return &Cache[K, V]{ttl: ttl, max: max, now: now, entries: map[K]entry[V]{}, inflight: map[K]*call[V]{}}
+	return &Cache[K, V]{ttl: ttl, max: limit, now: now, entries: map[K]entry[V]{}, inflight: map[K]*call[V]{}}
 }
 
 // GetOrLoad returns the cached value for k or loads it.

@@ -436,8 +436,8 @@ type askTail struct {
 	expires time.Time
 }
 
-func newAskDrafts(ttl time.Duration, max int, now func() time.Time) *askDrafts {
-	return &askDrafts{ttl: ttl, max: max, now: now, m: map[string]askTail{}}
+func newAskDrafts(ttl time.Duration, limit int, now func() time.Time) *askDrafts {
+	return &askDrafts{ttl: ttl, max: limit, now: now, m: map[string]askTail{}}
 }
 
 // Put stores text under key.

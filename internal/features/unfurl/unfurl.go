@@ -291,8 +291,8 @@ type hintSet struct {
 	last  map[string]time.Time
 }
 
-func newHintSet(every time.Duration, max int) *hintSet {
-	return &hintSet{every: every, max: max, last: map[string]time.Time{}}
+func newHintSet(every time.Duration, limit int) *hintSet {
+	return &hintSet{every: every, max: limit, last: map[string]time.Time{}}
 }
 
 // take reports whether key may be hinted now, and if so records it.
