@@ -1,3 +1,9 @@
+// Package ask is asking a question on Stack Overflow from Slack: /soe ask,
+// the "Ask a question" global shortcut and the "Ask on Stack Overflow"
+// message shortcut open a modal (title, body, tags with suggestions, where
+// to post); the question is posted as the asker, the tags' experts are told
+// by DM when the asker wants, and the confirmation can be shared in the
+// channel.
 package ask
 
 import (
