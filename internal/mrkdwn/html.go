@@ -562,10 +562,10 @@ func (in *inline) lineBreak() {
 	}
 }
 
-// newline writes newlines until the text ends with max of them.
-func (in *inline) newline(max int) {
+// newline writes newlines until the text ends with limit of them.
+func (in *inline) newline(limit int) {
 	in.space = false
-	for in.b.Len() > 0 && in.nl < max {
+	for in.b.Len() > 0 && in.nl < limit {
 		in.b.WriteByte('\n')
 		in.nl++
 	}

@@ -116,12 +116,12 @@ func collapse(s string) string {
 // cleanInline is sanitize followed by collapse: one line of clean text.
 func cleanInline(s string) string { return collapse(sanitize(s)) }
 
-// capInput cuts s to at most max bytes without splitting a UTF-8 sequence.
-func capInput(s string, max int) string {
-	if len(s) <= max {
+// capInput cuts s to at most limit bytes without splitting a UTF-8 sequence.
+func capInput(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	i := max
+	i := limit
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}

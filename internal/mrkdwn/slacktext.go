@@ -226,7 +226,7 @@ func newInlineIndex(s string) *inlineIndex {
 			next[j] = next[j+1]
 			if s[j] == m && !inSpan[j] && j > 0 && s[j-1] != ' ' && s[j-1] != '\t' &&
 				!isWordAt(s, j+1) && (j+1 == n || s[j+1] != m) {
-				next[j] = int32(j)
+				next[j] = int32(j) //nolint:gosec // G115: j < len(s), one line of Slack text, nowhere near 2^31 bytes
 			}
 		}
 		t.next[k] = next
@@ -264,19 +264,19 @@ func (c slackConv) inline(b *strings.Builder, s string, t *inlineIndex, from, to
 			}
 		case '*', '_', '~':
 			if j := t.emphasisEnd(s, i, to); j > 0 {
-				var open, close string
+				var opener, closer string
 				switch {
 				case c.plain:
 				case ch == '*':
-					open, close = "**", "**"
+					opener, closer = "**", "**"
 				case ch == '_':
-					open, close = "*", "*"
+					opener, closer = "*", "*"
 				default:
-					open, close = "~~", "~~"
+					opener, closer = "~~", "~~"
 				}
-				b.WriteString(open)
+				b.WriteString(opener)
 				c.inline(b, s, t, i+1, j)
-				b.WriteString(close)
+				b.WriteString(closer)
 				i = j + 1
 				continue
 			}
@@ -458,24 +458,24 @@ var urlEscaper = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%
 func MarkdownURL(s string) string { return urlEscaper.Replace(s) }
 
 // TitleFromSlack suggests a question title from Slack text: the plain form
-// of its first line that has words, cut at a word boundary to max runes.
-func TitleFromSlack(text string, name func(string) string, max int) string {
+// of its first line that has words, cut at a word boundary to limit runes.
+func TitleFromSlack(text string, name func(string) string, limit int) string {
 	for _, l := range strings.Split(normalizeNewlines(text), "\n") {
 		l = strings.TrimLeft(SlackToPlain(l, name), "-•◦>#*_~ ")
 		if strings.IndexFunc(l, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
-			return CutWords(l, max)
+			return CutWords(l, limit)
 		}
 	}
 	return ""
 }
 
-// CutWords shortens s to at most max runes, at a space when there is one in
+// CutWords shortens s to at most limit runes, at a space when there is one in
 // the last third, adding "…".
-func CutWords(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
+func CutWords(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	r := []rune(s)[:max-1]
+	r := []rune(s)[:limit-1]
 	cut := string(r)
 	if i := strings.LastIndexByte(cut, ' '); i > len(cut)*2/3 {
 		cut = cut[:i]

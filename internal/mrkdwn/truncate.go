@@ -73,8 +73,8 @@ func tokenize(s string, limit int) []token {
 
 // nextToken returns the token at the start of s (non-empty).
 func nextToken(s string) token {
-	switch c := s[0]; {
-	case c == '<':
+	switch s[0] {
+	case '<':
 		if j := strings.IndexAny(s[1:], "<>"); j >= 0 && s[1+j] == '>' {
 			link := s[:j+2]
 			label := ""
@@ -83,15 +83,15 @@ func nextToken(s string) token {
 			}
 			return token{text: link, width: utf8.RuneCountInString(link), kind: tLink, label: label}
 		}
-	case c == '&':
+	case '&':
 		if j := entityLen(s); j > 0 {
 			return token{text: s[:j], width: j}
 		}
-	case c == '`':
+	case '`':
 		if strings.HasPrefix(s, "```") {
 			return token{text: "```", width: 3, kind: tFence}
 		}
-	case c == ' ' || c == '\n' || c == '\t':
+	case ' ', '\n', '\t':
 		return token{text: s[:1], width: 1, kind: tSpace}
 	}
 	_, size := utf8.DecodeRuneInString(s)
