@@ -23,7 +23,7 @@ var bucketAllowed = []byte("channel_team_allowed")
 
 // Members is what Audience asks Slack (chat.Slack).
 type Members interface {
-	ChannelMembers(ctx context.Context, channel string, max int) ([]string, bool, error)
+	ChannelMembers(ctx context.Context, channel string, limit int) ([]string, bool, error)
 	UserInfo(ctx context.Context, user string) (*slack.User, error)
 }
 
@@ -120,12 +120,12 @@ func (a *Audience) Allow(_ context.Context, teamID, channelID string, scope soe.
 }
 
 func (s *Settings) allowed(teamID, channelID string, scope soe.Scope) (bool, error) {
-	k, err := key(teamID, channelID)
-	if err != nil {
-		return false, nil
+	k, valid := lookupKey(teamID, channelID)
+	if !valid {
+		return false, nil // not a channel: nothing was allowed there
 	}
 	var ok bool
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
 		ok = tx.Bucket(bucketAllowed).Get(allowedKey(k, scope)) != nil
 		return nil
 	})

@@ -20,9 +20,9 @@ type stubMembers struct {
 	infos    int
 }
 
-func (s *stubMembers) ChannelMembers(_ context.Context, ch string, max int) ([]string, bool, error) {
+func (s *stubMembers) ChannelMembers(_ context.Context, ch string, limit int) ([]string, bool, error) {
 	m := s.members[ch]
-	return m[:min(len(m), max)], s.complete, s.err
+	return m[:min(len(m), limit)], s.complete, s.err
 }
 
 func (s *stubMembers) UserInfo(_ context.Context, u string) (*slack.User, error) {

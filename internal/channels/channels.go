@@ -45,6 +45,13 @@ func key(teamID, channelID string) ([]byte, error) {
 	return []byte(teamID + "/" + channelID), nil
 }
 
+// lookupKey is key for reads: ok is false when either id is not a Slack id
+// (a DM with no id, a test), and nothing can be stored under such a pair.
+func lookupKey(teamID, channelID string) (k []byte, ok bool) {
+	k, err := key(teamID, channelID)
+	return k, err == nil
+}
+
 // SetChannelScope sets (scope != nil) or clears a channel's default scope.
 func (s *Settings) SetChannelScope(_ context.Context, teamID, channelID string, scope *soe.Scope) error {
 	k, err := key(teamID, channelID)
@@ -67,12 +74,12 @@ func (s *Settings) SetChannelScope(_ context.Context, teamID, channelID string, 
 // ChannelScope returns a channel's default scope, if one is set. A value
 // that no longer parses counts as unset.
 func (s *Settings) ChannelScope(_ context.Context, teamID, channelID string) (soe.Scope, bool, error) {
-	k, err := key(teamID, channelID)
-	if err != nil {
+	k, ok := lookupKey(teamID, channelID)
+	if !ok {
 		return soe.Scope{}, false, nil // not a channel (a DM with no id, a test): no default
 	}
 	var v string
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
 		v = string(tx.Bucket(bucketScope).Get(k))
 		return nil
 	})
@@ -83,8 +90,5 @@ func (s *Settings) ChannelScope(_ context.Context, teamID, channelID string) (so
 		return soe.Scope{}, false, nil
 	}
 	sc, err := soe.ParseScopeKey(v)
-	if err != nil {
-		return soe.Scope{}, false, nil
-	}
-	return sc, true, nil
+	return sc, err == nil, nil // a value that no longer parses counts as unset
 }
