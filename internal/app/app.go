@@ -64,6 +64,7 @@ type App struct {
 	links  *linking.Service
 	notify *notify.Service
 	chans  *channels.Settings
+	aud    *channels.Audience
 	// dbOpen is true between opening and closing the store (readiness).
 	dbOpen atomic.Bool
 	// mux is the public server (HTTP_ADDR): link pages, the OAuth callback,
@@ -137,6 +138,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		return links.Close(ctx)
 	})
 	a.chans = channels.New(a.db)
+	a.aud = channels.NewAudience(a.chans, a.slack.Slack(), a.links, opts.Now)
 	a.bot = commands.New(commands.Config{SiteURL: cfg.SOEURL, PublicURL: cfg.PublicURL}, commands.Deps{
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
 		Links: a.links, SOE: a.soe, Channels: a.chans,

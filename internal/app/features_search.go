@@ -47,7 +47,7 @@ func (a *App) addSearch() {
 func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.bot.Config()
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.bot,
+		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.bot, Audience: a.aud,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.bot.Router)

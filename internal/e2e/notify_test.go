@@ -144,8 +144,16 @@ func TestNotifyPrivateTeamInPublicChannelNeedsConfirmation(t *testing.T) {
 	}
 	e.sees(t, e.slash(t, carol, General, "subscriptions"), "`kubernetes`", "team platform")
 
-	// In a private channel there is nothing to confirm.
-	e.sees(t, e.slash(t, carol, Private, "subscribe runbooks team platform"), "subscribed this channel to", "team platform")
+	// Security #3: a private channel is no exception when some of its
+	// members are not known to be on the team...
+	m = e.sees(t, e.slash(t, carol, Private, "subscribe runbooks team platform"), "Subscribe anyway", "not known to be on the team")
+	ok = e.Slack.T(t).Click(carol, m, "notify_sub_confirm", "")
+	if _, err := e.Slack.WaitResponse(wait(t), ok.ResponseURL, "subscribed this channel to"); err != nil {
+		t.Fatalf("%v%s", err, dump(e.Slack.Responses(ok.ResponseURL)))
+	}
+	// ...and nothing is asked where everyone (bots aside) is connected to it.
+	e.Slack.AddChannel(slackfake.Channel{ID: "CTEAMONLY", Name: "platform-only", Private: true, Members: []string{e.Slack.BotUserID(), carol}})
+	e.sees(t, e.slash(t, carol, "CTEAMONLY", "subscribe runbooks team platform"), "subscribed this channel to", "team platform")
 
 	time.Sleep(5 * time.Millisecond)
 	e.SOE.AddQuestion(platform, e.soeUser("dave"), "Which runbook covers node pool upgrades?", "Looking for it.", "runbooks", "kubernetes")
@@ -335,7 +343,59 @@ func TestNotifyExpertAlertsAndChannelDefault(t *testing.T) {
 		t.Fatal("a channel setting change is announced in the channel")
 	}
 	e.sees(t, e.slash(t, carol, Private, "config"), "default is *team platform*")
-	e.sees(t, e.slash(t, carol, Private, "subscribe argocd"), "subscribed this channel to", "team platform")
+	m = e.sees(t, e.slash(t, carol, Private, "subscribe argocd"), "Subscribe anyway", "team platform")
+	ok := e.Slack.T(t).Click(carol, m, "notify_sub_confirm", "")
+	if _, err := e.Slack.WaitResponse(wait(t), ok.ResponseURL, "subscribed this channel to"); err != nil {
+		t.Fatalf("%v%s", err, dump(e.Slack.Responses(ok.ResponseURL)))
+	}
 	e.sees(t, e.slash(t, carol, Private, "config team none"), "cleared this channel's default")
 	e.sees(t, e.slash(t, carol, Private, "config"), "no default team")
+}
+
+// Security #3 end to end: a subscription is fed only by its owners. When its
+// creator unlinks, nobody else's connection keeps it going: it pauses with
+// one notice in the channel, and a member who presses "Keep it running as
+// me" becomes an owner and feeds it from then on.
+func TestNotifyOwnersKeepASubscriptionRunning(t *testing.T) {
+	e := bot(t)
+	alice, bob, dave := SlackUser("alice"), SlackUser("bob"), SlackUser("dave")
+	e.notifyLink(t, "alice", "")
+	e.notifyLink(t, "bob", "")
+	main := soe.MainSite()
+	e.sees(t, e.slash(t, alice, General, "subscribe go"), "subscribed this channel to")
+	e.sees(t, e.slash(t, alice, General, "unlink"), "Disconnected")
+
+	time.Sleep(5 * time.Millisecond)
+	e.SOE.AddQuestion(main, e.soeUser("judy"), "Which Go linter config do we share?", "Looking for the file.", "go")
+	e.cycle(t)
+	notice, err := e.Slack.WaitMessage(wait(t), General, "Keep it running as me")
+	if err != nil {
+		t.Fatalf("no notice in the channel: %v%s", err, dump(e.Slack.Messages(General)))
+	}
+	for _, m := range e.cards(General) {
+		if strings.Contains(m.Flat(), "linter config") {
+			t.Fatalf("bob's connection fed alice's subscription:%s", dump(e.cards(General)))
+		}
+	}
+	e.sees(t, e.slash(t, bob, General, "subscriptions"), "paused", "kept running by")
+
+	// Dave is not connected: the Connect prompt, nothing adopted.
+	c := e.Slack.T(t).Click(dave, notice, "notify_adopt", "")
+	if _, err := e.Slack.WaitResponse(wait(t), c.ResponseURL, "Connect your Stack Overflow account"); err != nil {
+		t.Fatalf("%v%s", err, dump(e.Slack.Responses(c.ResponseURL)))
+	}
+	// Bob keeps it running as himself.
+	c = e.Slack.T(t).Click(bob, notice, "notify_adopt", "")
+	if _, err := e.Slack.WaitResponse(wait(t), c.ResponseURL, "keeps this channel's subscription"); err != nil {
+		t.Fatalf("%v%s", err, dump(e.Slack.Responses(c.ResponseURL)))
+	}
+	e.cycle(t)
+	if _, err := e.Slack.WaitMessage(wait(t), General, "linter config"); err != nil {
+		t.Fatalf("after bob kept it running: %v%s", err, dump(e.cards(General)))
+	}
+	m := e.sees(t, e.slash(t, bob, General, "subscriptions"), "kept running by @"+alice+", @"+bob)
+	if strings.Contains(m.Flat(), "paused") {
+		t.Fatalf("still paused:\n%s", m.Flat())
+	}
+	e.sees(t, e.slash(t, bob, General, "subscriptions mine"), "Subscriptions you keep running", "`go`")
 }

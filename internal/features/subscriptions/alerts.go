@@ -300,7 +300,7 @@ func renderHomeNotify(p notify.Prefs, subs []notify.Subscription, cmd string, ev
 		}
 		lines = append(lines, subscriptionLine(s, true))
 	}
-	blocks = append(blocks, blockkit.Section("*Channel subscriptions you created*\n"+strings.Join(lines, "\n")),
+	blocks = append(blocks, blockkit.Section("*Channel subscriptions you keep running*\n"+strings.Join(lines, "\n")),
 		blockkit.Context(fmt.Sprintf("Checked every %s. Change them with %s / %s in the channel.", every.Round(time.Second),
 			mrkdwn.Code(cmd+" subscribe"), mrkdwn.Code(cmd+" unsubscribe"))))
 	return blocks

@@ -29,7 +29,10 @@ import (
 const (
 	actionSubConfirm = "notify_sub_confirm" // value: pendingSub JSON
 	actionSubCancel  = "notify_sub_cancel"
-	actionAlert      = "notify_alert" // id "notify_alert:<alert>", value "<alert>:on|off"
+	// actionAdoptConfirm confirms keeping a private-team subscription running
+	// in a channel not all known to be on the team; value: subscription id.
+	actionAdoptConfirm = "notify_adopt_confirm"
+	actionAlert        = "notify_alert" // id "notify_alert:<alert>", value "<alert>:on|off"
 )
 
 // maxSubscribeTags bounds the tags of one /soe subscribe.
@@ -51,7 +54,15 @@ type Service interface {
 	Prefs(ctx context.Context, teamID, userID string) (notify.Prefs, error)
 	SetAlert(ctx context.Context, teamID, userID string, a notify.Alert, on bool) (notify.Prefs, error)
 	RememberIM(ctx context.Context, teamID, userID, channelID string) error
+	Subscription(ctx context.Context, id string) (notify.Subscription, bool, error)
+	Adopt(ctx context.Context, teamID, id, userID string) (notify.Subscription, error)
 	Interval() time.Duration
+}
+
+// Audience says whether a private team's content may be shown in a channel
+// without asking (channels.Audience).
+type Audience interface {
+	MaySee(ctx context.Context, teamID, channelID string, scope soe.Scope) (bool, error)
 }
 
 // Channels are the channels' default teams (channels.Settings).
@@ -99,6 +110,8 @@ type Deps struct {
 	Channels Channels
 	Links    Links
 	Home     HomeRefresher
+	// Audience nil: every private-team subscription asks for confirmation.
+	Audience Audience
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -114,6 +127,7 @@ type Feature struct {
 	channels Channels
 	links    Links
 	home     HomeRefresher
+	audience Audience
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -130,7 +144,7 @@ func New(cfg Config, d Deps) *Feature {
 		d.Now = time.Now
 	}
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, log: d.Logger, now: d.Now}
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and
@@ -145,7 +159,7 @@ func (n *Feature) Register(r *router.Router) {
 		Usage: "unsubscribe <tag…>|all [team <slug>]", Summary: "Stop posting those tags (or anything) to this channel.",
 		Run: n.runUnsubscribe})
 	r.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
-		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you created).",
+		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you keep running).",
 		Run: n.runSubscriptions})
 	r.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
 		Usage:   "notify [answers|expert] [on|off]",
@@ -157,6 +171,8 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionAlert, n.toggle)
 	r.Action(notify.ActionReconnect, n.reconnect)
+	r.Action(notify.ActionAdopt, n.adopt)
+	r.Action(actionAdoptConfirm, n.adoptConfirmed)
 }
 
 // refreshHome re-publishes the user's App Home (nothing when there is none).
@@ -353,8 +369,7 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 		n.router.Reply(ctx, r.Env, n.usage(problem))
 		return
 	}
-	info, refusal := n.checkChannel(ctx, r.ChannelID)
-	if refusal != nil {
+	if _, refusal := n.checkChannel(ctx, r.ChannelID); refusal != nil {
 		n.router.Reply(ctx, r.Env, *refusal)
 		return
 	}
@@ -367,8 +382,8 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 			n.router.Reply(ctx, r.Env, blockkit.Warning(text))
 			return nil
 		}
-		if scope.IsTeam() && !info.IsPrivate {
-			// Team content in a public channel: everyone there would see it.
+		if !n.maySee(ctx, r.TeamID, r.ChannelID, scope) {
+			// Team content where not everyone is known to be on the team.
 			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
 			return nil
 		}
@@ -376,12 +391,30 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 	})
 }
 
-// confirmMessage asks before a private team's posts go to a public channel.
+// maySee reports whether scope's content may go to the channel without
+// asking: the main site, or a team everyone there is known to be on.
+func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope soe.Scope) bool {
+	if !scope.IsTeam() {
+		return true
+	}
+	if n.audience == nil {
+		return false
+	}
+	ok, err := n.audience.MaySee(ctx, teamID, channelID, scope)
+	if err != nil {
+		n.log.WarnContext(ctx, "could not tell who is in the channel; asking first", "channel", channelID, "err", err)
+		return false
+	}
+	return ok
+}
+
+// confirmMessage asks before a private team's posts go to a channel whose
+// members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
 	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
 	what := notify.TagList(args.Tags)
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
-		"including people who are not on the team. Subscribe anyway?",
+		"including people who are not known to be on the team. Subscribe anyway?",
 		mrkdwn.Escape(scope.String()), notify.ChannelMention(channel), what, args.Kinds.String(), notify.ChannelMention(channel))
 	return chat.Message{
 		Text: "Team content will be visible to everyone in this channel. Subscribe anyway?",
@@ -440,7 +473,8 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 	return m
 }
 
-// confirm creates a subscription the user confirmed (private team, public channel).
+// confirm creates a subscription the user confirmed (a private team in a
+// channel not all known to be on it).
 func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var p pendingSub
 	stale := blockkit.Warning("That button is out of date; run the command again.")
@@ -573,14 +607,16 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += notify.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
-	if !withChannel {
-		line += " · by " + mrkdwn.Mention(s.CreatorID)
+	var owners []string
+	for _, o := range s.OwnerIDs() {
+		owners = append(owners, mrkdwn.Mention(o))
 	}
+	line += " · kept running by " + strings.Join(owners, ", ")
 	switch {
 	case s.Disabled:
 		line += fmt.Sprintf(" · :no_entry: *off* (I cannot post there: %s)", mrkdwn.Escape(s.DisabledReason))
 	case s.Paused:
-		line += " · :double_vertical_bar: *paused* (nobody who can see it has a working Stack Overflow connection; reconnect to resume)"
+		line += " · :double_vertical_bar: *paused* (none of the people who keep it running can read it on Stack Overflow any more: they reconnect, or someone presses *Keep it running as me* on the notice in the channel)"
 	}
 	return line
 }
@@ -591,13 +627,13 @@ func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat
 		text := fmt.Sprintf("This channel has no subscriptions. Start one with %s, for example %s.",
 			mrkdwn.Code(cmd+" subscribe <tag>"), mrkdwn.Code(cmd+" subscribe go kubernetes"))
 		if mine {
-			text = fmt.Sprintf("You have not created any subscriptions. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))
+			text = fmt.Sprintf("You keep no subscriptions running. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))
 		}
 		return blockkit.Text(text)
 	}
 	title := "*Subscriptions in this channel*"
 	if mine {
-		title = "*Subscriptions you created*"
+		title = "*Subscriptions you keep running*"
 	}
 	var lines []string
 	for i, s := range subs {
