@@ -573,7 +573,7 @@ func (n *Feature) unsubscribedMessage(user string, res notify.Unsubscribed, all 
 func (n *Feature) runSubscriptions(ctx context.Context, r *router.Request) {
 	mine := len(r.Args) == 1 && strings.EqualFold(r.Args[0], "mine")
 	if len(r.Args) > 0 && !mine {
-		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you created.",
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you keep running.",
 			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"))))
 		return
 	}
