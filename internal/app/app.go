@@ -141,12 +141,14 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
 		Links: a.links, SOE: a.soe, Channels: a.chans,
 	})
+	// who is who: one cached copy for every feature that looks people up
+	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
 	a.addAccount()
-	a.bot.AddExperts(cfg.CacheTTL) // issue 5
-	a.addSearch()                  // search, unfurl, home: issue 7
+	a.addExperts(who) // issue 5
+	a.addSearch()     // search, unfurl, home: issue 7
 	a.addUnfurl()
 	a.bot.AddHome(cfg.CacheTTL)
-	a.addAsk(cfg)
+	a.addAsk(who)
 	if err = a.addNotify(cfg); err != nil { // issue 8
 		return nil, err
 	}
@@ -210,9 +212,8 @@ func closeListener(ln net.Listener) func() error {
 }
 
 // addAsk registers the ask feature; experts and search offer its buttons.
-func (a *App) addAsk(cfg Config) {
+func (a *App) addAsk(who *people.Directory) {
 	bc := a.bot.Config()
-	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
 	f := ask.New(ask.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, ask.Deps{
 		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
 		Logger: a.log.With("component", "ask"), Now: a.opts.Now,

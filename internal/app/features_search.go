@@ -2,10 +2,12 @@ package app
 
 import (
 	"github.com/soebot/soebot/internal/features/account"
+	"github.com/soebot/soebot/internal/features/experts"
 	"github.com/soebot/soebot/internal/features/search"
 	"github.com/soebot/soebot/internal/features/subscriptions"
 	"github.com/soebot/soebot/internal/features/unfurl"
 	"github.com/soebot/soebot/internal/notify"
+	"github.com/soebot/soebot/internal/people"
 )
 
 // The wiring of the feature packages (internal/features/…) that left
@@ -20,6 +22,17 @@ func (a *App) addAccount() {
 	account.New(account.Config{SOETimeout: bc.SOETimeout}, account.Deps{
 		Router: a.bot.Router, Links: a.links, Home: a.bot,
 		Logger: a.log.With("component", "account"), Now: a.opts.Now,
+	}).Register(a.bot.Router)
+}
+
+// addExperts registers /soe experts, with people from who. Its "Ask the
+// experts" buttons are the ask feature's (registered later, by addAsk; the
+// bot builds its buttons).
+func (a *App) addExperts(who *people.Directory) {
+	bc := a.bot.Config()
+	experts.New(experts.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, experts.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), People: who, Asker: a.bot,
+		Logger: a.log.With("component", "experts"),
 	}).Register(a.bot.Router)
 }
 
