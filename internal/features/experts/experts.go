@@ -268,6 +268,12 @@ func (f *Feature) lookupTag(ctx context.Context, teamID string, src people.Sourc
 		return res, err
 	}
 	res.Tag = tag
+	if tag.SubjectMatterExpertCount == nil {
+		// SOE: "If null, SMEs are not enabled". The tag is fresher than
+		// the SME lists the directory may still hold.
+		res.SMEDisabled = true
+		return res, nil
+	}
 	ex, err := f.people.TagExperts(ctx, src, tag.ID)
 	switch {
 	case errors.Is(err, soe.ErrSMEDisabled):

@@ -208,7 +208,9 @@ func (p *fakePeople) InSlack(_ context.Context, teamID string, _ people.Source, 
 
 func TestLookupTag(t *testing.T) {
 	down := errors.New("soe down")
-	k8s := &soe.TagSummary{ID: 1, Name: "kubernetes"}
+	two := 2
+	k8s := &soe.TagSummary{ID: 1, Name: "kubernetes", SubjectMatterExpertCount: &two}
+	off := &soe.TagSummary{ID: 2, Name: "legacy"} // no SME count: SMEs are off
 	tests := []struct {
 		name  string
 		typed string
@@ -222,8 +224,10 @@ func TestLookupTag(t *testing.T) {
 			calls: "tag kubernetes,experts,slack"},
 		{name: "no such tag", typed: "kuberntes",
 			want: tagExperts{Typed: "kuberntes", Suggestions: []string{"kubernetes"}}, calls: "tag kuberntes"},
-		{name: "SMEs off", typed: "kubernetes", err: map[string]error{"experts": soe.ErrSMEDisabled},
+		{name: "SMEs off (SOE says so)", typed: "kubernetes", err: map[string]error{"experts": soe.ErrSMEDisabled},
 			want: tagExperts{Typed: "kubernetes", Tag: k8s, SMEDisabled: true}, calls: "tag kubernetes,experts"},
+		{name: "SMEs off (the tag has no SME count)", typed: "legacy",
+			want: tagExperts{Typed: "legacy", Tag: off, SMEDisabled: true}, calls: "tag legacy"},
 		{name: "tag lookup failed", typed: "kubernetes", err: map[string]error{"tag": down}, fail: down, calls: "tag kubernetes"},
 		{name: "SME lookup failed", typed: "kubernetes", err: map[string]error{"experts": down}, fail: down, calls: "tag kubernetes,experts"},
 		{name: "Slack mapping failed", typed: "kubernetes", err: map[string]error{"slack": down}, fail: down, calls: "tag kubernetes,experts,slack"},
@@ -231,7 +235,7 @@ func TestLookupTag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &fakePeople{
-				tags:    map[string]*soe.TagSummary{"kubernetes": k8s},
+				tags:    map[string]*soe.TagSummary{"kubernetes": k8s, "legacy": off},
 				experts: map[int]*people.Experts{1: {Users: []people.Person{{ID: 1, Name: "ALICE"}}}},
 				err:     tt.err,
 			}
