@@ -18,6 +18,7 @@ import (
 
 	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/features/ask"
+	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
@@ -58,6 +59,7 @@ type App struct {
 
 	slack  *slackapp.App
 	bot    *commands.Bot
+	home   *home.Feature
 	db     *store.DB
 	keys   *vault.Keyring
 	soe    *soe.Service
@@ -143,11 +145,12 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	})
 	// who is who: one cached copy for every feature that looks people up
 	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
+	a.newHome(cfg, who) // registered below; account and subscriptions refresh it
 	a.addAccount()
 	a.addExperts(who) // issue 5
 	a.addSearch()     // search, unfurl, home: issue 7
 	a.addUnfurl()
-	a.bot.AddHome(cfg.CacheTTL)
+	a.home.Register(a.bot.Router)
 	a.addAsk(who)
 	if err = a.addNotify(cfg); err != nil { // issue 8
 		return nil, err

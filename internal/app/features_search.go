@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/experts"
+	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/features/search"
 	"github.com/soebot/soebot/internal/features/subscriptions"
 	"github.com/soebot/soebot/internal/features/unfurl"
@@ -20,9 +21,20 @@ import (
 func (a *App) addAccount() {
 	bc := a.bot.Config()
 	account.New(account.Config{SOETimeout: bc.SOETimeout}, account.Deps{
-		Router: a.bot.Router, Links: a.links, Home: a.bot,
+		Router: a.bot.Router, Links: a.links, Home: a.home,
 		Logger: a.log.With("component", "account"), Now: a.opts.Now,
 	}).Register(a.bot.Router)
+}
+
+// newHome builds the App Home (a.home), with SMEs from who. It is built
+// before the features that refresh it or add a section, and registered where
+// the Home always was (after unfurl).
+func (a *App) newHome(cfg Config, who *people.Directory) {
+	bc := a.bot.Config()
+	a.home = home.New(home.Config{Command: bc.Command, SiteURL: bc.SiteURL, TTL: cfg.CacheTTL, Now: a.opts.Now}, home.Deps{
+		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
+		Logger: a.log.With("component", "home"),
+	})
 }
 
 // addExperts registers /soe experts, with people from who. Its "Ask the
@@ -60,9 +72,9 @@ func (a *App) addSearch() {
 func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.bot.Config()
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.bot,
+		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.bot.Router)
-	a.bot.AddHomeSection(f.HomeSection)
+	a.home.AddSection(f.HomeSection)
 }
