@@ -143,16 +143,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
 		Links: a.links, SOE: a.soe, Channels: a.chans,
 	})
-	// who is who: one cached copy for every feature that looks people up
-	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
-	a.newHome(cfg, who) // registered below; account and subscriptions refresh it
-	a.addAccount()
-	a.addExperts(who) // issue 5
-	a.addSearch()     // search, unfurl, home: issue 7
-	a.addUnfurl()
-	a.home.Register(a.bot.Router)
-	a.addAsk(who)
-	if err = a.addNotify(cfg); err != nil { // issue 8
+	if err = a.addFeatures(cfg); err != nil {
 		return nil, err
 	}
 	a.slack.SetHandler(a.bot)

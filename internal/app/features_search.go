@@ -13,8 +13,22 @@ import (
 
 // The wiring of the feature packages (internal/features/…) that left
 // internal/commands: each gets the concrete services its small interfaces
-// ask for. app.go calls them in the order the features register (that order
-// is the order of /soe help).
+// ask for. addFeatures calls them in the order the features register (that
+// order is the order of /soe help).
+
+// addFeatures registers every feature on the bot, in the order of /soe help.
+func (a *App) addFeatures(cfg Config) error {
+	// who is who: one cached copy for every feature that looks people up
+	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
+	a.newHome(cfg, who) // registered below; account and subscriptions refresh it
+	a.addAccount()
+	a.addExperts(who) // issue 5
+	a.addSearch()     // search, unfurl, home: issue 7
+	a.addUnfurl()
+	a.home.Register(a.bot.Router)
+	a.addAsk(who)
+	return a.addNotify(cfg) // issue 8
+}
 
 // addAccount registers /soe link, whoami and unlink, and the replay of a
 // pending command after linking (its OnLinked hook runs before the Home's).
