@@ -86,13 +86,13 @@ func Text(text string) chat.Message {
 // Warning is a friendly error message (⚠️ + text).
 func Warning(text string) chat.Message { return Text(":warning: " + text) }
 
-// Cap keeps blocks within max (Slack's limit: 50 in a message, 100 in a
+// Cap keeps blocks within limit (Slack's limit: 50 in a message, 100 in a
 // view), replacing the tail with a context block that says how many were
 // left out.
-func Cap(blocks []slack.Block, max int) []slack.Block {
-	if len(blocks) <= max {
+func Cap(blocks []slack.Block, limit int) []slack.Block {
+	if len(blocks) <= limit {
 		return blocks
 	}
-	out := append([]slack.Block{}, blocks[:max-1]...)
-	return append(out, Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-max+1)))
+	out := append([]slack.Block{}, blocks[:limit-1]...)
+	return append(out, Context(fmt.Sprintf("…and more (%d blocks left out).", len(blocks)-limit+1)))
 }

@@ -46,12 +46,12 @@ func Answers(n int) string {
 	return fmt.Sprintf("%d answers", n)
 }
 
-// Tags shows at most max tags as code spans, then "+N" for the rest.
-func Tags(tags []string, max int) string {
+// Tags shows at most limit tags as code spans, then "+N" for the rest.
+func Tags(tags []string, limit int) string {
 	var out []string
 	for i, t := range tags {
-		if i == max {
-			out = append(out, fmt.Sprintf("+%d", len(tags)-max))
+		if i == limit {
+			out = append(out, fmt.Sprintf("+%d", len(tags)-limit))
 			break
 		}
 		out = append(out, mrkdwn.Code(mrkdwn.Truncate(t, 40)))

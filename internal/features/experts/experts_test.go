@@ -197,7 +197,7 @@ func (p *fakePeople) TagExperts(_ context.Context, _ people.Source, tagID int) (
 	return p.experts[tagID], nil
 }
 
-func (p *fakePeople) InSlack(_ context.Context, teamID string, _ people.Source, caller int, e *people.Experts) (*people.Experts, error) {
+func (p *fakePeople) InSlack(_ context.Context, _ string, _ people.Source, _ int, e *people.Experts) (*people.Experts, error) {
 	p.calls = append(p.calls, "slack")
 	out := &people.Experts{Users: append([]people.Person{}, e.Users...)}
 	for i := range out.Users {

@@ -86,7 +86,7 @@ func TestRenderHomeEscapesAndCaps(t *testing.T) {
 
 func TestHomeSectionsRunInOrderAndSurvivePanics(t *testing.T) {
 	b := homeBot()
-	b.AddSection(func(ctx context.Context, team, user string) []slack.Block {
+	b.AddSection(func(_ context.Context, team, user string) []slack.Block {
 		return []slack.Block{blockkit.Section("first " + team + " " + user)}
 	})
 	b.AddSection(func(context.Context, string, string) []slack.Block { panic("boom") })
