@@ -18,6 +18,7 @@ import (
 
 	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/features/ask"
+	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
@@ -58,6 +59,7 @@ type App struct {
 
 	slack  *slackapp.App
 	bot    *commands.Bot
+	home   *home.Feature
 	db     *store.DB
 	keys   *vault.Keyring
 	soe    *soe.Service
@@ -143,13 +145,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
 		Links: a.links, SOE: a.soe, Channels: a.chans,
 	})
-	a.addAccount()
-	a.bot.AddExperts(cfg.CacheTTL) // issue 5
-	a.addSearch()                  // search, unfurl, home: issue 7
-	a.addUnfurl()
-	a.bot.AddHome(cfg.CacheTTL)
-	a.addAsk(cfg)
-	if err = a.addNotify(cfg); err != nil { // issue 8
+	if err = a.addFeatures(cfg); err != nil {
 		return nil, err
 	}
 	a.slack.SetHandler(a.bot)
@@ -212,9 +208,8 @@ func closeListener(ln net.Listener) func() error {
 }
 
 // addAsk registers the ask feature; experts and search offer its buttons.
-func (a *App) addAsk(cfg Config) {
+func (a *App) addAsk(who *people.Directory) {
 	bc := a.bot.Config()
-	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
 	f := ask.New(ask.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, ask.Deps{
 		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
 		Logger: a.log.With("component", "ask"), Now: a.opts.Now,

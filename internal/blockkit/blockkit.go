@@ -86,7 +86,7 @@ func Text(text string) chat.Message {
 // Warning is a friendly error message (⚠️ + text).
 func Warning(text string) chat.Message { return Text(":warning: " + text) }
 
-// Cap keeps at most limit blocks (Slack's limit: 50 in a message, 100 in a
+// Cap keeps blocks within limit (Slack's limit: 50 in a message, 100 in a
 // view), replacing the tail with a context block that says how many were
 // left out.
 func Cap(blocks []slack.Block, limit int) []slack.Block {

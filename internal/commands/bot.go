@@ -1,6 +1,6 @@
-// Package commands is the product: the /soe grammar, each subcommand,
-// interactions (buttons, modals, shortcuts), events, and the Block Kit they
-// render. It talks to Slack only through chat.Slack.
+// Package commands is the bot the features register on: the router
+// (internal/router) with its configuration and services. Every feature lives
+// in its own package under internal/features; internal/app wires them.
 package commands
 
 import (
@@ -39,8 +39,9 @@ type Deps struct {
 	Channels router.ChannelDefaults
 }
 
-// Bot holds the features not yet moved to packages of their own; it
-// embeds the router they register on.
+// Bot embeds the router the feature packages (internal/features/…) register
+// on; no feature is left here. It builds the ask buttons of experts and
+// search through Asker.
 type Bot struct {
 	*router.Router
 	cfg   Config
@@ -53,8 +54,6 @@ type Bot struct {
 	// asker builds the ask feature's buttons (experts and search offer
 	// them); nil: ask is not available.
 	asker Asker
-	// home is the App Home tab and its extension sections (home.go).
-	home *homeTab
 }
 
 var _ chat.Handler = (*Bot)(nil)
