@@ -21,8 +21,8 @@ type smeEntry struct {
 	expires time.Time
 }
 
-func newSMECache(ttl time.Duration, max int, now func() time.Time) *smeCache {
-	return &smeCache{ttl: ttl, max: max, now: now, entries: map[string]smeEntry{}}
+func newSMECache(ttl time.Duration, limit int, now func() time.Time) *smeCache {
+	return &smeCache{ttl: ttl, max: limit, now: now, entries: map[string]smeEntry{}}
 }
 
 func (c *smeCache) get(ctx context.Context, key string, load func(context.Context) ([]int, error)) ([]int, error) {

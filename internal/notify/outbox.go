@@ -115,7 +115,7 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 }
 
 // Pending counts undelivered outbox entries.
-func (s *Service) Pending(ctx context.Context) (int, error) {
+func (s *Service) Pending(_ context.Context) (int, error) {
 	n := 0
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		n = tx.Bucket(bucketPending).Stats().KeyN
@@ -125,7 +125,7 @@ func (s *Service) Pending(ctx context.Context) (int, error) {
 }
 
 // Deliveries lists the outbox entries (tests and diagnostics).
-func (s *Service) Deliveries(ctx context.Context) ([]Delivery, error) {
+func (s *Service) Deliveries(_ context.Context) ([]Delivery, error) {
 	var out []Delivery
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
@@ -252,7 +252,7 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 	if ctx.Err() != nil {
 		// Shutting down: the post may or may not have happened; the
 		// "attempting" mark makes the next run check.
-		return resRetry, nil
+		return resRetry, nil //nolint:nilerr // the cancellation is the shutdown's, not this delivery's failure
 	}
 	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) {
 		code := slackCode(err)
@@ -385,7 +385,7 @@ func (s *Service) finish(d Delivery, status, channel, ts, reason string) error {
 // disableChannel turns off every subscription of a channel the bot can no
 // longer post to, drops the channel's other pending deliveries and queues a
 // notice to each creator.
-func (s *Service) disableChannel(ctx context.Context, teamID, channelID, code string) error {
+func (s *Service) disableChannel(_ context.Context, teamID, channelID, code string) error {
 	now := s.now().UTC()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		subs, err := channelSubsTx(tx, teamID, channelID)

@@ -140,7 +140,7 @@ func (s *Service) deliverLoop(ctx context.Context) {
 
 // jitter spreads d by ±10%.
 func (s *Service) jitter(d time.Duration) time.Duration {
-	j := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	j := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10 //nolint:gosec // G404: jitter spreads polls out, it guards no secret
 	return max(d+j, time.Millisecond)
 }
 

@@ -208,7 +208,7 @@ func appendOnce(ss []string, s string) []string {
 }
 
 // ChannelSubscriptions lists a channel's subscriptions, oldest first.
-func (s *Service) ChannelSubscriptions(ctx context.Context, teamID, channelID string) ([]Subscription, error) {
+func (s *Service) ChannelSubscriptions(_ context.Context, teamID, channelID string) ([]Subscription, error) {
 	if err := checkIDs(teamID, channelID); err != nil {
 		return nil, err
 	}
@@ -226,15 +226,13 @@ func (s *Service) ChannelSubscriptions(ctx context.Context, teamID, channelID st
 
 // UserSubscriptions lists the subscriptions a user owns in a workspace
 // (created, or kept running as them).
-func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) ([]Subscription, error) {
+func (s *Service) UserSubscriptions(_ context.Context, teamID, userID string) ([]Subscription, error) {
 	var out []Subscription
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketSubs).ForEach(func(_, v []byte) error {
 			var sub Subscription
-			if err := json.Unmarshal(v, &sub); err != nil {
-				return nil
-			}
-			if sub.TeamID == teamID && slices.Contains(sub.OwnerIDs(), userID) {
+			// A record that does not decode is skipped, as in every scan.
+			if json.Unmarshal(v, &sub) == nil && sub.TeamID == teamID && slices.Contains(sub.OwnerIDs(), userID) {
 				out = append(out, sub)
 			}
 			return nil
@@ -248,7 +246,7 @@ func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) 
 }
 
 // Subscription returns one subscription by id.
-func (s *Service) Subscription(ctx context.Context, id string) (Subscription, bool, error) {
+func (s *Service) Subscription(_ context.Context, id string) (Subscription, bool, error) {
 	var sub Subscription
 	var ok bool
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -263,7 +261,7 @@ func (s *Service) Subscription(ctx context.Context, id string) (Subscription, bo
 }
 
 // ScopeSubscriptions lists every subscription of scope (any state).
-func (s *Service) ScopeSubscriptions(ctx context.Context, scope soe.Scope) ([]Subscription, error) {
+func (s *Service) ScopeSubscriptions(_ context.Context, scope soe.Scope) ([]Subscription, error) {
 	var out []Subscription
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
@@ -364,7 +362,7 @@ func deleteSubTx(tx *bbolt.Tx, sub Subscription) error {
 // --- personal alerts ----------------------------------------------------------
 
 // Prefs returns a user's alert settings.
-func (s *Service) Prefs(ctx context.Context, teamID, userID string) (Prefs, error) {
+func (s *Service) Prefs(_ context.Context, teamID, userID string) (Prefs, error) {
 	var p Prefs
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		_, err := store.GetJSON(tx, bucketPrefs, teamKey(teamID, userID), &p)
@@ -407,9 +405,9 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 }
 
 // RememberIM records the bot's DM channel with a user (learned from a DM).
-func (s *Service) RememberIM(ctx context.Context, teamID, userID, channelID string) error {
-	if checkIDs(teamID, userID, channelID) != nil {
-		return nil
+func (s *Service) RememberIM(_ context.Context, teamID, userID, channelID string) error {
+	if !validID(teamID) || !validID(userID) || !validID(channelID) {
+		return nil // not ids Slack sends: nothing to remember
 	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var p Prefs
@@ -443,10 +441,8 @@ func (s *Service) allPrefs() ([]prefEntry, error) {
 				return nil
 			}
 			var p Prefs
-			if json.Unmarshal(v, &p) != nil {
-				return nil
-			}
-			if p.Answers || p.Expert {
+			// A record that does not decode is skipped, as in every scan.
+			if json.Unmarshal(v, &p) == nil && (p.Answers || p.Expert) {
 				out = append(out, prefEntry{TeamID: team, UserID: user, Prefs: p})
 			}
 			return nil
