@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -25,8 +26,10 @@ func (c *clock) add(d time.Duration) {
 
 func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
+// req is a request as the server sees it; the limiter reads only its
+// addresses, so it needs no test-bound context.
 func req(remote string, xff ...string) *http.Request {
-	r := httptest.NewRequest("GET", "/link/x", nil)
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/link/x", nil)
 	r.RemoteAddr = remote
 	for _, v := range xff {
 		r.Header.Add("X-Forwarded-For", v)
