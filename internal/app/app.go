@@ -14,15 +14,14 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/channels"
+	"github.com/soebot/soebot/internal/router"
 	"golang.org/x/time/rate"
 
-	"github.com/soebot/soebot/internal/commands"
 	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
-	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/ratelimit"
 	"github.com/soebot/soebot/internal/slackapp"
 	"github.com/soebot/soebot/internal/soe"
@@ -58,8 +57,10 @@ type App struct {
 	met  *metrics.Metrics
 
 	slack  *slackapp.App
-	bot    *commands.Bot
+	router *router.Router
+	fc     featureConfig
 	home   *home.Feature
+	ask    *ask.Feature
 	db     *store.DB
 	keys   *vault.Keyring
 	soe    *soe.Service
@@ -141,14 +142,14 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	})
 	a.chans = channels.New(a.db)
 	a.aud = channels.NewAudience(a.chans, a.slack.Slack(), a.links, opts.Now)
-	a.bot = commands.New(commands.Config{SiteURL: cfg.SOEURL, PublicURL: cfg.PublicURL}, commands.Deps{
-		Slack: a.slack.Slack(), Logger: a.log.With("component", "commands"), Now: opts.Now,
-		Links: a.links, SOE: a.soe, Channels: a.chans,
+	a.fc = featureConfig{Command: "/soe", SiteURL: cfg.SOEURL, SOETimeout: soeTimeout}
+	a.router = router.New(router.Config{Command: a.fc.Command}, router.Deps{
+		Slack: a.slack.Slack(), Links: a.links, Channels: a.chans, Logger: a.log.With("component", "router"),
 	})
 	if err = a.addFeatures(cfg); err != nil {
 		return nil, err
 	}
-	a.slack.SetHandler(a.bot)
+	a.slack.SetHandler(a.router)
 	a.ready = append(a.ready, a.slack.Connected)
 
 	a.routes()
@@ -207,17 +208,6 @@ func closeListener(ln net.Listener) func() error {
 	}
 }
 
-// addAsk registers the ask feature; experts and search offer its buttons.
-func (a *App) addAsk(who *people.Directory) {
-	bc := a.bot.Config()
-	f := ask.New(ask.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, ask.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
-		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
-	})
-	f.Register(a.bot.Router)
-	a.bot.SetAsker(f)
-}
-
 func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	for _, ok := range a.ready {
@@ -230,8 +220,8 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// Bot returns the product router (tests and the manifest check use it).
-func (a *App) Bot() *commands.Bot { return a.bot }
+// Router returns the product's router (tests and the manifest check use it).
+func (a *App) Router() *router.Router { return a.router }
 
 // Links returns the account-linking service.
 func (a *App) Links() *linking.Service { return a.links }

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"time"
+
 	"github.com/soebot/soebot/internal/features/account"
+	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/features/experts"
 	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/features/search"
@@ -11,42 +14,60 @@ import (
 	"github.com/soebot/soebot/internal/people"
 )
 
-// The wiring of the feature packages (internal/features/…) that left
-// internal/commands: each gets the concrete services its small interfaces
-// ask for. addFeatures calls them in the order the features register (that
+// The wiring of the feature packages (internal/features/…): each gets the
+// concrete services its small interfaces ask for. addFeatures calls them in the order the features register (that
 // order is the order of /soe help).
+
+// soeTimeout bounds one user-facing SOE lookup, so a person hears back in time.
+const soeTimeout = 8 * time.Second
+
+// featureConfig is what every feature is told about its surroundings.
+type featureConfig struct {
+	Command    string // the slash command
+	SiteURL    string // SOE site root
+	SOETimeout time.Duration
+}
+
+// newAsk builds the ask feature; experts and search offer its buttons.
+func (a *App) newAsk(who *people.Directory) {
+	a.ask = ask.New(ask.Config{Command: a.fc.Command, SOETimeout: a.fc.SOETimeout}, ask.Deps{
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who,
+		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
+	})
+}
 
 // addFeatures registers every feature on the bot, in the order of /soe help.
 func (a *App) addFeatures(cfg Config) error {
 	// who is who: one cached copy for every feature that looks people up
 	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
 	a.newHome(cfg, who) // registered below; account and subscriptions refresh it
+	a.newAsk(who)       // registered below; experts and search offer its buttons
 	a.addAccount()
 	a.addExperts(who) // issue 5
 	a.addSearch()     // search, unfurl, home: issue 7
 	a.addUnfurl()
-	a.home.Register(a.bot.Router)
-	a.addAsk(who)
+	a.home.Register(a.router)
+	a.ask.Register(a.router)
 	return a.addNotify(cfg) // issue 8
 }
 
 // addAccount registers /soe link, whoami and unlink, and the replay of a
 // pending command after linking (its OnLinked hook runs before the Home's).
 func (a *App) addAccount() {
-	bc := a.bot.Config()
+	bc := a.fc
 	account.New(account.Config{SOETimeout: bc.SOETimeout}, account.Deps{
-		Router: a.bot.Router, Links: a.links, Home: a.home,
+		Router: a.router, Links: a.links, Home: a.home,
 		Logger: a.log.With("component", "account"), Now: a.opts.Now,
-	}).Register(a.bot.Router)
+	}).Register(a.router)
 }
 
 // newHome builds the App Home (a.home), with SMEs from who. It is built
 // before the features that refresh it or add a section, and registered where
 // the Home always was (after unfurl).
 func (a *App) newHome(cfg Config, who *people.Directory) {
-	bc := a.bot.Config()
+	bc := a.fc
 	a.home = home.New(home.Config{Command: bc.Command, SiteURL: bc.SiteURL, TTL: cfg.CacheTTL, Now: a.opts.Now}, home.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Links: a.links, People: who,
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who,
 		Logger: a.log.With("component", "home"),
 	})
 }
@@ -55,40 +76,40 @@ func (a *App) newHome(cfg Config, who *people.Directory) {
 // experts" buttons are the ask feature's (registered later, by addAsk; the
 // bot builds its buttons).
 func (a *App) addExperts(who *people.Directory) {
-	bc := a.bot.Config()
+	bc := a.fc
 	experts.New(experts.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, experts.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), People: who, Asker: a.bot,
+		Router: a.router, Slack: a.slack.Slack(), People: who, Asker: a.ask,
 		Logger: a.log.With("component", "experts"),
-	}).Register(a.bot.Router)
+	}).Register(a.router)
 }
 
 // addUnfurl registers link previews.
 func (a *App) addUnfurl() {
-	bc := a.bot.Config()
+	bc := a.fc
 	unfurl.New(unfurl.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, unfurl.Deps{
-		Slack: a.slack.Slack(), Links: a.links, Prompts: a.bot.Router,
+		Slack: a.slack.Slack(), Links: a.links, Prompts: a.router,
 		Logger: a.log.With("component", "unfurl"), Now: a.opts.Now,
-	}).Register(a.bot.Router)
+	}).Register(a.router)
 }
 
 // addSearch registers /soe search. Its "Ask a new question" buttons are the
 // ask feature's (registered later, by AddAsk; the bot builds its buttons).
 func (a *App) addSearch() {
-	bc := a.bot.Config()
+	bc := a.fc
 	search.New(search.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, search.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Asker: a.bot,
+		Router: a.router, Slack: a.slack.Slack(), Asker: a.ask,
 		Logger: a.log.With("component", "search"), Now: a.opts.Now,
-	}).Register(a.bot.Router)
+	}).Register(a.router)
 }
 
 // addSubscriptions registers the notifications commands on top of svc, and
 // their App Home section (after the sections added before it).
 func (a *App) addSubscriptions(svc *notify.Service) {
-	bc := a.bot.Config()
+	bc := a.fc
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
-		Router: a.bot.Router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
+		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
-	f.Register(a.bot.Router)
+	f.Register(a.router)
 	a.home.AddSection(f.HomeSection)
 }

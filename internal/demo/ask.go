@@ -14,7 +14,7 @@ import (
 	"github.com/soebot/soebot/internal/soe"
 )
 
-// The ask modal as the ask feature builds it (internal/commands/ask_view.go).
+// The ask modal as the ask feature builds it (internal/features/ask/view.go).
 const (
 	askCallbackID = "soe_ask_modal"
 	askTitle      = "How do I roll back a Helm release in the platform cluster?"

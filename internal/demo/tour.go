@@ -47,7 +47,7 @@ func (t *tour) play(ctx context.Context, steps []step) error {
 
 // missing lists the needs the running bot does not handle.
 func (t *tour) missing(needs []string) []string {
-	bot := t.e.App.Bot()
+	bot := t.e.App.Router()
 	events := bot.Handles().Events
 	var out []string
 	for _, n := range needs {
@@ -69,7 +69,7 @@ func (t *tour) steps() []step {
 	// The command typed before linking: experts when this build has it,
 	// else whoami (both need the user's own SOE token).
 	firstCmd, firstAnswer := "whoami", "Your Stack Overflow connections"
-	if t.e.App.Bot().HasSubcommand("experts") {
+	if t.e.App.Router().HasSubcommand("experts") {
 		firstCmd, firstAnswer = "experts kubernetes", "Experts on kubernetes"
 	}
 	return []step{{

@@ -17,13 +17,14 @@
 // Service.Deliver.
 //
 // Every SOE call is made with the token of a Slack user who linked that
-// scope: for a scope with channel subscriptions, their creators first. When
-// no usable token is left, the scope's subscriptions pause and their
-// creators get one DM with a Reconnect button.
+// scope, and a subscription is fed only by its owners (its creator, and
+// whoever pressed "Keep it running as me"): when none of them can read the
+// scope any more, it pauses with one notice in its channel and one DM to its
+// owners (see owners.go). People with personal alerts read a scope for
+// themselves only.
 //
-// notify does not import the commands package; commands registers the
-// /soe subscribe, unsubscribe, subscriptions, notify and config verbs on top
-// of the Service API.
+// The poller's diff is a pure function (diff.go); the subscriptions feature
+// (internal/features/subscriptions) drives the Service API from Slack.
 package notify
 
 import (

@@ -13,7 +13,7 @@ import (
 )
 
 // ActionReconnect is the action_id of the Reconnect button of a "paused"
-// notice; its value is the scope key. The commands package handles it.
+// notice; its value is the scope key. The subscriptions feature handles it.
 const ActionReconnect = "notify_reconnect"
 
 // Card limits.
