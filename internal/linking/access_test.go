@@ -199,7 +199,7 @@ func TestLinkRecordsStoredBeforeAccessState(t *testing.T) {
 			_ = e.db.View(func(tx *bbolt.Tx) error {
 				return jsonUnmarshal(tx.Bucket(bucketLinks).Get([]byte(linkKey(team, "UALICE", soe.MainSite()))), &raw)
 			})
-			if raw["access"] != "read-write" || raw["write_access"] != true {
+			if w, _ := raw["write_access"].(bool); raw["access"] != "read-write" || !w {
 				t.Fatalf("stored after a write: %v", raw)
 			}
 		})

@@ -215,7 +215,7 @@ func (e *tenv) browser(login string) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(e.soe.URL())
 	jar.SetCookies(u, []*http.Cookie{{Name: "login", Value: login, Path: "/"}})
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Path == "/oauth/callback" {
 			return http.ErrUseLastResponse
 		}
@@ -251,7 +251,7 @@ func do(t *testing.T, c *http.Client, req *http.Request) page {
 
 func get(t *testing.T, c *http.Client, u string) page {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	return do(t, c, req)
 }
 
@@ -259,7 +259,7 @@ func get(t *testing.T, c *http.Client, u string) page {
 // fake SOE; it returns the callback URL SOE sent the browser to.
 func (e *tenv) continueFlow(c *http.Client, linkURL string) string {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, linkURL, nil)
+	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodPost, linkURL, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -319,8 +319,8 @@ func (e *tenv) waitHooks(n int) {
 }
 
 // newRecorder serves one request with svc's handler in this goroutine.
-func newRecorder(svc *Service, method, target string, cookies []*http.Cookie) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, target, nil)
+func newRecorder(t testing.TB, svc *Service, method, target string, cookies []*http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequestWithContext(t.Context(), method, target, nil)
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}

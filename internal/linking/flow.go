@@ -201,9 +201,9 @@ func (s *Service) slackWho(ctx context.Context, user string) slackWho {
 		w.Handle = "@" + u.Name
 	}
 	w.Full = w.Handle
-	real := cmp.Or(u.RealName, u.Profile.RealName)
-	if real != "" && !strings.EqualFold("@"+real, w.Handle) {
-		w.Full += " (" + real + ")"
+	realName := cmp.Or(u.RealName, u.Profile.RealName)
+	if realName != "" && !strings.EqualFold("@"+realName, w.Handle) {
+		w.Full += " (" + realName + ")"
 	}
 	return w
 }
@@ -260,7 +260,7 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope, _ := soe.ParseScopeKey(pend.Scope)
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure exactly when PUBLIC_URL is https (a browser drops a Secure cookie over http); HttpOnly and SameSite=Lax always
 		Name: s.cookieName, Value: nonce, Path: "/", MaxAge: int((s.cfg.PendingTTL + time.Hour).Seconds()),
 		Secure: s.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})

@@ -75,7 +75,7 @@ func FuzzCallbackQuery(f *testing.F) {
 			{http.MethodGet, "/link/" + strings.Repeat("a", 43)},
 			{http.MethodPost, "/link/" + strings.Repeat("a", 43)},
 		} {
-			req := httptest.NewRequest(target.method, "https://bot.example"+target.path, nil)
+			req := httptest.NewRequestWithContext(t.Context(), target.method, "https://bot.example"+target.path, nil)
 			req.URL.RawQuery = raw
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)

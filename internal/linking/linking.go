@@ -576,7 +576,7 @@ func (s *Service) Links(ctx context.Context, teamID, userID string) ([]Link, err
 
 // ScopeLinks lists every usable link for scope, across all Slack teams
 // (invalid and expired links are left out).
-func (s *Service) ScopeLinks(ctx context.Context, scope soe.Scope) ([]Link, error) {
+func (s *Service) ScopeLinks(_ context.Context, scope soe.Scope) ([]Link, error) {
 	key := scope.Key()
 	now := s.cfg.Now()
 	var out []Link
@@ -586,10 +586,10 @@ func (s *Service) ScopeLinks(ctx context.Context, scope soe.Scope) ([]Link, erro
 				return nil
 			}
 			var rec linkRecord
-			if err := jsonUnmarshal(v, &rec); err != nil || rec.Scope != key || rec.Invalid {
-				return nil
-			}
-			if !rec.Expiry.IsZero() && !now.Before(rec.Expiry) {
+			// A record that does not decode is skipped, as are invalid and expired links.
+			usable := jsonUnmarshal(v, &rec) == nil && rec.Scope == key && !rec.Invalid &&
+				(rec.Expiry.IsZero() || now.Before(rec.Expiry))
+			if !usable {
 				return nil
 			}
 			if l, err := rec.link(); err == nil {
@@ -606,7 +606,7 @@ func (s *Service) ScopeLinks(ctx context.Context, scope soe.Scope) ([]Link, erro
 
 // SlackUserFor maps an SOE user in scope back to the Slack user of team who
 // linked it (exactly, through the links_by_soe index).
-func (s *Service) SlackUserFor(ctx context.Context, teamID string, scope soe.Scope, soeUserID int) (string, bool, error) {
+func (s *Service) SlackUserFor(_ context.Context, teamID string, scope soe.Scope, soeUserID int) (string, bool, error) {
 	var user string
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketBySOE).Get([]byte(bySOEKey(teamID, scope, soeUserID)))

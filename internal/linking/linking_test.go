@@ -41,7 +41,7 @@ func TestLinkHappyPath(t *testing.T) {
 		t.Errorf("headers: %v", p.Header)
 	}
 
-	req, _ := http.NewRequest(http.MethodPost, u, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, u, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestTeamLinkAndHTTPSCookie(t *testing.T) {
 	if !strings.HasPrefix(u, "https://bot.example.com/link/") {
 		t.Fatal(u)
 	}
-	rec := newRecorder(svc, http.MethodPost, strings.Replace(u, "https://bot.example.com", "http://internal:8080", 1), nil)
+	rec := newRecorder(t, svc, http.MethodPost, strings.Replace(u, "https://bot.example.com", "http://internal:8080", 1), nil)
 	var ck *http.Cookie
 	for _, c := range rec.Result().Cookies() {
 		ck = c
@@ -159,7 +159,8 @@ func TestConcurrentCallbacksConsumeOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			resp, err := c.Get(cb)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, cb, nil)
+			resp, err := c.Do(req)
 			if err != nil {
 				statuses <- -1
 				return
@@ -254,7 +255,7 @@ func TestCallbackRefusals(t *testing.T) {
 			if p := get(e.t, c, u); p.Status != http.StatusGone {
 				e.t.Fatalf("GET expired: %d", p.Status)
 			}
-			req, _ := http.NewRequest(http.MethodPost, u, nil)
+			req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodPost, u, nil)
 			return do(e.t, c, req)
 		}, 410, "expired", false},
 		{"expired state", func(e *tenv) page {
@@ -278,10 +279,11 @@ func TestCallbackRefusals(t *testing.T) {
 			c := e.browser("alice")
 			u := e.begin("UALICE", soe.MainSite(), nil)
 			k2, _ := vault.NewKeyring(testKey(2), testKey(1))
-			rec := newRecorder(e.newService(k2), http.MethodPost, u, nil)
+			rec := newRecorder(e.t, e.newService(k2), http.MethodPost, u, nil)
 			pu, _ := url.Parse(e.public)
 			c.Jar.SetCookies(pu, rec.Result().Cookies())
-			resp, err := c.Get(rec.Header().Get("Location"))
+			req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, rec.Header().Get("Location"), nil)
+			resp, err := c.Do(req)
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -469,7 +471,7 @@ func TestStoredTokenProtection(t *testing.T) {
 		e := newEnv(t, func(c *Config, _ *soefake.Options) { c.NoExpiry = false })
 		e.link("UALICE", "alice", soe.MainSite())
 		l := e.links("UALICE")[0]
-		if l.Expiry.IsZero() || l.Expiry.Sub(time.Now()) < 23*time.Hour {
+		if l.Expiry.IsZero() || time.Until(l.Expiry) < 23*time.Hour {
 			t.Fatalf("expiry %v", l.Expiry)
 		}
 		if _, _, err := e.svc.Client(ctx, team, "UALICE", soe.MainSite()); err != nil {
@@ -569,7 +571,7 @@ func TestURLsComeFromPublicURL(t *testing.T) {
 	u := e.begin("UALICE", soe.MainSite(), nil)
 	path := strings.TrimPrefix(u, e.public)
 	hostile := func(method string) *http.Request {
-		req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, nil)
 		req.Host = "evil.example"
 		req.Header.Set("X-Forwarded-Host", "evil.example")
 		req.Header.Set("X-Forwarded-Proto", "https")
@@ -588,7 +590,7 @@ func TestURLsComeFromPublicURL(t *testing.T) {
 		t.Fatalf("redirect: %d %s", p.Status, loc)
 	}
 	// A cross-site form post is refused.
-	req, _ := http.NewRequest(http.MethodPost, e.begin("UALICE", soe.MainSite(), nil), nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.begin("UALICE", soe.MainSite(), nil), nil)
 	req.Header.Set("Origin", "https://evil.example")
 	if p := do(t, c, req); p.Status != http.StatusForbidden {
 		t.Fatalf("cross-origin POST: %d", p.Status)

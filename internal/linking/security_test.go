@@ -66,7 +66,7 @@ func TestUnknownIDsDoNotTakeTheWriteLock(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, tc.url, nil)
+			req, _ := http.NewRequestWithContext(t.Context(), tc.method, tc.url, nil)
 			resp, err := c.Do(req)
 			if err != nil {
 				t.Fatalf("not answered while a write transaction was open: %v", err)
@@ -93,7 +93,7 @@ func TestRateLimitedPerClient(t *testing.T) {
 	})
 	h := e.svc.Handler()
 	serve := func(method, target, remote string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, target, nil)
+		req := httptest.NewRequestWithContext(t.Context(), method, target, nil)
 		req.RemoteAddr = remote
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -167,9 +167,9 @@ func TestContinueRefusesCrossSitePosts(t *testing.T) {
 			}
 			path := u[strings.Index(u, "/link/"):]
 			post := func(headers map[string]string) *httptest.ResponseRecorder {
-				req := httptest.NewRequest(http.MethodPost, "http://internal:8080"+path, nil)
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "http://internal:8080"+path, nil)
 				if tc.svc == e.svc {
-					req = httptest.NewRequest(http.MethodPost, path, nil)
+					req = httptest.NewRequestWithContext(t.Context(), http.MethodPost, path, nil)
 					req.Host = strings.TrimPrefix(e.public, "http://")
 				}
 				for k, v := range headers {
