@@ -49,8 +49,21 @@ type Options struct {
 	Now          func() time.Time
 }
 
+// Parts are the services an App is built from, for the demo and the tests
+// that drive or inspect them; the bot itself never reads them.
+type Parts struct {
+	Router  *router.Router
+	Links   *linking.Service
+	Store   *store.DB
+	Notify  *notify.Service
+	Metrics *metrics.Metrics
+}
+
 // App is one running soebot.
 type App struct {
+	// Parts is set by New.
+	Parts Parts
+
 	cfg  Config
 	opts Options
 	log  *slog.Logger
@@ -152,6 +165,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.slack.SetHandler(a.router)
 	a.ready = append(a.ready, a.slack.Connected)
 
+	a.Parts = Parts{Router: a.router, Links: a.links, Store: a.db, Notify: a.notify, Metrics: a.met}
 	a.routes()
 	if err = a.listen(); err != nil {
 		return nil, err
@@ -210,30 +224,13 @@ func closeListener(ln net.Listener) func() error {
 
 func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	for _, ok := range a.ready {
-		if !ok() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready\n"))
-			return
-		}
+	if !a.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }
-
-// Router returns the product's router (tests and the manifest check use it).
-func (a *App) Router() *router.Router { return a.router }
-
-// Links returns the account-linking service.
-func (a *App) Links() *linking.Service { return a.links }
-
-// Store returns the database.
-func (a *App) Store() *store.DB { return a.db }
-
-// SOE returns the shared SOE API service.
-func (a *App) SOE() *soe.Service { return a.soe }
-
-// Metrics returns the process metrics.
-func (a *App) Metrics() *metrics.Metrics { return a.met }
 
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string { return a.ln.Addr().String() }

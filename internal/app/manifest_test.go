@@ -96,7 +96,7 @@ func TestManifestMatchesSchema(t *testing.T) {
 func TestManifestDeclaresWhatTheCodeHandles(t *testing.T) {
 	_, m := readManifest(t)
 	a := newTestApp(t)
-	h := a.Router().Handles()
+	h := a.Parts.Router.Handles()
 
 	var cmds, shortcuts []string
 	for _, c := range m.Features.SlashCommands {

@@ -30,7 +30,3 @@ func (a *App) runNotify(ctx context.Context) {
 		a.log.Error("notification poller stopped", "err", err)
 	}
 }
-
-// Notify returns the notifications service (tests run its poll cycle with
-// Notify().RunOnce).
-func (a *App) Notify() *notify.Service { return a.notify }

@@ -99,7 +99,7 @@ func (e *env) link(tb testing.TB, logins ...string) []string {
 		}, Token: e.SOE.MintToken(u.ID, scopes...)})
 		ids = append(ids, e2e.SlackUser(login))
 	}
-	if err := e.App.Links().Import(context.Background(), batch); err != nil {
+	if err := e.App.Parts.Links.Import(context.Background(), batch); err != nil {
 		tb.Fatal(err)
 	}
 	return ids
@@ -248,7 +248,7 @@ func histQuantile(before, after []uint64, bounds []float64, q float64) time.Dura
 // as its client measured them (soebot_soe_call_seconds, every method).
 func (e *env) soeSeconds(tb testing.TB) (float64, uint64) {
 	tb.Helper()
-	mfs, err := e.App.Metrics().Registry.Gather()
+	mfs, err := e.App.Parts.Metrics.Registry.Gather()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func (e *env) soeSeconds(tb testing.TB) (float64, uint64) {
 
 func (e *env) ackBuckets(tb testing.TB) ([]uint64, []float64) {
 	tb.Helper()
-	mfs, err := e.App.Metrics().Registry.Gather()
+	mfs, err := e.App.Parts.Metrics.Registry.Gather()
 	if err != nil {
 		tb.Fatal(err)
 	}

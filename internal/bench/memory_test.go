@@ -25,7 +25,7 @@ func (e *env) seedLinks(tb testing.TB, n int) []string {
 	ids := make([]string, 0, n)
 	var batch []linking.Imported
 	flush := func() {
-		if err := e.App.Links().Import(context.Background(), batch); err != nil {
+		if err := e.App.Parts.Links.Import(context.Background(), batch); err != nil {
 			tb.Fatal(err)
 		}
 		batch = batch[:0]
@@ -56,7 +56,7 @@ func (e *env) seedSubs(tb testing.TB, n int, prefix string, creators []string, t
 	tb.Helper()
 	ctx := context.Background()
 	for i := range n {
-		_, err := e.App.Notify().Subscribe(ctx, notify.SubscribeRequest{
+		_, err := e.App.Parts.Notify.Subscribe(ctx, notify.SubscribeRequest{
 			TeamID: e.Slack.TeamID(), ChannelID: fmt.Sprintf("%s%05d", prefix, i), CreatorID: creators[i%len(creators)],
 			Scope: soe.MainSite(), Tags: []string{tag(i)},
 		})

@@ -47,7 +47,7 @@ func (t *tour) play(ctx context.Context, steps []step) error {
 
 // missing lists the needs the running bot does not handle.
 func (t *tour) missing(needs []string) []string {
-	bot := t.e.App.Router()
+	bot := t.e.App.Parts.Router
 	events := bot.Handles().Events
 	var out []string
 	for _, n := range needs {
@@ -69,7 +69,7 @@ func (t *tour) steps() []step {
 	// The command typed before linking: experts when this build has it,
 	// else whoami (both need the user's own SOE token).
 	firstCmd, firstAnswer := "whoami", "Your Stack Overflow connections"
-	if t.e.App.Router().HasSubcommand("experts") {
+	if t.e.App.Parts.Router.HasSubcommand("experts") {
 		firstCmd, firstAnswer = "experts kubernetes", "Experts on kubernetes"
 	}
 	return []step{{
@@ -291,7 +291,7 @@ func (t *tour) steps() []step {
 			if _, err := t.response(ctx, s, "Disconnected your Stack Overflow account"); err != nil {
 				return err
 			}
-			ls, err := t.e.App.Links().Links(ctx, t.e.Slack.TeamID(), alice)
+			ls, err := t.e.App.Parts.Links.Links(ctx, t.e.Slack.TeamID(), alice)
 			if err != nil {
 				return err
 			}

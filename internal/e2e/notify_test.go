@@ -29,7 +29,7 @@ func (e *Env) notifyLink(t *testing.T, login, team string) {
 // cycle runs one poll cycle of the running bot.
 func (e *Env) cycle(t *testing.T) {
 	t.Helper()
-	if _, err := e.App.Notify().RunOnce(wait(t)); err != nil {
+	if _, err := e.App.Parts.Notify.RunOnce(wait(t)); err != nil {
 		t.Fatalf("poll cycle: %v", err)
 	}
 }
@@ -258,23 +258,23 @@ func TestNotifyFaultsLoseNothing(t *testing.T) {
 
 	// SOE answers 503 to everything: the cycle fails and changes nothing.
 	e.SOE.SetFaults(soefake.Faults{ErrorRate: 1})
-	if _, err := e.App.Notify().RunOnce(wait(t)); err == nil {
+	if _, err := e.App.Parts.Notify.RunOnce(wait(t)); err == nil {
 		t.Fatal("the cycle must fail while SOE is down")
 	}
 	e.SOE.SetFaults(soefake.Faults{})
 	// Slack rate-limits the post more often than the client retries: it stays queued.
 	e.Slack.RateLimit("chat.postMessage", 5, time.Millisecond)
-	_, _ = e.App.Notify().RunOnce(wait(t))
+	_, _ = e.App.Parts.Notify.RunOnce(wait(t))
 	if cs := e.cards(General); len(cs) != 0 {
 		t.Fatalf("%s", dump(cs))
 	}
-	if n, _ := e.App.Notify().Pending(context.Background()); n != 1 {
+	if n, _ := e.App.Parts.Notify.Pending(context.Background()); n != 1 {
 		t.Fatalf("pending %d", n)
 	}
 	// The retry (after its backoff) posts it, once.
 	deadline := time.Now().Add(20 * time.Second)
 	for len(e.cards(General)) == 0 && time.Now().Before(deadline) {
-		_, _ = e.App.Notify().Deliver(context.Background())
+		_, _ = e.App.Parts.Notify.Deliver(context.Background())
 		time.Sleep(200 * time.Millisecond)
 	}
 	e.cycle(t)

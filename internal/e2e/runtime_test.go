@@ -50,7 +50,7 @@ func TestReconnectOnDisconnectEnvelope(t *testing.T) {
 func TestHandlerPanicApologisesAndKeepsServing(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.Prepare = func(a *app.App) {
-			a.Router().Subcommand(&router.Subcommand{Name: "boom", Hidden: true, Run: func(context.Context, *router.Request) { panic("boom") }})
+			a.Parts.Router.Subcommand(&router.Subcommand{Name: "boom", Hidden: true, Run: func(context.Context, *router.Request) { panic("boom") }})
 		}
 	})
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "boom"), "Sorry, something went wrong")
@@ -62,7 +62,7 @@ func TestFullPoolStillAcksAndSaysRetry(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.Workers = 1
 		o.Prepare = func(a *app.App) {
-			a.Router().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(context.Context, *router.Request) {
+			a.Parts.Router.Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(context.Context, *router.Request) {
 				<-release
 			}})
 		}
@@ -84,7 +84,7 @@ func TestEventsDeduplicatedByEventID(t *testing.T) {
 	var n atomic.Int32
 	e := bot(t, func(o *Options) {
 		o.Prepare = func(a *app.App) {
-			a.Router().Event("reaction_added", func(context.Context, *chat.Envelope) { n.Add(1) })
+			a.Parts.Router.Event("reaction_added", func(context.Context, *chat.Envelope) { n.Add(1) })
 		}
 	})
 	for i := range 3 {
@@ -107,10 +107,10 @@ func TestShutdownLetsInFlightHandlerFinish(t *testing.T) {
 	e := bot(t, func(o *Options) {
 		o.ShutdownWait = 5 * time.Second
 		o.Prepare = func(a *app.App) {
-			a.Router().Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *router.Request) {
+			a.Parts.Router.Subcommand(&router.Subcommand{Name: "slow", Hidden: true, Run: func(ctx context.Context, r *router.Request) {
 				close(started)
 				time.Sleep(500 * time.Millisecond)
-				a.Router().Reply(ctx, r.Env, blockkit.Text("slow work finished"))
+				a.Parts.Router.Reply(ctx, r.Env, blockkit.Text("slow work finished"))
 			}})
 		}
 	})

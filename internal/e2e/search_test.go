@@ -111,7 +111,7 @@ func TestSearchNoResultsUsageAndLongQuery(t *testing.T) {
 	bob := e.linkedAs(t, "bob", "")
 
 	e.sees(t, e.slash(t, bob, General, "search zzyzx quuxly"), "Nothing on main site matches", "zzyzx quuxly")
-	if e.App.Router().HasSubcommand("ask") {
+	if e.App.Parts.Router.HasSubcommand("ask") {
 		// "Ask a new question" opens the ask feature's modal with the query as title.
 		cur := e.ephemeral(t, bob, "zzyzx quuxly")
 		if _, err := e.Slack.BlockAction(bob, General, &cur, "ask_open:search", "", ""); err != nil {

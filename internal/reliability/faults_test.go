@@ -42,7 +42,7 @@ func (r *rig) cards(channel string) []slackfake.Message {
 // cycle runs one poll cycle of the running bot (errors are expected while
 // faults are on).
 func (r *rig) cycle(ctx context.Context) error {
-	_, err := r.App.Notify().RunOnce(ctx)
+	_, err := r.App.Parts.Notify.RunOnce(ctx)
 	return err
 }
 
@@ -53,7 +53,7 @@ func (r *rig) drain(t testing.TB, within time.Duration) {
 	for {
 		// A cycle may first wait for the bot's own (slow, faulty) one.
 		err := r.cycle(waitCtx(t, within))
-		n, perr := r.App.Notify().Pending(context.Background())
+		n, perr := r.App.Parts.Notify.Pending(context.Background())
 		if perr != nil {
 			t.Fatal(perr)
 		}

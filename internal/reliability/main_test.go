@@ -258,7 +258,7 @@ func (r *rig) token(user, scopeKey string) string {
 	}
 	team := r.Slack.TeamID()
 	var tok []byte
-	err = r.App.Store().View(func(tx *bbolt.Tx) error {
+	err = r.App.Parts.Store.View(func(tx *bbolt.Tx) error {
 		var rec struct {
 			Token []byte `json:"token"`
 		}
@@ -281,7 +281,7 @@ func (r *rig) token(user, scopeKey string) string {
 // countKeys counts the keys of a top-level bucket of the running bot's store.
 func (r *rig) countKeys(bucket string) int {
 	n := 0
-	_ = r.App.Store().View(func(tx *bbolt.Tx) error {
+	_ = r.App.Parts.Store.View(func(tx *bbolt.Tx) error {
 		if b := tx.Bucket([]byte(bucket)); b != nil {
 			n = b.Stats().KeyN
 		}

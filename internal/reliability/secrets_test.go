@@ -62,7 +62,7 @@ func leaks(where, text string, secrets []secret) []string {
 func TestSecretsNeverLeave(t *testing.T) {
 	r := start(t, func(o *e2e.Options) {
 		o.Prepare = func(a *app.App) {
-			b := a.Router()
+			b := a.Parts.Router
 			b.Subcommand(&router.Subcommand{Name: "leak-panic", Hidden: true, Run: func(ctx context.Context, req *router.Request) {
 				c, l, ok := b.Client(ctx, req.Env, soe.MainSite(), nil)
 				if !ok {

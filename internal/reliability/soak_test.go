@@ -460,16 +460,16 @@ func (r *rig) checkAnswerCards(t testing.TB, channel string, want []int) {
 func (r *rig) diagnose(t testing.TB) {
 	ctx := context.Background()
 	for _, ch := range []string{e2e.General, e2e.Random, e2e.Private} {
-		subs, err := r.App.Notify().ChannelSubscriptions(ctx, r.Slack.TeamID(), ch)
+		subs, err := r.App.Parts.Notify.ChannelSubscriptions(ctx, r.Slack.TeamID(), ch)
 		t.Logf("subscriptions of %s: %+v (%v)", ch, subs, err)
 	}
 	for _, l := range []string{"alice", "bob", "carol", "erin", "frank"} {
-		ls, _ := r.App.Links().Links(ctx, r.Slack.TeamID(), e2e.SlackUser(l))
+		ls, _ := r.App.Parts.Links.Links(ctx, r.Slack.TeamID(), e2e.SlackUser(l))
 		for _, k := range ls {
 			t.Logf("link %s %s invalid=%v %s", l, k.Scope.Key(), k.Invalid, k.InvalidReason)
 		}
 	}
-	ds, _ := r.App.Notify().Deliveries(ctx)
+	ds, _ := r.App.Parts.Notify.Deliveries(ctx)
 	st := map[string]int{}
 	for _, d := range ds {
 		st[d.Status]++
