@@ -483,11 +483,13 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	scope, err := soe.ParseScopeKey(p.Scope)
-	kinds := notify.Kind(p.Kinds)
-	if err != nil || kinds == 0 || kinds&^notify.AllKinds != 0 {
+	// The kinds are checked as the int the button carried, so that no value
+	// out of a Kind's range wraps around into a valid one.
+	if err != nil || p.Kinds <= 0 || p.Kinds > int(notify.AllKinds) || p.Kinds&^int(notify.AllKinds) != 0 {
 		n.router.Reply(ctx, env, stale)
 		return
 	}
+	kinds := notify.Kind(p.Kinds)
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
 			n.router.Reply(ctx, env, stale)
