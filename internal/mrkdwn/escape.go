@@ -88,6 +88,19 @@ func linkURL(raw string) (string, bool) {
 	return b.String(), true
 }
 
+// ChannelMention is <#C…> for a plausible channel id, inert text otherwise.
+func ChannelMention(id string) string {
+	ok := len(id) >= 3 && len(id) <= 32 && (id[0] == 'C' || id[0] == 'G' || id[0] == 'D')
+	for i := 1; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	if !ok {
+		return Escape("#" + id)
+	}
+	return "<#" + id + ">"
+}
+
 // Mention renders a Slack user mention for a Slack user ID (U…/W…). Anything
 // that is not a plausible user ID is rendered as inert, escaped text instead,
 // so a bad ID can never become <!channel> or another control sequence.

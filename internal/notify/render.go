@@ -65,19 +65,6 @@ func link(url, label string, n int) string {
 	return mrkdwn.Link(url, label)
 }
 
-// ChannelMention is <#C…> for a plausible channel id, inert text otherwise.
-func ChannelMention(id string) string {
-	ok := len(id) >= 3 && len(id) <= 32 && (id[0] == 'C' || id[0] == 'G' || id[0] == 'D')
-	for i := 1; ok && i < len(id); i++ {
-		c := id[i]
-		ok = c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-	}
-	if !ok {
-		return mrkdwn.Escape("#" + id)
-	}
-	return "<#" + id + ">"
-}
-
 // TagList renders tags as inline code ("every tag" for an empty list or "*").
 func TagList(tags []string) string {
 	var out []string
@@ -210,7 +197,7 @@ func renderAccepted(ev *Event, reason string) chat.Message {
 func channelList(ids []string) string {
 	var out []string
 	for _, id := range ids {
-		out = append(out, ChannelMention(id))
+		out = append(out, mrkdwn.ChannelMention(id))
 	}
 	return strings.Join(out, ", ")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	goldenpkg "github.com/soebot/soebot/internal/golden"
+	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
 )
 
@@ -123,7 +124,7 @@ func TestParseKindAndNames(t *testing.T) {
 	if DefaultKinds.String() != "questions, answers" || AllKinds.String() != "questions, answers, accepted answers" {
 		t.Error(DefaultKinds.String(), AllKinds.String())
 	}
-	if ChannelMention("C123") != "<#C123>" || strings.Contains(ChannelMention("C1> <!channel"), "<!") {
+	if mrkdwn.ChannelMention("C123") != "<#C123>" || strings.Contains(mrkdwn.ChannelMention("C1> <!channel"), "<!") {
 		t.Error("ChannelMention")
 	}
 }

@@ -70,7 +70,7 @@ func (n *Feature) adoptAs(ctx context.Context, env *chat.Envelope, sub notify.Su
 
 func adoptConfirmMessage(sub notify.Subscription) chat.Message {
 	text := fmt.Sprintf(":warning: *%s* is a private team, and not everyone in %s is known to be on it. If you keep this subscription running, "+
-		"team content will be visible to everyone here. Keep it running anyway?", mrkdwn.Escape(sub.Scope.String()), notify.ChannelMention(sub.ChannelID))
+		"team content will be visible to everyone here. Keep it running anyway?", mrkdwn.Escape(sub.Scope.String()), mrkdwn.ChannelMention(sub.ChannelID))
 	return chat.Message{
 		Text: "Team content will be visible to everyone in this channel. Keep it running anyway?",
 		Blocks: []slack.Block{

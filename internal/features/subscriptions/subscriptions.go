@@ -415,7 +415,7 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 	what := notify.TagList(args.Tags)
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
 		"including people who are not known to be on the team. Subscribe anyway?",
-		mrkdwn.Escape(scope.String()), notify.ChannelMention(channel), what, args.Kinds.String(), notify.ChannelMention(channel))
+		mrkdwn.Escape(scope.String()), mrkdwn.ChannelMention(channel), what, args.Kinds.String(), mrkdwn.ChannelMention(channel))
 	return chat.Message{
 		Text: "Team content will be visible to everyone in this channel. Subscribe anyway?",
 		Blocks: []slack.Block{
@@ -606,7 +606,7 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 	}
 	line := "• "
 	if withChannel {
-		line += notify.ChannelMention(s.ChannelID) + ": "
+		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
 	var owners []string

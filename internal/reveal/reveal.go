@@ -1,0 +1,68 @@
+// Package reveal asks before a private team's content is shown where not
+// everyone is known to be on the team: a link preview, or a post shared from
+// search, experts or ask. The sharer alone sees the question (Preview or
+// Share, Not now, Always in this channel); nothing is shown until they say
+// yes. channels.Audience decides when to ask.
+package reveal
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/slack-go/slack"
+
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/mrkdwn"
+	"github.com/soebot/soebot/internal/router"
+	"github.com/soebot/soebot/internal/soe"
+)
+
+// ActionNotNow is the "Not now" button: it removes the question.
+const ActionNotNow = "reveal_not_now"
+
+// Audience says whether scope's content may be shown in a channel without
+// asking, and remembers "Always in this channel" (channels.Audience).
+type Audience interface {
+	MaySee(ctx context.Context, teamID, channelID string, scope soe.Scope) (bool, error)
+	Allow(ctx context.Context, teamID, channelID string, scope soe.Scope) error
+}
+
+// Responder answers through a response_url (chat.Slack).
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, m chat.Message) error
+}
+
+// Buttons are the action ids and value of the feature's own "show it" and
+// "always" buttons; the value comes back unchanged on the click.
+type Buttons struct {
+	Show, Always string
+	ShowLabel    string // "Preview", "Share"
+	Value        string
+}
+
+// Question asks the sharer whether a private team's post (what: "this
+// preview", "this post") may be shown to everyone in channel.
+func Question(scope soe.Scope, channel, what string, b Buttons) chat.Message {
+	text := fmt.Sprintf(":lock: Show %s from *%s* to everyone in %s? Not everyone there is known to be on the team, so I have shown nothing yet.",
+		what, mrkdwn.Escape(scope.String()), mrkdwn.ChannelMention(channel))
+	return chat.Message{
+		Text: "Show this private-team post to everyone in this channel?",
+		Blocks: []slack.Block{
+			blockkit.Section(text),
+			blockkit.Actions("reveal",
+				blockkit.PrimaryButton(b.Show, b.ShowLabel, b.Value),
+				blockkit.Button(ActionNotNow, "Not now", "no"),
+				blockkit.Button(b.Always, "Always in this channel", b.Value)),
+		},
+	}
+}
+
+// Register registers the "Not now" button.
+func Register(r *router.Router, s Responder) {
+	r.Action(ActionNotNow, func(ctx context.Context, env *chat.Envelope, _ *slack.BlockAction) {
+		if u := env.ResponseURL(); u != "" {
+			_ = s.Respond(ctx, u, chat.Message{DeleteOriginal: true})
+		}
+	})
+}
