@@ -12,6 +12,7 @@ import (
 	"github.com/soebot/soebot/internal/features/unfurl"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/people"
+	"github.com/soebot/soebot/internal/reveal"
 )
 
 // The wiring of the feature packages (internal/features/…): each gets the
@@ -42,6 +43,7 @@ func (a *App) addFeatures(cfg Config) error {
 	who := people.New(people.Config{TTL: cfg.CacheTTL, Now: a.opts.Now, Logger: a.log.With("component", "people")}, a.links, a.slack.Slack())
 	a.newHome(cfg, who) // registered below; account and subscriptions refresh it
 	a.newAsk(who)       // registered below; experts and search offer its buttons
+	reveal.Register(a.router, a.slack.Slack())
 	a.addAccount()
 	a.addExperts(who) // issue 5
 	a.addSearch()     // search, unfurl, home: issue 7
@@ -87,7 +89,7 @@ func (a *App) addExperts(who *people.Directory) {
 func (a *App) addUnfurl() {
 	bc := a.fc
 	unfurl.New(unfurl.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, unfurl.Deps{
-		Slack: a.slack.Slack(), Links: a.links, Prompts: a.router,
+		Slack: a.slack.Slack(), Links: a.links, Prompts: a.router, Audience: a.aud,
 		Logger: a.log.With("component", "unfurl"), Now: a.opts.Now,
 	}).Register(a.router)
 }

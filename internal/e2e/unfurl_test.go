@@ -102,7 +102,6 @@ func TestUnfurlEachURLForm(t *testing.T) {
 		// Security #8: what follows the id is never forwarded to SOE.
 		site + "/a/" + aid + "/..%2F..%2Fadmin%2Fusers?delete=1": {"Answer to: How do I restart"},
 		art.WebURL: {"On-call handbook for Platform Engineering", "Knowledge article", "oncall"},
-		tq.WebURL:  {"etcd disk latency", "team platform", "runbooks"},
 	}
 	ignored := []string{
 		site + "/a/999999", // a share link the site does not redirect
@@ -130,6 +129,11 @@ func TestUnfurlEachURLForm(t *testing.T) {
 			t.Errorf("%s was unfurled", u)
 		}
 	}
+	// A private team's post is previewed in #general only once alice says
+	// so (not everyone there is known to be on the team).
+	ts = e.share(t, alice, General, tq.WebURL)
+	e.Slack.T(t).Click(alice, e.ephemeral(t, alice, "Show the preview"), "unfurl_reveal", "")
+	e.unfurled(t, General, ts, tq.WebURL, "etcd disk latency", "team platform", "runbooks")
 	for _, m := range e.Slack.Ephemerals(alice) {
 		if m.Matches("previews of Stack Overflow links") {
 			t.Errorf("a linked user got a hint: %s", m.Flat())
@@ -179,9 +183,60 @@ func TestNoUnfurlForUnlinkedOrForeignTeam(t *testing.T) {
 	if _, ok := e.Slack.Unfurls(General, ts)[teamURL]; ok {
 		t.Error("foreign team link unfurled")
 	}
-	// Carol (linked to platform) gets the team preview.
-	ts = e.share(t, SlackUser("carol"), General, teamURL)
+	// Security #4: carol (linked to platform) is asked first, because not
+	// everyone in #general is known to be on the team; nothing is shown
+	// until she says yes.
+	carol := SlackUser("carol")
+	ts = e.share(t, carol, General, teamURL)
+	q := e.ephemeral(t, carol, "Show the preview from *team platform* to everyone")
+	settle()
+	if _, ok := e.Slack.Unfurls(General, ts)[teamURL]; ok {
+		t.Fatal("team preview shown before the sharer agreed")
+	}
+	e.Slack.T(t).Click(carol, q, "unfurl_reveal", "")
 	e.unfurled(t, General, ts, teamURL, "Argo CD", "team platform")
+	// Not now shows nothing; Always in this channel shows it, and from then
+	// on nobody is asked in #general for that team.
+	ts = e.share(t, carol, General, teamURL)
+	e.Slack.T(t).Click(carol, e.ephemeral(t, carol, "Show the preview"), "reveal_not_now", "no")
+	settle()
+	if _, ok := e.Slack.Unfurls(General, ts)[teamURL]; ok {
+		t.Fatal("Not now showed the preview")
+	}
+	ts = e.share(t, carol, General, teamURL)
+	e.ephemeral(t, carol, "Show the preview")
+	settle()
+	e.Slack.T(t).Click(carol, lastMatching(t, e.Slack.Ephemerals(carol), "Show the preview"), "unfurl_reveal_always", "")
+	e.unfurled(t, General, ts, teamURL, "Argo CD")
+	questions := func() int {
+		n := 0
+		for _, m := range e.Slack.Ephemerals(carol) {
+			if m.Matches("Show the preview") {
+				n++
+			}
+		}
+		return n
+	}
+	settle()
+	asked := questions()
+	ts = e.share(t, carol, General, teamURL)
+	e.unfurled(t, General, ts, teamURL, "Argo CD")
+	settle()
+	if n := questions(); n != asked {
+		t.Fatalf("asked again after Always in this channel:%s", dump(e.Slack.Ephemerals(carol)))
+	}
+}
+
+// lastMatching is the newest of ms that matches.
+func lastMatching(t *testing.T, ms []slackfake.Message, match string) slackfake.Message {
+	t.Helper()
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Matches(match) {
+			return ms[i]
+		}
+	}
+	t.Fatalf("no message matching %q:%s", match, dump(ms))
+	return slackfake.Message{}
 }
 
 // Links typed in the message box get their preview before the message is

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/chat"
@@ -48,6 +50,7 @@ type Config struct {
 type Slack interface {
 	Unfurl(ctx context.Context, channel, ts string, unfurls map[string]slack.Attachment) error
 	PostEphemeral(ctx context.Context, channel, user string, m chat.Message) error
+	Respond(ctx context.Context, responseURL string, m chat.Message) error
 }
 
 // Links gives the sharer's client per scope (linking.Service).
@@ -62,12 +65,14 @@ type Prompts interface {
 }
 
 // Deps are the services the feature uses. Links nil: no previews.
+// Audience nil: private-team links are never previewed in channels.
 type Deps struct {
-	Slack   Slack
-	Links   Links
-	Prompts Prompts
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Slack    Slack
+	Links    Links
+	Prompts  Prompts
+	Audience reveal.Audience
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Feature is the link preview feature.
@@ -76,6 +81,7 @@ type Feature struct {
 	slack   Slack
 	links   Links
 	prompts Prompts
+	aud     reveal.Audience
 	log     *slog.Logger
 	now     func() time.Time
 	web     *http.Client // the SOE web site, for share-link redirects (no token)
@@ -98,7 +104,7 @@ func New(cfg Config, d Deps) *Feature {
 	if !ok {
 		d.Logger.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
 	}
-	return &Feature{cfg: cfg, slack: d.Slack, links: d.Links, prompts: d.Prompts, log: d.Logger, now: d.Now,
+	return &Feature{cfg: cfg, slack: d.Slack, links: d.Links, prompts: d.Prompts, aud: d.Audience, log: d.Logger, now: d.Now,
 		site: site, hints: newHintSet(hintEvery, maxHinted), web: &http.Client{
 			Timeout: 3 * time.Second,
 			// Read the redirect of a share link; never follow it.
@@ -109,6 +115,8 @@ func New(cfg Config, d Deps) *Feature {
 // Register registers the link_shared handler.
 func (u *Feature) Register(r *router.Router) {
 	r.Event("link_shared", u.handle)
+	r.Action(actionReveal, u.revealed)
+	r.Action(actionRevealAlways, u.revealed)
 }
 
 // linkSharedEvent is the part of link_shared we use (slack-go's type lacks
@@ -160,6 +168,10 @@ func (u *Feature) handle(ctx context.Context, env *chat.Envelope) {
 	unfurls := map[string]slack.Attachment{}
 	var unlinked []soe.Scope
 	for _, scope := range sl.scopes {
+		if !u.mayShow(ctx, env.TeamID, ev, scope) {
+			u.askFirst(ctx, env.TeamID, ev, scope, sl)
+			continue
+		}
 		if !u.unfurlScope(ctx, env.TeamID, ev.User, scope, sl, unfurls) {
 			unlinked = append(unlinked, scope)
 		}
