@@ -99,7 +99,7 @@ func (a *App) addUnfurl() {
 func (a *App) addSearch() {
 	bc := a.fc
 	search.New(search.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, search.Deps{
-		Router: a.router, Slack: a.slack.Slack(), Asker: a.ask,
+		Router: a.router, Slack: a.slack.Slack(), Asker: a.ask, Audience: a.aud,
 		Logger: a.log.With("component", "search"), Now: a.opts.Now,
 	}).Register(a.router)
 }

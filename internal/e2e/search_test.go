@@ -174,3 +174,27 @@ func TestSearchMessageShortcut(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Security #4: a private team's post is shared in a channel not all known
+// to be on the team only after the sharer says so.
+func TestSearchShareTeamPostAsksFirst(t *testing.T) {
+	e := bot(t)
+	carol := e.linkedAs(t, "carol", "platform")
+	e.sees(t, e.slash(t, carol, General, "search etcd team platform"), "EtcdHighFsyncDurations")
+	cur := e.ephemeral(t, carol, "EtcdHighFsyncDurations")
+	if _, err := e.Slack.BlockAction(carol, General, &cur, "search_share:0", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	q := e.ephemeral(t, carol, "Show this post from *team platform* to everyone")
+	settle()
+	for _, m := range e.Slack.Messages(General) {
+		if m.Matches("Shared by") {
+			t.Fatalf("shared before the sharer agreed:\n%s", m.Flat())
+		}
+	}
+	e.Slack.T(t).Click(carol, q, "search_share_reveal", "")
+	if _, err := e.Slack.WaitMessage(wait(t), General, "Shared by"); err != nil {
+		t.Fatal(err)
+	}
+	e.Slack.T(t).ExpectNoErrors()
+}

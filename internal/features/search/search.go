@@ -16,6 +16,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
@@ -36,6 +38,10 @@ const (
 	CallbackSearchMessage = "soe_search_message"
 	actionSearchPage      = "search_page"  // value: searchState JSON
 	actionSearchShare     = "search_share" // value: sharedPost JSON; id "search_share:<n>"
+	// The question asked before a private team's post is shared where not
+	// everyone is known to be on the team (security #4); value as Share's.
+	actionShareReveal = "search_share_reveal"
+	actionShareAlways = "search_share_always"
 )
 
 const (
@@ -92,6 +98,7 @@ type Feature struct {
 	router Router
 	slack  Slack
 	asker  Asker
+	aud    reveal.Audience
 	log    *slog.Logger
 	// pages caches SOE result pages per (Slack team, user, scope, query,
 	// SOE page), so paging through one SOE page costs one call.
@@ -132,8 +139,10 @@ type Deps struct {
 	Router Router
 	Slack  Slack
 	Asker  Asker
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Audience nil: a private team's post is shared only after asking.
+	Audience reveal.Audience
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // New builds the feature.
@@ -144,7 +153,7 @@ func New(cfg Config, d Deps) *Feature {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, asker: d.Asker, log: d.Logger,
+	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, asker: d.Asker, aud: d.Audience, log: d.Logger,
 		pages: ttlcache.New[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, d.Now)}
 }
 
@@ -159,6 +168,8 @@ func (x *Feature) Register(r *router.Router) {
 	})
 	r.Action(actionSearchPage, x.page)
 	r.Action(actionSearchShare, x.share)
+	r.Action(actionShareReveal, x.share)
+	r.Action(actionShareAlways, x.share)
 	r.Shortcut(CallbackSearchMessage, x.shortcut)
 }
 
@@ -505,6 +516,9 @@ func (x *Feature) share(ctx context.Context, env *chat.Envelope, a *slack.BlockA
 		x.router.Reply(ctx, env, blockkit.Warning("That button is out of date; run the search again."))
 		return
 	}
+	if !x.mayShare(ctx, env, a, l.Scope) {
+		return
+	}
 	x.router.WithSOE(ctx, env, l.Scope, nil, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
 		fctx, cancel := context.WithTimeout(ctx, x.cfg.SOETimeout)
 		card, err := postcard.Fetch(fctx, c, l)
@@ -515,6 +529,34 @@ func (x *Feature) share(ctx context.Context, env *chat.Envelope, a *slack.BlockA
 		x.post(ctx, env, card)
 		return nil
 	})
+}
+
+// mayShare reports whether a post of scope may be shared in the click's
+// channel now: the main site always; a private team where everyone is known
+// to be on it, after "Always in this channel" (remembered here), or once the
+// sharer answered the question it otherwise asks.
+func (x *Feature) mayShare(ctx context.Context, env *chat.Envelope, a *slack.BlockAction, scope soe.Scope) bool {
+	channel := env.ChannelID()
+	switch {
+	case !scope.IsTeam() || a.ActionID == actionShareReveal:
+		return true
+	case a.ActionID == actionShareAlways && x.aud != nil:
+		if err := x.aud.Allow(ctx, env.TeamID, channel, scope); err != nil {
+			x.log.WarnContext(ctx, "could not remember Always in this channel", "err", err)
+		}
+		return true
+	case x.aud != nil:
+		ok, err := x.aud.MaySee(ctx, env.TeamID, channel, scope)
+		if err != nil {
+			x.log.WarnContext(ctx, "search share: could not tell who is in the channel; asking first", "err", err)
+		}
+		if ok {
+			return true
+		}
+	}
+	q := reveal.Question(scope, channel, "this post", reveal.Buttons{Show: actionShareReveal, Always: actionShareAlways, ShowLabel: "Share", Value: a.Value})
+	x.router.Reply(ctx, env, q)
+	return false
 }
 
 // post puts a shared card in the channel, from the bot (or, when the bot
