@@ -29,13 +29,19 @@ type ackRun struct {
 // Slack can write them; otherwise envelope i is sent at i*spread/n.
 func burst(tb testing.TB, f *slackfake.Fake, users []string, n int, spread time.Duration) ackRun {
 	tb.Helper()
+	return burstOf(tb, f, users, n, spread, func(i int) string { return "experts " + expertTags[i%len(expertTags)] })
+}
+
+// burstOf is burst with "/soe <text(i)>" as envelope i.
+func burstOf(tb testing.TB, f *slackfake.Fake, users []string, n int, spread time.Duration, text func(int) string) ackRun {
+	tb.Helper()
 	sent := make([]*slackfake.Sent, n)
 	t0 := time.Now()
 	for i := range n {
 		if spread > 0 {
 			time.Sleep(time.Until(t0.Add(spread * time.Duration(i) / time.Duration(n))))
 		}
-		s, err := f.SlashCommand(users[i%len(users)], e2e.General, "/soe", "experts "+expertTags[i%len(expertTags)])
+		s, err := f.SlashCommand(users[i%len(users)], e2e.General, "/soe", text(i))
 		if err != nil {
 			tb.Fatalf("sending envelope %d: %v", i, err)
 		}

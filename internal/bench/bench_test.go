@@ -41,6 +41,27 @@ func TestBenchmarksRun(t *testing.T) {
 			t.Errorf("%+v", r)
 		}
 	})
+	t.Run("slash", func(t *testing.T) {
+		res, labels := slashLoads(t, 20, 5, 1)
+		for _, l := range labels {
+			if r := res[l]; len(r.replies) != 20 || r.repliesPerSec() <= 0 {
+				t.Errorf("%s: %d replies", l, len(r.replies))
+			}
+		}
+	})
+	t.Run("hold", func(t *testing.T) {
+		res, labels := holdBursts(t, 20, 1, 0)
+		for _, l := range labels {
+			if r := res[l]; len(r.acks) != 20 || r.n != 20 {
+				t.Errorf("%s: %d acks of %d", l, len(r.acks), r.n)
+			}
+		}
+	})
+	t.Run("slow-soe", func(t *testing.T) {
+		if s, calls := slowExperts(t, "1ns", 5*time.Millisecond, 3); s.n != 3 || calls < 1 {
+			t.Errorf("%v, %.1f SOE calls per command", s, calls)
+		}
+	})
 	t.Run("experts", func(t *testing.T) {
 		for _, viaProxy := range []bool{false, true} {
 			r := expertsLatency(t, "1ns", viaProxy, 6, 12)

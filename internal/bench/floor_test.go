@@ -14,23 +14,28 @@ import (
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 )
 
-// socketFloor measures what the fake Slack and slack-go's Socket Mode client
-// alone achieve: a bare client that acks every envelope from its Events loop
-// and does nothing else (no bot, no handlers, no SOE). It is the floor under
-// BenchmarkAckLatency's back-to-back bursts on this machine.
-func socketFloor(tb testing.TB, n, rounds int) ackResult {
+// fakeSlack starts a fake Slack with ten users in #general (with the bot).
+func fakeSlack(tb testing.TB) (*slackfake.Fake, []string) {
+	tb.Helper()
 	f, err := slackfake.Start(slackfake.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
+	tb.Cleanup(f.Close)
 	users := make([]string, 10)
 	for i := range users {
 		users[i] = fmt.Sprintf("UF%04d", i)
 		f.AddUser(slackfake.User{ID: users[i], Name: fmt.Sprintf("user%d", i), Email: fmt.Sprintf("user%d@example.com", i)})
 	}
 	f.AddChannel(slackfake.Channel{ID: e2e.General, Name: "general", Members: append([]string{f.BotUserID()}, users...)})
+	return f, users
+}
 
+// bareClient connects a bare slack-go Socket Mode client to f that acks
+// every envelope from its Events loop and, for a slash command, calls
+// onSlash after the ack (nil: nothing else). It stops at the test's end.
+func bareClient(tb testing.TB, f *slackfake.Fake, onSlash func(slack.SlashCommand)) {
+	tb.Helper()
 	api := slack.New(f.BotToken(), slack.OptionAppLevelToken(f.AppToken()), slack.OptionAPIURL(f.APIURL()))
 	sm := socketmode.New(api)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,26 +48,38 @@ func socketFloor(tb testing.TB, n, rounds int) ackResult {
 				done <- nil
 				return
 			case evt := <-sm.Events:
-				if evt.Request != nil && evt.Type != socketmode.EventTypeHello {
-					_ = sm.Ack(*evt.Request)
+				if evt.Request == nil || evt.Type == socketmode.EventTypeHello {
+					continue
+				}
+				_ = sm.Ack(*evt.Request)
+				if cmd, ok := evt.Data.(slack.SlashCommand); ok && onSlash != nil {
+					onSlash(cmd)
 				}
 			}
 		}
 	}()
-	defer func() {
+	tb.Cleanup(func() {
 		cancel()
 		for range 2 {
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 				tb.Errorf("socket mode client: %v", err)
 			}
 		}
-	}()
+	})
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := f.WaitConnected(wctx); err != nil {
 		tb.Fatal(err)
 	}
+}
 
+// socketFloor measures what the fake Slack and slack-go's Socket Mode client
+// alone achieve: a bare client that acks every envelope from its Events loop
+// and does nothing else (no bot, no handlers, no SOE). It is the floor under
+// BenchmarkAckLatency's back-to-back bursts on this machine.
+func socketFloor(tb testing.TB, n, rounds int) ackResult {
+	f, users := fakeSlack(tb)
+	bareClient(tb, f, nil)
 	var all []time.Duration
 	var sending, acking time.Duration
 	for range rounds {

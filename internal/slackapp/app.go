@@ -34,6 +34,9 @@ type Config struct {
 	ShutdownWait   time.Duration // how long in-flight handlers may run after shutdown starts (default 10s)
 	PingInterval   time.Duration // Socket Mode ping watchdog (default: slack-go's 30s)
 	PostRate       float64       // messages per second per channel (default 1)
+	// NoBurstHold starts every handler at once, even during a burst of
+	// envelopes (see burstGap): for benchmarks that compare the two.
+	NoBurstHold bool
 
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -356,6 +359,10 @@ func (a *App) handOff(req *socketmode.Request, env *chat.Envelope, start time.Ti
 // schedule starts a handler at once, or holds it while a burst of envelopes
 // is being acked (see burstGap).
 func (a *App) schedule(now time.Time, job func()) {
+	if a.cfg.NoBurstHold {
+		a.spawn(job)
+		return
+	}
 	inBurst := now.Sub(a.lastEnvelope) < burstGap
 	a.lastEnvelope = now
 	if !inBurst && len(a.held) == 0 {
