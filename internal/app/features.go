@@ -32,7 +32,7 @@ type featureConfig struct {
 // newAsk builds the ask feature; experts and search offer its buttons.
 func (a *App) newAsk(who *people.Directory) {
 	a.ask = ask.New(ask.Config{Command: a.fc.Command, SOETimeout: a.fc.SOETimeout}, ask.Deps{
-		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who,
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who, Audience: a.aud,
 		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
 	})
 }
@@ -80,7 +80,7 @@ func (a *App) newHome(cfg Config, who *people.Directory) {
 func (a *App) addExperts(who *people.Directory) {
 	bc := a.fc
 	experts.New(experts.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, experts.Deps{
-		Router: a.router, Slack: a.slack.Slack(), People: who, Asker: a.ask,
+		Router: a.router, Slack: a.slack.Slack(), People: who, Asker: a.ask, Audience: a.aud,
 		Logger: a.log.With("component", "experts"),
 	}).Register(a.router)
 }

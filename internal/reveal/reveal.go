@@ -8,6 +8,7 @@ package reveal
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/slack-go/slack"
 
@@ -65,4 +66,48 @@ func Register(r *router.Router, s Responder) {
 			_ = s.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
 	})
+}
+
+// Gate is the check a Share button makes before it posts a private team's
+// content: the feature registers its Share handler for b.Show and b.Always
+// too, and calls Pass first on every click.
+type Gate struct {
+	Audience Audience // nil: always ask
+	Log      *slog.Logger
+}
+
+// Pass reports whether the click (actionID, in env's channel) may show
+// scope's content now: the main site always; a private team where everyone
+// is known to be on it, after "Always in this channel" (remembered here), or
+// on the question's own Share button. Otherwise it sends the question (with
+// reply) and reports false.
+func (g Gate) Pass(ctx context.Context, env *chat.Envelope, actionID string, scope soe.Scope, what string, b Buttons,
+	reply func(chat.Message)) bool {
+	channel := env.ChannelID()
+	switch {
+	case !scope.IsTeam() || actionID == b.Show:
+		return true
+	case actionID == b.Always && g.Audience != nil:
+		if err := g.Audience.Allow(ctx, env.TeamID, channel, scope); err != nil {
+			g.log().WarnContext(ctx, "could not remember Always in this channel", "err", err)
+		}
+		return true
+	case g.Audience != nil:
+		ok, err := g.Audience.MaySee(ctx, env.TeamID, channel, scope)
+		if err != nil {
+			g.log().WarnContext(ctx, "could not tell who is in the channel; asking first", "channel", channel, "err", err)
+		}
+		if ok {
+			return true
+		}
+	}
+	reply(Question(scope, channel, what, b))
+	return false
+}
+
+func (g Gate) log() *slog.Logger {
+	if g.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return g.Log
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
@@ -37,6 +39,10 @@ const (
 	ShortcutAskMessage = "soe_ask_message" // message shortcut "Ask on Stack Overflow"
 
 	actionAskShare = "ask_share" // "Share in channel" on the confirmation
+	// The question asked before a private team's question is shared where
+	// not everyone is known to be on the team (security #4).
+	actionAskShareReveal = "ask_share_reveal"
+	actionAskShareAlways = "ask_share_always"
 	// actionAskOpen opens the ask modal (AskButton); its value is a prefill.
 	actionAskOpen = "ask_open"
 )
@@ -100,8 +106,10 @@ type Deps struct {
 	Slack  Slack
 	Links  Links
 	People People
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Audience nil: a private team's question is shared only after asking.
+	Audience reveal.Audience
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Feature is /soe ask, the ask shortcuts, the question form and what
@@ -112,6 +120,7 @@ type Feature struct {
 	slack  Slack
 	links  Links
 	people People
+	aud    reveal.Audience
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -140,7 +149,7 @@ func New(cfg Config, d Deps) *Feature {
 		d.Now = time.Now
 	}
 	return &Feature{
-		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, log: d.Logger, now: d.Now,
+		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, aud: d.Audience, log: d.Logger, now: d.Now,
 		names:    ttlcache.New[string, string](10*time.Minute, 5000, d.Now),
 		tagHints: ttlcache.New[string, []soe.TagSummary](30*time.Second, 2000, d.Now),
 		tails:    newAskDrafts(2*time.Hour, 500, d.Now),
@@ -162,6 +171,8 @@ func (a *Feature) Register(r *router.Router) {
 	r.Shortcut(ShortcutAskMessage, a.messageShortcut)
 	r.Action(actionAskOpen, a.openFromButton)
 	r.Action(actionAskShare, a.share)
+	r.Action(actionAskShareReveal, a.share)
+	r.Action(actionAskShareAlways, a.share)
 	r.Suggest(actionAskTags, a.suggestTags)
 	r.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
 }

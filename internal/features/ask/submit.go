@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
@@ -447,6 +449,11 @@ func (a *Feature) share(ctx context.Context, env *chat.Envelope, act *slack.Bloc
 	scope, err := soe.ParseScopeKey(v.Scope)
 	if err != nil {
 		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
+		return
+	}
+	g := reveal.Gate{Audience: a.aud, Log: a.log}
+	b := reveal.Buttons{Show: actionAskShareReveal, Always: actionAskShareAlways, ShowLabel: "Share", Value: act.Value}
+	if !g.Pass(ctx, env, act.ActionID, scope, "your question", b, func(m chat.Message) { a.r.Reply(ctx, env, m) }) {
 		return
 	}
 	a.r.WithSOE(ctx, env, scope, nil, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {

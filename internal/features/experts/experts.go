@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
@@ -26,6 +28,13 @@ import (
 
 // actionShare re-posts an answer in the channel; its value is a shareValue.
 const actionShare = "experts_share"
+
+// The question asked before a private team's experts are shared where not
+// everyone is known to be on the team (security #4); value as Share's.
+const (
+	actionShareReveal = "experts_share_reveal"
+	actionShareAlways = "experts_share_always"
+)
 
 // maxTags is how many tags one command may ask about.
 const maxTags = 5
@@ -72,7 +81,9 @@ type Deps struct {
 	Slack  Slack
 	People People
 	Asker  Asker
-	Logger *slog.Logger
+	// Audience nil: a private team's experts are shared only after asking.
+	Audience reveal.Audience
+	Logger   *slog.Logger
 }
 
 // Feature is /soe experts and its Share button.
@@ -82,6 +93,7 @@ type Feature struct {
 	slack  Slack
 	people People
 	asker  Asker
+	aud    reveal.Audience
 	log    *slog.Logger
 }
 
@@ -96,7 +108,7 @@ func New(cfg Config, d Deps) *Feature {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, people: d.People, asker: d.Asker, log: d.Logger}
+	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, people: d.People, asker: d.Asker, aud: d.Audience, log: d.Logger}
 }
 
 // Register adds /soe experts (aliases expert, sme, smes) and its Share button.
@@ -108,6 +120,8 @@ func (f *Feature) Register(r *router.Router) {
 		Run:     f.run,
 	})
 	r.Action(actionShare, f.share)
+	r.Action(actionShareReveal, f.share)
+	r.Action(actionShareAlways, f.share)
 }
 
 // shareValue is the value of the Share button: what to look up again.
@@ -179,6 +193,11 @@ func (f *Feature) share(ctx context.Context, env *chat.Envelope, a *slack.BlockA
 	v, scope, ok := parseShareValue(a.Value)
 	if !ok {
 		f.router.Reply(ctx, env, blockkit.Warning("That button is out of date; run the command again."))
+		return
+	}
+	g := reveal.Gate{Audience: f.aud, Log: f.log}
+	b := reveal.Buttons{Show: actionShareReveal, Always: actionShareAlways, ShowLabel: "Share", Value: a.Value}
+	if !g.Pass(ctx, env, a.ActionID, scope, "these experts", b, func(m chat.Message) { f.router.Reply(ctx, env, m) }) {
 		return
 	}
 	f.router.WithSOE(ctx, env, scope, nil, func(ctx context.Context, c *soe.Client, link *linking.Link) error {

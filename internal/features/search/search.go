@@ -531,32 +531,11 @@ func (x *Feature) share(ctx context.Context, env *chat.Envelope, a *slack.BlockA
 	})
 }
 
-// mayShare reports whether a post of scope may be shared in the click's
-// channel now: the main site always; a private team where everyone is known
-// to be on it, after "Always in this channel" (remembered here), or once the
-// sharer answered the question it otherwise asks.
+// mayShare asks first before a private team's post is shared (reveal.Gate).
 func (x *Feature) mayShare(ctx context.Context, env *chat.Envelope, a *slack.BlockAction, scope soe.Scope) bool {
-	channel := env.ChannelID()
-	switch {
-	case !scope.IsTeam() || a.ActionID == actionShareReveal:
-		return true
-	case a.ActionID == actionShareAlways && x.aud != nil:
-		if err := x.aud.Allow(ctx, env.TeamID, channel, scope); err != nil {
-			x.log.WarnContext(ctx, "could not remember Always in this channel", "err", err)
-		}
-		return true
-	case x.aud != nil:
-		ok, err := x.aud.MaySee(ctx, env.TeamID, channel, scope)
-		if err != nil {
-			x.log.WarnContext(ctx, "search share: could not tell who is in the channel; asking first", "err", err)
-		}
-		if ok {
-			return true
-		}
-	}
-	q := reveal.Question(scope, channel, "this post", reveal.Buttons{Show: actionShareReveal, Always: actionShareAlways, ShowLabel: "Share", Value: a.Value})
-	x.router.Reply(ctx, env, q)
-	return false
+	g := reveal.Gate{Audience: x.aud, Log: x.log}
+	b := reveal.Buttons{Show: actionShareReveal, Always: actionShareAlways, ShowLabel: "Share", Value: a.Value}
+	return g.Pass(ctx, env, a.ActionID, scope, "this post", b, func(m chat.Message) { x.router.Reply(ctx, env, m) })
 }
 
 // post puts a shared card in the channel, from the bot (or, when the bot
