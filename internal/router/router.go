@@ -8,9 +8,11 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -101,6 +103,12 @@ type Router struct {
 	suggestions map[string]SuggestFunc
 	shortcuts   map[string]EnvelopeFunc
 	events      map[string]EnvelopeFunc
+
+	help *Subcommand
+	// helpAck is /soe help's ack payload, encoded once (Subcommand
+	// clears it): the socket reader would otherwise render and encode the
+	// same message for every /soe help.
+	helpAck atomic.Pointer[json.RawMessage]
 }
 
 var _ chat.Handler = (*Router)(nil)
@@ -122,7 +130,8 @@ func New(cfg Config, d Deps) *Router {
 		shortcuts:   map[string]EnvelopeFunc{},
 		events:      map[string]EnvelopeFunc{},
 	}
-	r.Subcommand(&Subcommand{Name: "help", Usage: "help", Summary: "Show this list of commands.", Quick: r.quickHelp, Run: r.runHelp})
+	r.help = &Subcommand{Name: "help", Usage: "help", Summary: "Show this list of commands.", Quick: r.quickHelp, Run: r.runHelp}
+	r.Subcommand(r.help)
 	return r
 }
 
@@ -138,6 +147,7 @@ func (r *Router) Subcommand(s *Subcommand) {
 		r.byName[n] = s
 	}
 	r.subs = append(r.subs, s)
+	r.helpAck.Store(nil)
 }
 
 // Lookup finds the subcommand a word (name or alias, any case) names.
@@ -208,6 +218,10 @@ func (r *Router) ScopeFor(ctx context.Context, env *chat.Envelope, team string) 
 // SOE call (help, unknown words, usage errors) travel in it.
 func (r *Router) Ack(ctx context.Context, env *chat.Envelope) any {
 	if env.Slash != nil {
+		if p, ok := r.helpAckPayload(env.Slash.Text); ok {
+			env.Answered = true
+			return p
+		}
 		if m, ok := r.quick(env); ok {
 			env.Answered = true
 			return chat.SlashAck(m)
@@ -227,6 +241,24 @@ func (r *Router) Ack(ctx context.Context, env *chat.Envelope) any {
 		return r.suggest(ctx, env)
 	}
 	return nil
+}
+
+// helpAckPayload is the ack payload of /soe help (or a bare /soe), encoded
+// once, when text asks for it.
+func (r *Router) helpAckPayload(text string) (json.RawMessage, bool) {
+	if word, _ := SplitWord(text); word != "" && r.byName[strings.ToLower(word)] != r.help {
+		return nil, false
+	}
+	if p := r.helpAck.Load(); p != nil {
+		return *p, true
+	}
+	b, err := json.Marshal(chat.SlashAck(r.helpMessage("")))
+	if err != nil {
+		return nil, false
+	}
+	p := json.RawMessage(b)
+	r.helpAck.Store(&p)
+	return p, true
 }
 
 func (r *Router) suggest(ctx context.Context, env *chat.Envelope) slack.OptionsResponse {
