@@ -167,7 +167,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 
 	a.Parts = Parts{Router: a.router, Links: a.links, Store: a.db, Notify: a.notify, Metrics: a.met}
 	a.routes()
-	if err = a.listen(); err != nil {
+	if err = a.listen(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -191,16 +191,16 @@ func (a *App) routes() {
 
 // listen binds the public and the admin listener (unless Options gave them)
 // and builds both servers.
-func (a *App) listen() error {
+func (a *App) listen(ctx context.Context) error {
 	var err error
 	if a.ln = a.opts.Listener; a.ln == nil {
-		if a.ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+		if a.ln, err = new(net.ListenConfig).Listen(ctx, "tcp", a.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("http server: %w", err)
 		}
 		a.closers = append(a.closers, closeListener(a.ln))
 	}
 	if a.adminLn = a.opts.AdminListener; a.adminLn == nil {
-		if a.adminLn, err = net.Listen("tcp", a.cfg.AdminAddr); err != nil {
+		if a.adminLn, err = new(net.ListenConfig).Listen(ctx, "tcp", a.cfg.AdminAddr); err != nil {
 			return fmt.Errorf("admin server (ADMIN_ADDR): %w", err)
 		}
 		a.closers = append(a.closers, closeListener(a.adminLn))

@@ -197,10 +197,10 @@ func checkURL(problems *[]string, name, v string) bool {
 	return true
 }
 
-func duration(problems *[]string, name, v string, min time.Duration) time.Duration {
+func duration(problems *[]string, name, v string, least time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
-	if err != nil || d < min {
-		*problems = append(*problems, fmt.Sprintf("%s %q is not a duration of at least %s (e.g. 60s)", name, v, min))
+	if err != nil || d < least {
+		*problems = append(*problems, fmt.Sprintf("%s %q is not a duration of at least %s (e.g. 60s)", name, v, least))
 	}
 	return d
 }

@@ -147,7 +147,7 @@ func nonNil(s []string) []string {
 // newTestApp builds the fully wired bot (not running) on a loopback listener.
 func newTestApp(t *testing.T) *App {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

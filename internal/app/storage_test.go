@@ -38,7 +38,7 @@ func testConfig(t *testing.T, dir string, extra map[string]string) Config {
 
 func newApp(t *testing.T, cfg Config, log *slog.Logger) *App {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestKeyFileCreatedWithWarning(t *testing.T) {
 
 func TestBadTokenKeyStops(t *testing.T) {
 	dir := t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	defer ln.Close()
 	_, err := New(context.Background(), testConfig(t, dir, map[string]string{"TOKEN_KEY": "c2hvcnQ="}), Options{Listener: ln})
 	if err == nil || !strings.Contains(err.Error(), "TOKEN_KEY") || strings.Contains(err.Error(), "c2hvcnQ") {
@@ -94,7 +94,7 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir, nil)
 	newApp(t, cfg, nil)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	defer ln.Close()
 	start := time.Now()
 	_, err := New(context.Background(), cfg, Options{Listener: ln})
@@ -110,7 +110,7 @@ func TestCorruptDatabaseStops(t *testing.T) {
 	if err := os.WriteFile(cfg.DBPath, junk, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	defer ln.Close()
 	_, err := New(context.Background(), cfg, Options{Listener: ln})
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), cfg.DBPath) {
@@ -149,7 +149,7 @@ func TestBackupEndpointGuards(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, "/admin/backup", nil)
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/admin/backup", nil)
 			req.RemoteAddr = c.remote
 			if c.token != "" {
 				req.Header.Set(adminHeader, c.token)
@@ -173,7 +173,7 @@ func TestLinkRoutesMounted(t *testing.T) {
 	a := newApp(t, testConfig(t, t.TempDir(), nil), nil)
 	for _, p := range []string{"/link/unknownunknownunknownunknownunknownunkno", "/oauth/callback?state=x"} {
 		rec := httptest.NewRecorder()
-		a.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		a.mux.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, p, nil))
 		if rec.Code == http.StatusNotFound && !strings.Contains(rec.Body.String(), "soebot") {
 			t.Errorf("%s not routed to linking: %d", p, rec.Code)
 		}
@@ -186,7 +186,7 @@ func TestLinkRoutesMounted(t *testing.T) {
 func TestAdminEndpointsOffThePublicListener(t *testing.T) {
 	a := newApp(t, testConfig(t, t.TempDir(), nil), nil)
 	serve := func(mux *http.ServeMux, path string) int {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
 		req.RemoteAddr = "127.0.0.1:5555"
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
@@ -219,15 +219,15 @@ func TestAdminEndpointsOffThePublicListener(t *testing.T) {
 // TestAdminListenerFromOptions: a pre-bound admin listener is used as is.
 func TestAdminListenerFromOptions(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), map[string]string{"ADMIN_ADDR": "127.0.0.1:1"}) // would fail to bind
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	adm, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	adm, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	defer ln.Close()
 	defer adm.Close()
 	a, err := New(context.Background(), cfg, Options{Listener: ln, AdminListener: adm})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.close()
+	defer func() { _ = a.close() }()
 	if a.AdminAddr() != adm.Addr().String() {
 		t.Fatalf("%s, want %s", a.AdminAddr(), adm.Addr())
 	}
@@ -236,9 +236,9 @@ func TestAdminListenerFromOptions(t *testing.T) {
 // TestAdminAddrInUseStops: a taken ADMIN_ADDR stops the bot with a message
 // naming it, and the public listener New had opened is closed again.
 func TestAdminAddrInUseStops(t *testing.T) {
-	taken, _ := net.Listen("tcp", "127.0.0.1:0")
+	taken, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	defer taken.Close()
-	free, _ := net.Listen("tcp", "127.0.0.1:0")
+	free, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	httpAddr := free.Addr().String()
 	free.Close()
 	cfg := testConfig(t, t.TempDir(), map[string]string{"HTTP_ADDR": httpAddr, "ADMIN_ADDR": taken.Addr().String()})
@@ -246,7 +246,7 @@ func TestAdminAddrInUseStops(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {
 		t.Fatalf("%v", err)
 	}
-	ln, err := net.Listen("tcp", httpAddr)
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", httpAddr)
 	if err != nil {
 		t.Fatalf("HTTP_ADDR still held after the failed start: %v", err)
 	}
@@ -260,14 +260,14 @@ func TestAdminAddrInUseStops(t *testing.T) {
 // never limited.
 func TestLinkPagesRateLimitedBehindTrustedProxies(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8"})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, _ := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	a, err := New(context.Background(), cfg, Options{Listener: ln, LinkBurst: 2, LinkRate: 0.01})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
 	serve := func(path, remote, xff string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
 		req.RemoteAddr = remote
 		req.Header.Set("X-Forwarded-For", xff)
 		rec := httptest.NewRecorder()
