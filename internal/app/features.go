@@ -50,7 +50,7 @@ func (a *App) addFeatures(cfg Config) error {
 	a.addUnfurl()
 	a.home.Register(a.router)
 	a.ask.Register(a.router)
-	return a.addNotify(cfg) // issue 8
+	return a.addNotify(cfg, who) // issue 8
 }
 
 // addAccount registers /soe link, whoami and unlink, and the replay of a

@@ -38,6 +38,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/linking"
+	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
 )
@@ -191,6 +192,11 @@ type Links interface {
 	Invalidate(ctx context.Context, teamID, userID string, scope soe.Scope, reason string) error
 }
 
+// People finds a tag's subject-matter experts, groups expanded (people.Directory).
+type People interface {
+	TagNameExperts(ctx context.Context, src people.Source, name string) (*people.Experts, error)
+}
+
 // Options configure the Service.
 type Options struct {
 	DB     *store.DB
@@ -207,7 +213,10 @@ type Options struct {
 	Overlap time.Duration
 	// MaxPages bounds the feed pages read per scope and cycle (default 10).
 	MaxPages int
-	// SMETTL is how long SME lists are cached (default 5m).
+	// People looks up a tag's SMEs (people.Directory, shared with the
+	// commands); nil: a directory of the poller's own, caching for SMETTL.
+	People People
+	// SMETTL is how long SME lists are cached (default 5m) when People is nil.
 	SMETTL time.Duration
 	// Command is the slash command shown in messages (default "/soe").
 	Command string
@@ -239,7 +248,7 @@ type Service struct {
 	cycleMu   sync.Mutex // one poll cycle (or prime) at a time
 	deliverMu sync.Mutex // one delivery pass at a time
 
-	smes *smeCache
+	people People
 
 	mu        sync.Mutex
 	lastPrune time.Time
@@ -286,7 +295,10 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{opts: o, db: o.DB, slack: o.Slack, links: o.Links, log: o.Logger, now: o.Now,
 		kick: make(chan struct{}, 1)}
-	s.smes = newSMECache(o.SMETTL, 5000, o.Now)
+	s.people = o.People
+	if s.people == nil {
+		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, nil)
+	}
 	return s, nil
 }
 

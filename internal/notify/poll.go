@@ -532,7 +532,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 			if len(p.experts) == 0 {
 				break
 			}
-			smes, err := s.questionSMEs(ctx, c, p.scope, ev, st)
+			smes, err := s.questionSMEs(ctx, c, ev, st)
 			if err != nil {
 				return nil, err
 			}
@@ -552,17 +552,21 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 	return out, nil
 }
 
-// questionSMEs returns the SOE user ids of the SMEs of a new question's tags.
-func (s *Service) questionSMEs(ctx context.Context, c *soe.Client, scope soe.Scope, ev *Event, st *CycleStats) ([]int, error) {
+// questionSMEs returns the SOE user ids of the SMEs of a new question's
+// tags, users and group members (people.Directory, cached). A tag SOE does
+// not find, or whose SMEs are off or hidden, has none.
+func (s *Service) questionSMEs(ctx context.Context, c *soe.Client, ev *Event, st *CycleStats) ([]int, error) {
+	src := countingSource{Client: c, st: st}
 	var out []int
 	for _, tag := range ev.Question.Tags {
-		ids, err := s.smes.get(ctx, scope.Key()+"\x00"+tag, func(ctx context.Context) ([]int, error) {
-			return s.loadSMEs(ctx, c, tag, st)
-		})
-		if err != nil {
+		ex, err := s.people.TagNameExperts(ctx, src, tag)
+		switch {
+		case errors.Is(err, soe.ErrSMEDisabled), errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
+			continue
+		case err != nil:
 			return nil, err
 		}
-		for _, id := range ids {
+		for _, id := range ex.IDs() {
 			if !slices.Contains(out, id) {
 				out = append(out, id)
 			}
@@ -571,47 +575,25 @@ func (s *Service) questionSMEs(ctx context.Context, c *soe.Client, scope soe.Sco
 	return out, nil
 }
 
-func (s *Service) loadSMEs(ctx context.Context, c *soe.Client, tag string, st *CycleStats) ([]int, error) {
-	st.SOECalls++
-	t, _, err := c.TagByName(ctx, tag)
-	switch {
-	case errors.Is(err, soe.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	st.SOECalls++
-	smes, err := c.SubjectMatterExperts(ctx, t.ID)
-	switch {
-	case errors.Is(err, soe.ErrSMEDisabled), errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	var ids []int
-	for _, u := range smes.Users {
-		ids = append(ids, u.ID)
-	}
-	for _, g := range smes.UserGroups {
-		members := g.Users
-		if len(members) == 0 {
-			st.SOECalls++
-			full, err := c.UserGroup(ctx, g.ID)
-			switch {
-			case errors.Is(err, soe.ErrNotFound), errors.Is(err, soe.ErrForbidden):
-			case err != nil:
-				return nil, err
-			default:
-				members = full.Users
-			}
-		}
-		for _, u := range members {
-			if !slices.Contains(ids, u.ID) {
-				ids = append(ids, u.ID)
-			}
-		}
-	}
-	return ids, nil
+// countingSource counts the SOE calls the directory makes for the cycle.
+type countingSource struct {
+	*soe.Client
+	st *CycleStats
+}
+
+func (c countingSource) TagByName(ctx context.Context, name string) (*soe.TagSummary, []string, error) {
+	c.st.SOECalls++
+	return c.Client.TagByName(ctx, name)
+}
+
+func (c countingSource) SubjectMatterExperts(ctx context.Context, tagID int) (*soe.SubjectMatterExperts, error) {
+	c.st.SOECalls++
+	return c.Client.SubjectMatterExperts(ctx, tagID)
+}
+
+func (c countingSource) UserGroup(ctx context.Context, id int) (*soe.UserGroup, error) {
+	c.st.SOECalls++
+	return c.Client.UserGroup(ctx, id)
 }
 
 // --- state reads and commits ---------------------------------------------------
