@@ -310,22 +310,9 @@ func (s *Service) Command() string { return s.opts.Command }
 
 func teamKey(team, id string) string { return team + "/" + id }
 
-func validID(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return true
-}
-
 func checkIDs(ids ...string) error {
 	for _, id := range ids {
-		if !validID(id) {
+		if !chat.ValidID(id) {
 			return fmt.Errorf("%w: bad Slack id %q", ErrBadInput, id)
 		}
 	}

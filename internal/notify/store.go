@@ -13,6 +13,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
 )
@@ -406,7 +407,7 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 
 // RememberIM records the bot's DM channel with a user (learned from a DM).
 func (s *Service) RememberIM(_ context.Context, teamID, userID, channelID string) error {
-	if !validID(teamID) || !validID(userID) || !validID(channelID) {
+	if !chat.ValidID(teamID) || !chat.ValidID(userID) || !chat.ValidID(channelID) {
 		return nil // not ids Slack sends: nothing to remember
 	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
