@@ -103,3 +103,42 @@ func (c *Cache[K, V]) Len() int {
 	defer c.mu.Unlock()
 	return len(c.entries)
 }
+
+// Recent remembers keys for a while, bounded: the "told them already today"
+// and "saw this event already" sets. It is safe for concurrent use.
+type Recent struct {
+	mu   sync.Mutex
+	ttl  time.Duration
+	max  int
+	seen map[string]time.Time
+}
+
+// NewRecent remembers each key for ttl, and about limit keys at most.
+func NewRecent(ttl time.Duration, limit int) *Recent {
+	return &Recent{ttl: ttl, max: max(limit, 1), seen: map[string]time.Time{}}
+}
+
+// First reports whether key was not seen within ttl before now, and
+// remembers it as seen now when so.
+func (r *Recent) First(key string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.seen[key]; ok && now.Sub(t) < r.ttl {
+		return false
+	}
+	if len(r.seen) >= r.max {
+		for k, t := range r.seen {
+			if now.Sub(t) >= r.ttl {
+				delete(r.seen, k)
+			}
+		}
+		for k := range r.seen { // still full: forget about a quarter
+			if len(r.seen) < r.max*3/4 {
+				break
+			}
+			delete(r.seen, k)
+		}
+	}
+	r.seen[key] = now
+	return true
+}

@@ -102,3 +102,29 @@ func TestBounded(t *testing.T) {
 		t.Fatalf("len %d > max 8", n)
 	}
 }
+
+func TestRecent(t *testing.T) {
+	r := NewRecent(time.Hour, 4)
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		key  string
+		at   time.Duration
+		want bool
+	}{
+		{"a", 0, true},
+		{"a", time.Minute, false},
+		{"b", time.Minute, true},
+		{"a", time.Hour, true}, // an hour after it was first seen
+		{"a", time.Hour + time.Minute, false},
+	} {
+		if got := r.First(tc.key, t0.Add(tc.at)); got != tc.want {
+			t.Errorf("First(%q, +%v) = %v, want %v", tc.key, tc.at, got, tc.want)
+		}
+	}
+	for i := range 100 {
+		r.First(string(rune('a'+i%26))+string(rune('A'+i/26)), t0)
+	}
+	if n := len(r.seen); n > 4 {
+		t.Fatalf("%d keys kept, max 4", n)
+	}
+}

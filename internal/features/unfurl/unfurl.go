@@ -13,10 +13,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/soebot/soebot/internal/reveal"
+	"github.com/soebot/soebot/internal/ttlcache"
 
 	"github.com/slack-go/slack"
 
@@ -86,7 +86,7 @@ type Feature struct {
 	now     func() time.Time
 	web     *http.Client // the SOE web site, for share-link redirects (no token)
 	site    soelink.Site
-	hints   *hintSet
+	hints   *ttlcache.Recent
 }
 
 // New builds the feature.
@@ -105,7 +105,7 @@ func New(cfg Config, d Deps) *Feature {
 		d.Logger.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
 	}
 	return &Feature{cfg: cfg, slack: d.Slack, links: d.Links, prompts: d.Prompts, aud: d.Audience, log: d.Logger, now: d.Now,
-		site: site, hints: newHintSet(hintEvery, maxHinted), web: &http.Client{
+		site: site, hints: ttlcache.NewRecent(hintEvery, maxHinted), web: &http.Client{
 			Timeout: 3 * time.Second,
 			// Read the redirect of a share link; never follow it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -183,7 +183,7 @@ func (u *Feature) handle(ctx context.Context, env *chat.Envelope) {
 	}
 	// A link still in the composer has no channel to show a hint in; the
 	// hint comes when the message is sent (Slack sends link_shared again).
-	if len(unlinked) > 0 && !ev.inComposer() && u.hints.take(env.TeamID+"/"+ev.User, u.now()) {
+	if len(unlinked) > 0 && !ev.inComposer() && u.hints.First(env.TeamID+"/"+ev.User, u.now()) {
 		scope := unlinked[0]
 		if slices.ContainsFunc(unlinked, func(s soe.Scope) bool { return !s.IsTeam() }) {
 			scope = soe.MainSite()
@@ -293,40 +293,4 @@ func (u *Feature) hint(ctx context.Context, env *chat.Envelope, ev linkSharedEve
 	if err := u.slack.PostEphemeral(ctx, ev.Channel, ev.User, m); err != nil {
 		u.log.InfoContext(ctx, "link_shared: could not show the connect hint", "channel", ev.Channel, "err", err)
 	}
-}
-
-// hintSet remembers, bounded, whom we told recently.
-type hintSet struct {
-	mu    sync.Mutex
-	every time.Duration
-	max   int
-	last  map[string]time.Time
-}
-
-func newHintSet(every time.Duration, limit int) *hintSet {
-	return &hintSet{every: every, max: limit, last: map[string]time.Time{}}
-}
-
-// take reports whether key may be hinted now, and if so records it.
-func (h *hintSet) take(key string, now time.Time) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if t, ok := h.last[key]; ok && now.Sub(t) < h.every {
-		return false
-	}
-	if len(h.last) >= h.max {
-		for k, t := range h.last {
-			if now.Sub(t) >= h.every {
-				delete(h.last, k)
-			}
-		}
-		for k := range h.last {
-			if len(h.last) < h.max*3/4 {
-				break
-			}
-			delete(h.last, k)
-		}
-	}
-	h.last[key] = now
-	return true
 }
