@@ -23,6 +23,7 @@ func forbidden(pkg string) bool {
 		"github.com/soebot/soebot/internal/demo",
 		"github.com/soebot/soebot/internal/golden",
 		"github.com/soebot/soebot/internal/reference",
+		"github.com/soebot/soebot/internal/chat/chattest",
 		"github.com/getkin/kin-openapi/",
 		"github.com/santhosh-tekuri/jsonschema/",
 		"go.uber.org/goleak",
