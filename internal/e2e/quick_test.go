@@ -16,6 +16,12 @@ func TestRepliesThatNeedNoSOERideInTheAck(t *testing.T) {
 		{"", "Stack Overflow in Slack"},
 		{"help", "Stack Overflow in Slack"},
 		{"frobnicate the thing", "I did not understand"},
+		{"experts", "name a tag"},
+		{"experts go,rust,java,kotlin,scala,swift", "at most 5 tags"},
+		{"search", "Tell me what to search for"},
+		{"subscribe", "name a tag"},
+		{"unsubscribe", "That did not work"},
+		{"link to something", "Usage: `/soe link`"},
 	} {
 		t.Run(tt.text, func(t *testing.T) {
 			s, err := e.Slack.SlashCommand(alice, General, "/soe", tt.text)

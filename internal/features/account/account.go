@@ -97,7 +97,7 @@ func New(cfg Config, d Deps) *Feature {
 // linked.
 func (f *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "link", Aliases: []string{"connect", "login"}, Usage: "link [team <slug>]",
-		Summary: "Connect your Stack Overflow account.", Run: f.runLink})
+		Summary: "Connect your Stack Overflow account.", Quick: f.quickLink, Run: f.runLink})
 	r.Subcommand(&router.Subcommand{Name: "whoami", Usage: "whoami",
 		Summary: "Show which Stack Overflow accounts you connected.", Run: f.runWhoami})
 	r.Subcommand(&router.Subcommand{Name: "unlink", Aliases: []string{"disconnect", "logout"}, Usage: "unlink [team <slug> | all]",
@@ -127,13 +127,21 @@ func (f *Feature) replay(ctx context.Context, l linking.Link, r *linking.Resume)
 	f.router.Handle(ctx, env)
 }
 
-func (f *Feature) runLink(ctx context.Context, r *router.Request) {
-	team, rest, err := router.TakeTeam(r.Args)
-	if err != nil || len(rest) > 0 {
+// quickLink answers a usage error from the text alone, in the ack.
+func (f *Feature) quickLink(r *router.Request) (chat.Message, bool) {
+	if _, rest, err := router.TakeTeam(r.Args); err != nil || len(rest) > 0 {
 		cmd := f.router.Command()
-		f.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: `%s link` for the main site, or `%s link team <slug>` for a private team.", cmd, cmd)))
+		return blockkit.Warning(fmt.Sprintf("Usage: `%s link` for the main site, or `%s link team <slug>` for a private team.", cmd, cmd)), true
+	}
+	return chat.Message{}, false
+}
+
+func (f *Feature) runLink(ctx context.Context, r *router.Request) {
+	if m, ok := f.quickLink(r); ok {
+		f.router.Reply(ctx, r.Env, m)
 		return
 	}
+	team, _, _ := router.TakeTeam(r.Args)
 	scope := soe.MainSite()
 	if team != "" {
 		scope = soe.TeamScope(team)

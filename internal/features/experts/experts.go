@@ -117,6 +117,7 @@ func (f *Feature) Register(r *router.Router) {
 		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
 		Usage:   "experts <tag> [tag…] [team <slug>]",
 		Summary: "Who are the subject-matter experts for a tag? Reach them in Slack.",
+		Quick:   f.quick,
 		Run:     f.run,
 	})
 	r.Action(actionShare, f.share)
@@ -166,6 +167,14 @@ func (f *Feature) usage(problem string) chat.Message {
 	return blockkit.Warning(fmt.Sprintf("%s: %s.\nUsage: %s, for example %s or %s.",
 		"That did not work", problem, mrkdwn.Code(cmd+" experts <tag> [tag…] [team <slug>]"),
 		mrkdwn.Code(cmd+" experts kubernetes"), mrkdwn.Code(cmd+" experts go postgresql team platform")))
+}
+
+// quick answers a usage error from the text alone, in the ack.
+func (f *Feature) quick(r *router.Request) (chat.Message, bool) {
+	if _, _, problem := parseExpertsArgs(r.Args); problem != "" {
+		return f.usage(problem), true
+	}
+	return chat.Message{}, false
 }
 
 func (f *Feature) run(ctx context.Context, r *router.Request) {

@@ -164,6 +164,7 @@ func (x *Feature) Register(r *router.Router) {
 		Name:    "search",
 		Usage:   "search <words> [team <slug>]",
 		Summary: "Search questions, answers and articles.",
+		Quick:   x.quick,
 		Run:     x.run,
 	})
 	r.Action(actionSearchPage, x.page)
@@ -214,6 +215,14 @@ func (x *Feature) usage(problem string) chat.Message {
 	return blockkit.Warning(fmt.Sprintf("%s.\nUsage: %s, for example %s or %s.", problem,
 		mrkdwn.Code(cmd+" search <words> [team <slug>]"),
 		mrkdwn.Code(cmd+" search restart deployment"), mrkdwn.Code(cmd+" search etcd latency team platform")))
+}
+
+// quick answers an empty search from the text alone, in the ack.
+func (x *Feature) quick(r *router.Request) (chat.Message, bool) {
+	if query, _, _ := parseSearch(r.Rest); query == "" {
+		return x.usage("Tell me what to search for"), true
+	}
+	return chat.Message{}, false
 }
 
 func (x *Feature) run(ctx context.Context, r *router.Request) {

@@ -154,10 +154,12 @@ func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
 		Usage:   "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
 		Summary: "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
+		Quick:   n.quickSubscribe,
 		Run:     n.runSubscribe})
 	r.Subcommand(&router.Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
 		Usage: "unsubscribe <tag…>|all [team <slug>]", Summary: "Stop posting those tags (or anything) to this channel.",
-		Run: n.runUnsubscribe})
+		Quick: n.quickUnsubscribe,
+		Run:   n.runUnsubscribe})
 	r.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
 		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you keep running).",
 		Run: n.runSubscriptions})
@@ -363,6 +365,28 @@ type pendingSub struct {
 	Channel string   `json:"c"`
 }
 
+// quickSubscribe answers a usage error from the text alone, in the ack.
+func (n *Feature) quickSubscribe(r *router.Request) (chat.Message, bool) {
+	if _, problem := parseSubscribeArgs(r.Args); problem != "" {
+		return n.usage(problem), true
+	}
+	return chat.Message{}, false
+}
+
+// quickUnsubscribe answers a usage error from the text alone, in the ack.
+func (n *Feature) quickUnsubscribe(r *router.Request) (chat.Message, bool) {
+	if _, _, _, problem := parseUnsubscribeArgs(r.Args); problem != "" {
+		return n.unsubscribeUsage(problem), true
+	}
+	return chat.Message{}, false
+}
+
+func (n *Feature) unsubscribeUsage(problem string) chat.Message {
+	cmd := n.router.Command()
+	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
+		mrkdwn.Code(cmd+" unsubscribe <tag…>|all [team <slug>]"), mrkdwn.Code(cmd+" unsubscribe go"), mrkdwn.Code(cmd+" unsubscribe all")))
+}
+
 func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 	args, problem := parseSubscribeArgs(r.Args)
 	if problem != "" {
@@ -517,11 +541,9 @@ func (n *Feature) cancel(ctx context.Context, env *chat.Envelope, _ *slack.Block
 // --- /soe unsubscribe ------------------------------------------------------------
 
 func (n *Feature) runUnsubscribe(ctx context.Context, r *router.Request) {
-	cmd := n.router.Command()
 	tags, all, team, problem := parseUnsubscribeArgs(r.Args)
 	if problem != "" {
-		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s or %s.", problem,
-			mrkdwn.Code(cmd+" unsubscribe <tag…>|all [team <slug>]"), mrkdwn.Code(cmd+" unsubscribe go"), mrkdwn.Code(cmd+" unsubscribe all"))))
+		n.router.Reply(ctx, r.Env, n.unsubscribeUsage(problem))
 		return
 	}
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
