@@ -13,6 +13,7 @@ import (
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/people"
 	"github.com/soebot/soebot/internal/reveal"
+	"github.com/soebot/soebot/internal/router"
 )
 
 // The wiring of the feature packages (internal/features/…): each gets the
@@ -20,7 +21,7 @@ import (
 // order is the order of /soe help).
 
 // soeTimeout bounds one user-facing SOE lookup, so a person hears back in time.
-const soeTimeout = 8 * time.Second
+const soeTimeout = router.DefaultSOETimeout
 
 // featureConfig is what every feature is told about its surroundings.
 type featureConfig struct {

@@ -373,3 +373,22 @@ func (r *Router) lookupAction(id string) (ActionFunc, bool) {
 	}
 	return nil, false
 }
+
+// DefaultSOETimeout bounds one user-facing SOE lookup, so a person hears back
+// in time.
+const DefaultSOETimeout = 8 * time.Second
+
+// Defaults fills what a feature's caller (usually a test) left unset: a
+// logger that discards, the real clock, DefaultSOETimeout.
+func Defaults(log *slog.Logger, now func() time.Time, soeTimeout time.Duration) (*slog.Logger, func() time.Time, time.Duration) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if soeTimeout <= 0 {
+		soeTimeout = DefaultSOETimeout
+	}
+	return log, now, soeTimeout
+}

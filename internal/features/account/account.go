@@ -80,15 +80,7 @@ type Feature struct {
 
 // New builds the feature.
 func New(cfg Config, d Deps) *Feature {
-	if cfg.SOETimeout <= 0 {
-		cfg.SOETimeout = 8 * time.Second
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, links: d.Links, home: d.Home, log: d.Logger, now: d.Now}
 }
 

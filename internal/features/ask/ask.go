@@ -139,15 +139,7 @@ func New(cfg Config, d Deps) *Feature {
 	if cfg.Command == "" {
 		cfg.Command = "/soe"
 	}
-	if cfg.SOETimeout <= 0 {
-		cfg.SOETimeout = 8 * time.Second
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{
 		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, aud: d.Audience, log: d.Logger, now: d.Now,
 		names:    ttlcache.New[string, string](10*time.Minute, 5000, d.Now),

@@ -102,12 +102,7 @@ func New(cfg Config, d Deps) *Feature {
 	if cfg.Command == "" {
 		cfg.Command = "/soe"
 	}
-	if cfg.SOETimeout <= 0 {
-		cfg.SOETimeout = 8 * time.Second
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
+	d.Logger, _, cfg.SOETimeout = router.Defaults(d.Logger, nil, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, people: d.People, asker: d.Asker, aud: d.Audience, log: d.Logger}
 }
 

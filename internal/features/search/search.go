@@ -147,12 +147,7 @@ type Deps struct {
 
 // New builds the feature.
 func New(cfg Config, d Deps) *Feature {
-	if cfg.SOETimeout <= 0 {
-		cfg.SOETimeout = 8 * time.Second
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
+	d.Logger, _, cfg.SOETimeout = router.Defaults(d.Logger, nil, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, asker: d.Asker, aud: d.Audience, log: d.Logger,
 		pages: ttlcache.New[string, *soe.Page[soe.SearchResult]](2*time.Minute, searchCacheSize, d.Now)}
 }

@@ -91,15 +91,7 @@ type Feature struct {
 
 // New builds the feature.
 func New(cfg Config, d Deps) *Feature {
-	if cfg.SOETimeout <= 0 {
-		cfg.SOETimeout = 8 * time.Second
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	site, ok := soelink.ParseSite(cfg.SiteURL)
 	if !ok {
 		d.Logger.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
