@@ -101,27 +101,32 @@ func newFake(t *testing.T) *slackfake.Fake {
 	return f
 }
 
-// A burst is acked first and its handlers held until the socket is quiet:
-// every envelope is still handled exactly once.
+// A burst is acked first and its handlers held until the socket is quiet
+// (or, with NoBurstHold, started at once): every envelope is still handled
+// exactly once.
 func TestBurstHandledOnceEach(t *testing.T) {
-	f := newFake(t)
-	const n = 300
-	h := &countingHandler{handled: map[string]int{}, started: make(chan struct{}, n)}
-	stop := startApp(t, f, h)
-	defer stop()
+	for _, noHold := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoBurstHold=%v", noHold), func(t *testing.T) {
+			f := newFake(t)
+			const n = 300
+			h := &countingHandler{handled: map[string]int{}, started: make(chan struct{}, n)}
+			stop := startApp(t, f, h, func(c *Config) { c.NoBurstHold = noHold })
+			defer stop()
 
-	sent := burstOf(t, f, n)
-	for range n {
-		select {
-		case <-h.started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("not every envelope of the burst was handled")
-		}
-	}
-	for i, s := range sent {
-		if c := h.count(s.EnvelopeID); c != 1 {
-			t.Errorf("envelope %d handled %d times, want once", i, c)
-		}
+			sent := burstOf(t, f, n)
+			for range n {
+				select {
+				case <-h.started:
+				case <-time.After(10 * time.Second):
+					t.Fatal("not every envelope of the burst was handled")
+				}
+			}
+			for i, s := range sent {
+				if c := h.count(s.EnvelopeID); c != 1 {
+					t.Errorf("envelope %d handled %d times, want once", i, c)
+				}
+			}
+		})
 	}
 }
 
