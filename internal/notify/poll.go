@@ -586,6 +586,11 @@ func (c countingSource) TagByName(ctx context.Context, name string) (*soe.TagSum
 	return c.Client.TagByName(ctx, name)
 }
 
+func (c countingSource) Tag(ctx context.Context, id int) (*soe.Tag, error) {
+	c.st.SOECalls++
+	return c.Client.Tag(ctx, id)
+}
+
 func (c countingSource) SubjectMatterExperts(ctx context.Context, tagID int) (*soe.SubjectMatterExperts, error) {
 	c.st.SOECalls++
 	return c.Client.SubjectMatterExperts(ctx, tagID)

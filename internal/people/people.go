@@ -25,6 +25,7 @@ import (
 type Source interface {
 	Scope() soe.Scope
 	TagByName(ctx context.Context, name string) (*soe.TagSummary, []string, error)
+	Tag(ctx context.Context, id int) (*soe.Tag, error)
 	SubjectMatterExperts(ctx context.Context, tagID int) (*soe.SubjectMatterExperts, error)
 	UserGroup(ctx context.Context, id int) (*soe.UserGroup, error)
 	User(ctx context.Context, id int) (*soe.User, error)
@@ -111,6 +112,10 @@ type Directory struct {
 	// emails: (team, lower email) → Slack id or "".
 	tags    *ttlcache.Cache[string, *soe.TagSummary]
 	experts *ttlcache.Cache[string, *Experts]
+	// ids: (scope, lower name) → tag id, kept for a day whatever TTL says: a
+	// tag's id never changes, and knowing it saves the by-name lookup (one
+	// SOE round trip) on every uncached /soe experts.
+	ids *ttlcache.Cache[string, int]
 	mapped  *ttlcache.Cache[string, string]
 	emails  *ttlcache.Cache[string, string]
 }
@@ -127,9 +132,45 @@ func New(cfg Config, links Links, sl Slack) *Directory {
 		links: links, slack: sl, log: cfg.Logger,
 		tags:    ttlcache.New[string, *soe.TagSummary](cfg.TTL, 5000, cfg.Now),
 		experts: ttlcache.New[string, *Experts](cfg.TTL, 5000, cfg.Now),
+		ids:     ttlcache.New[string, int](tagIDTTL, 20000, cfg.Now),
 		mapped:  ttlcache.New[string, string](cfg.TTL, 20000, cfg.Now),
 		emails:  ttlcache.New[string, string](cfg.TTL, 20000, cfg.Now),
 	}
+}
+
+// tagIDTTL is how long a tag's id is remembered by name.
+const tagIDTTL = 24 * time.Hour
+
+// TagWithExperts looks a tag up by name like Tag and, when SOE includes them
+// in the same answer (GET /tags/{id}, once the tag's id is known), returns
+// its experts too (groups expanded); experts is nil otherwise, and the
+// caller asks TagExperts. So a known tag costs one SOE round trip.
+func (d *Directory) TagWithExperts(ctx context.Context, src Source, name string) (tag *soe.TagSummary, experts *Experts, suggestions []string, err error) {
+	key := src.Scope().Key() + "\x00" + strings.ToLower(name)
+	if t, ok := d.tags.Get(key); ok {
+		return t, nil, nil, nil
+	}
+	if id, ok := d.ids.Get(key); ok {
+		full, err := src.Tag(ctx, id)
+		switch {
+		case err == nil && strings.EqualFold(full.Name, name):
+			d.tags.Put(key, &full.TagSummary)
+			if full.SubjectMatterExperts == nil || full.SubjectMatterExpertCount == nil {
+				return &full.TagSummary, nil, nil, nil
+			}
+			ex, err := expand(ctx, src, full.SubjectMatterExperts)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			d.experts.Put(fmt.Sprintf("%s\x00%d", src.Scope().Key(), id), ex)
+			return &full.TagSummary, ex, nil, nil
+		case err != nil && !errors.Is(err, soe.ErrNotFound):
+			return nil, nil, nil, err
+		}
+		// gone or renamed: look it up by name again
+	}
+	tag, suggestions, err = d.Tag(ctx, src, name)
+	return tag, nil, suggestions, err
 }
 
 // Tag looks a tag up by name. When there is no such tag, the error is
@@ -139,6 +180,9 @@ func (d *Directory) Tag(ctx context.Context, src Source, name string) (tag *soe.
 		t, sugg, err := src.TagByName(ctx, name)
 		if errors.Is(err, soe.ErrNotFound) {
 			suggestions = sugg
+		}
+		if err == nil {
+			d.ids.Put(src.Scope().Key()+"\x00"+strings.ToLower(name), t.ID)
 		}
 		return t, err
 	})

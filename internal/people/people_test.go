@@ -62,6 +62,18 @@ func (s *fakeSource) TagByName(_ context.Context, name string) (*soe.TagSummary,
 	return nil, s.suggs, soe.ErrNotFound
 }
 
+func (s *fakeSource) Tag(_ context.Context, id int) (*soe.Tag, error) {
+	if err := s.count("tagid", id); err != nil {
+		return nil, err
+	}
+	for _, t := range s.tags {
+		if t.ID == id {
+			return &soe.Tag{TagSummary: *t, SubjectMatterExperts: s.smes[id]}, nil
+		}
+	}
+	return nil, soe.ErrNotFound
+}
+
 func (s *fakeSource) SubjectMatterExperts(_ context.Context, tagID int) (*soe.SubjectMatterExperts, error) {
 	if err := s.count("smes", tagID); err != nil {
 		return nil, err
@@ -398,5 +410,38 @@ func TestEveryone(t *testing.T) {
 				t.Error("Has of a stranger")
 			}
 		})
+	}
+}
+
+// Once a tag's id is known (it never changes), an expired tag costs one SOE
+// round trip: GET /tags/{id} answers with the tag and its SMEs together.
+func TestTagWithExpertsKnownTagIsOneCall(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	src := &fakeSource{
+		tags:   map[string]*soe.TagSummary{"go": {ID: 1, Name: "go", SubjectMatterExpertCount: new(2)}},
+		smes:   map[int]*soe.SubjectMatterExperts{1: {Users: us(1), UserGroups: []soe.UserGroup{{ID: 10, Users: us(2)}}}},
+		groups: map[int]*soe.UserGroup{},
+	}
+	d := New(Config{TTL: time.Nanosecond, Now: clock}, nil, &fakeSlack{})
+	ctx := context.Background()
+	// First time: by name, and no experts in that answer.
+	tag, ex, _, err := d.TagWithExperts(ctx, src, "go")
+	if err != nil || tag.ID != 1 || ex != nil || src.n("tag") != 1 {
+		t.Fatalf("first lookup: %+v %+v %v (%d by-name calls)", tag, ex, err, src.n("tag"))
+	}
+	now = now.Add(time.Minute) // every TTL'd entry expired; the id is not
+	tag, ex, _, err = d.TagWithExperts(ctx, src, "Go")
+	if err != nil || tag.ID != 1 || ex == nil || !ex.Has(2) {
+		t.Fatalf("known tag: %+v %+v %v", tag, ex, err)
+	}
+	if src.n("tag") != 1 || src.n("tagid") != 1 || src.n("smes") != 0 {
+		t.Fatalf("calls: by name %d, by id %d, smes %d; want 1, 1, 0", src.n("tag"), src.n("tagid"), src.n("smes"))
+	}
+	// A tag that is gone by id is looked up by name again.
+	src.tags = map[string]*soe.TagSummary{"go": {ID: 7, Name: "go"}}
+	now = now.Add(time.Minute)
+	if tag, _, _, err := d.TagWithExperts(ctx, src, "go"); err != nil || tag.ID != 7 || src.n("tag") != 2 {
+		t.Fatalf("recreated tag: %+v %v (%d by-name calls)", tag, err, src.n("tag"))
 	}
 }

@@ -78,6 +78,30 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Cont
 	return cl.v, cl.err
 }
 
+// Get returns the cached value for k, if it has not expired.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok && c.now().Before(e.expires) {
+		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// Put caches v for k (a value learnt on the way, without a load).
+func (c *Cache[K, V]) Put(k K, v V) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		c.evictLocked()
+	}
+	c.entries[k] = entry[V]{v: v, expires: c.now().Add(c.ttl)}
+}
+
 // evictLocked drops expired entries, and if still full, about a quarter of
 // the rest (map order is random enough for a cache).
 func (c *Cache[K, V]) evictLocked() {

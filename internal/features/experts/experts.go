@@ -64,7 +64,7 @@ type Slack interface {
 // People finds tags, their experts and the experts' Slack users
 // (*people.Directory).
 type People interface {
-	Tag(ctx context.Context, src people.Source, name string) (*soe.TagSummary, []string, error)
+	TagWithExperts(ctx context.Context, src people.Source, name string) (*soe.TagSummary, *people.Experts, []string, error)
 	TagExperts(ctx context.Context, src people.Source, tagID int) (*people.Experts, error)
 	InSlack(ctx context.Context, teamID string, src people.Source, callerSOEID int, e *people.Experts) (*people.Experts, error)
 }
@@ -282,7 +282,7 @@ func (f *Feature) lookup(ctx context.Context, teamID string, c *soe.Client, link
 
 func (f *Feature) lookupTag(ctx context.Context, teamID string, src people.Source, caller int, name string) (tagExperts, error) {
 	res := tagExperts{Typed: name}
-	tag, sugg, err := f.people.Tag(ctx, src, name)
+	tag, ex, sugg, err := f.people.TagWithExperts(ctx, src, name)
 	if errors.Is(err, soe.ErrNotFound) {
 		res.Suggestions = sugg
 		return res, nil
@@ -297,7 +297,9 @@ func (f *Feature) lookupTag(ctx context.Context, teamID string, src people.Sourc
 		res.SMEDisabled = true
 		return res, nil
 	}
-	ex, err := f.people.TagExperts(ctx, src, tag.ID)
+	if ex == nil {
+		ex, err = f.people.TagExperts(ctx, src, tag.ID)
+	}
 	switch {
 	case errors.Is(err, soe.ErrSMEDisabled):
 		res.SMEDisabled = true

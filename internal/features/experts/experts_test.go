@@ -178,6 +178,11 @@ type fakePeople struct {
 	calls   []string
 }
 
+func (p *fakePeople) TagWithExperts(ctx context.Context, src people.Source, name string) (*soe.TagSummary, *people.Experts, []string, error) {
+	t, sugg, err := p.Tag(ctx, src, name)
+	return t, nil, sugg, err
+}
+
 func (p *fakePeople) Tag(_ context.Context, _ people.Source, name string) (*soe.TagSummary, []string, error) {
 	p.calls = append(p.calls, "tag "+name)
 	if err := p.err["tag"]; err != nil {

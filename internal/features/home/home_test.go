@@ -192,6 +192,8 @@ func (s *site) TagByName(context.Context, string) (*soe.TagSummary, []string, er
 	return nil, nil, errors.New("not used")
 }
 
+func (s *site) Tag(context.Context, int) (*soe.Tag, error) { return nil, errors.New("not used") }
+
 func (s *site) User(context.Context, int) (*soe.User, error) { return nil, errors.New("not used") }
 
 func (s *site) TagsPage(_ context.Context, opt soe.TagListOptions) (*soe.Page[soe.TagSummary], error) {
