@@ -21,6 +21,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/metrics"
+	"github.com/soebot/soebot/internal/ttlcache"
 )
 
 // Config configures the transport.
@@ -56,7 +57,7 @@ type App struct {
 	sem       chan struct{}
 	inflight  sync.WaitGroup
 	connected atomic.Bool
-	dedupe    *eventDedupe
+	dedupe    *ttlcache.Recent // recent event_ids (Slack retries)
 
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
@@ -130,7 +131,7 @@ func New(cfg Config) *App {
 		sm:     socketmode.New(api, smOpts...),
 		client: NewClient(api, cfg.Logger, rateOr(cfg.PostRate, 1)),
 		sem:    make(chan struct{}, cfg.Workers),
-		dedupe: newEventDedupe(10000, 10*time.Minute),
+		dedupe: ttlcache.NewRecent(10*time.Minute, 10000),
 
 		handlerCtx: hctx, cancelHandler: cancel, ackCtx: context.Background(),
 		jobs: make(chan func()), quitWorkers: make(chan struct{}),
@@ -269,7 +270,7 @@ func (a *App) dispatch(evt socketmode.Event) {
 	}
 	a.met.Envelopes.WithLabelValues(env.Type).Inc()
 
-	if env.EventID != "" && a.dedupe.seen(env.EventID, start) {
+	if env.EventID != "" && !a.dedupe.First(env.EventID, start) {
 		a.ack(evt.Request, nil, start)
 		a.log.Info("duplicate event delivery ignored", "event_id", env.EventID, "retry_attempt", env.RetryAttempt)
 		return
@@ -496,36 +497,4 @@ func apology() chat.Message {
 
 func busyMessage() chat.Message {
 	return chat.Message{Text: ":hourglass: soebot is very busy right now and could not take that. Please try again in a moment."}
-}
-
-// eventDedupe remembers recent event_ids (bounded, expiring).
-type eventDedupe struct {
-	mu    sync.Mutex
-	max   int
-	ttl   time.Duration
-	seenM map[string]time.Time
-}
-
-func newEventDedupe(size int, ttl time.Duration) *eventDedupe {
-	return &eventDedupe{max: size, ttl: ttl, seenM: map[string]time.Time{}}
-}
-
-func (d *eventDedupe) seen(id string, now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if t, ok := d.seenM[id]; ok && now.Sub(t) < d.ttl {
-		return true
-	}
-	if len(d.seenM) >= d.max {
-		for k, t := range d.seenM {
-			if now.Sub(t) >= d.ttl {
-				delete(d.seenM, k)
-			}
-		}
-		if len(d.seenM) >= d.max {
-			clear(d.seenM)
-		}
-	}
-	d.seenM[id] = now
-	return false
 }
