@@ -18,4 +18,10 @@ func TestLongEmojiSearchIsAnswered(t *testing.T) {
 	if !strings.Contains(m.Text, "Nothing on main site matches") {
 		t.Fatalf("reply %q does not answer the search", m.Text)
 	}
+	// The reply itself fits Slack's limits now (its URL is built to fit), so
+	// the plain-text fallback of chat.Reply is not even needed.
+	if len(m.Blocks) == 0 {
+		t.Fatalf("the reply came as plain text: Slack refused its blocks (%v)", e.Slack.Errors())
+	}
+	e.Slack.T(t).ExpectNoErrors()
 }

@@ -395,7 +395,13 @@ func (x *Feature) searchURL(scope soe.Scope, query string) string {
 	if scope.IsTeam() {
 		site += "/c/" + url.PathEscape(scope.Team)
 	}
-	return site + "/search?q=" + url.QueryEscape(query)
+	// Built to fit in a button: a long non-ASCII query escapes to many times
+	// its length, so the query is shortened (by whole runes) until it fits.
+	q := []rune(query)
+	for len(q) > 0 && len(site)+len("/search?q=")+len(url.QueryEscape(string(q))) > blockkit.MaxURL {
+		q = q[:len(q)*9/10]
+	}
+	return site + "/search?q=" + url.QueryEscape(string(q))
 }
 
 // quoteQuery shows a user's query inertly.

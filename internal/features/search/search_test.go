@@ -190,3 +190,18 @@ func TestSharedPostValue(t *testing.T) {
 		}
 	}
 }
+
+// Security #6: "Open in Stack Overflow" always fits in a button, even for a
+// long query that escapes to many times its length.
+func TestSearchURLFitsAButton(t *testing.T) {
+	x := New(Config{SiteURL: "https://acme.example"}, Deps{Router: testRouter()})
+	for _, q := range []string{"helm rollback", strings.Repeat("🦄", 500), strings.Repeat("é", 2000), strings.Repeat("x", 5000)} {
+		u := x.searchURL(soe.TeamScope("platform"), q)
+		if len(u) > blockkit.MaxURL || !strings.HasPrefix(u, "https://acme.example/c/platform/search?q=") {
+			t.Errorf("searchURL(%.10q…) is %d bytes: %.80s", q, len(u), u)
+		}
+	}
+	if u := x.searchURL(soe.MainSite(), "helm rollback"); u != "https://acme.example/search?q=helm+rollback" {
+		t.Errorf("short query: %s", u)
+	}
+}
