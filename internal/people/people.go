@@ -115,9 +115,9 @@ type Directory struct {
 	// ids: (scope, lower name) → tag id, kept for a day whatever TTL says: a
 	// tag's id never changes, and knowing it saves the by-name lookup (one
 	// SOE round trip) on every uncached /soe experts.
-	ids *ttlcache.Cache[string, int]
-	mapped  *ttlcache.Cache[string, string]
-	emails  *ttlcache.Cache[string, string]
+	ids    *ttlcache.Cache[string, int]
+	mapped *ttlcache.Cache[string, string]
+	emails *ttlcache.Cache[string, string]
 }
 
 // New returns a directory; links may be nil (no linked accounts known).
