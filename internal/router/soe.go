@@ -142,6 +142,7 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link, err error) chat.Message {
 	var m chat.Message
 	var rl *soe.RateLimitError
+	var paced *soe.PacedError
 	var pe *soe.ProblemError
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
@@ -161,6 +162,9 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 		}
 		m = r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, ResumeFor(env, nil), true,
 			":lock: Your connection is read-only; reconnect with write access to do this.")
+	case errors.As(err, &paced):
+		r.log.InfoContext(ctx, "SOE pace used up for this account; told to try again", "user", env.UserID, "retry_after", paced.RetryAfter)
+		m = blockkit.Warning(fmt.Sprintf("Stack Overflow is busy for your account right now; try again in %d seconds.", ceilSeconds(paced.RetryAfter)))
 	case errors.As(err, &rl):
 		m = blockkit.Warning(fmt.Sprintf("Stack Overflow is busy right now (rate limit). Try again in %s.", rl.RetryAfter.Round(time.Second)))
 	case soe.Temporary(err) || errors.Is(err, context.DeadlineExceeded):
@@ -177,4 +181,9 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 	}
 	r.Reply(ctx, env, m)
 	return m
+}
+
+// ceilSeconds is d in whole seconds, rounded up (at least 1).
+func ceilSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }

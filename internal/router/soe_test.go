@@ -85,6 +85,7 @@ func TestSOEFailed(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &soe.StatusError{Status: 401}), []string{"Reconnect your Stack Overflow account", "Reconnect", public + "/link/"}},
 		{soe.ErrWriteAccess, []string{"read-only; reconnect with write access", "Reconnect"}},
 		{&soe.RateLimitError{RetryAfter: 30 * time.Second}, []string{"rate limit", "30s"}},
+		{fmt.Errorf("soe: %w", &soe.PacedError{RetryAfter: 2500 * time.Millisecond}), []string{"busy for your account right now; try again in 3 seconds"}},
 		{&soe.StatusError{Status: 503}, []string{"did not answer"}},
 		{context.DeadlineExceeded, []string{"did not answer"}},
 		{&soe.StatusError{Status: 403}, []string{"not allowed"}},

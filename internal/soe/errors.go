@@ -115,6 +115,15 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("SOE: rate limit exceeded, retry in %s", e.RetryAfter.Round(time.Second))
 }
 
+// PacedError is the bot's own pacing of one token (kept under SOE's
+// throttles, see pacing.go) leaving no room for a call before its deadline:
+// the person's account is busy, nothing is wrong. No request was sent.
+type PacedError struct{ RetryAfter time.Duration }
+
+func (e *PacedError) Error() string {
+	return fmt.Sprintf("SOE: this account's request pace is used up, retry in %s", e.RetryAfter.Round(time.Second))
+}
+
 // StatusError is any other non-2xx response (typically 5xx or a body that is
 // not problem details). Body is truncated and never contains the token.
 type StatusError struct {

@@ -54,17 +54,38 @@ func newPacer() *pacer {
 	return &pacer{lim: rate.NewLimiter(normalRate, normalBurst)}
 }
 
-// wait blocks until a request may be sent or ctx is done.
+// wait blocks until a request may be sent or ctx is done. When the pace
+// leaves no room for the request before ctx's deadline it says so at once,
+// with a *PacedError naming the wait, instead of sleeping into the deadline.
 func (p *pacer) wait(ctx context.Context) error {
 	p.mu.Lock()
 	until := p.blockedUntil
 	p.mu.Unlock()
 	if d := time.Until(until); d > 0 {
+		if tooLate(ctx, d) {
+			return &PacedError{RetryAfter: d}
+		}
 		if err := sleepCtx(ctx, d); err != nil {
 			return err
 		}
 	}
-	return p.lim.Wait(ctx)
+	r := p.lim.Reserve()
+	d := r.Delay()
+	if tooLate(ctx, d) {
+		r.Cancel()
+		return &PacedError{RetryAfter: d}
+	}
+	if err := sleepCtx(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// tooLate reports whether waiting d would pass ctx's deadline.
+func tooLate(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Now().Add(d).After(dl)
 }
 
 // pause makes every request with this token wait at least d.

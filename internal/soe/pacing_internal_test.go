@@ -2,6 +2,7 @@ package soe
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -120,5 +121,34 @@ func TestAPITime(t *testing.T) {
 		if got != want {
 			t.Errorf("%s => %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Issue 21, busy is not broken: a pace that leaves no room before the
+// deadline is a *PacedError at once, naming the wait, not a timeout.
+func TestPacerSaysBusyBeforeTheDeadline(t *testing.T) {
+	p := newPacer()
+	p.observe(hdr("x-token-bucket-calls-left", "0", "x-token-bucket-seconds-until-next-refill", "30"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err := p.wait(ctx)
+	var pe *PacedError
+	if !errors.As(err, &pe) || pe.RetryAfter < 29*time.Second || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("wait = %v after %v, want a PacedError of ~30s at once", err, time.Since(start))
+	}
+	q := newPacer()
+	for range normalBurst { // the burst is used up: the next call must wait ~50ms
+		if err := q.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel2()
+	if err := q.wait(short); !errors.As(err, &pe) {
+		t.Fatalf("wait past the deadline = %v, want a PacedError", err)
+	}
+	if err := q.wait(context.Background()); err != nil {
+		t.Fatalf("a refused wait kept its slot: %v", err)
 	}
 }

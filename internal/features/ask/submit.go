@@ -270,7 +270,11 @@ func (a *Feature) findPosted(ctx context.Context, c *soe.Client, link *linking.L
 func (a *Feature) explain(ctx context.Context, replyEnv *chat.Envelope, link *linking.Link, err error) (string, map[string][]string) {
 	var pe *soe.ProblemError
 	var rl *soe.RateLimitError
+	var paced *soe.PacedError
 	switch {
+	case errors.As(err, &paced):
+		return fmt.Sprintf(":warning: Stack Overflow is busy for your account right now, so your question was not posted. Try again in %s; everything you wrote is still here.",
+			paced.RetryAfter.Round(time.Second)), nil
 	case errors.Is(err, soe.ErrUnauthorized):
 		a.r.Failed(ctx, replyEnv, link, err) // marks the link invalid, sends Reconnect
 		return ":warning: Stack Overflow no longer accepts your connection. I sent you a message to reconnect; then press *Post question* again. Nothing was posted.", nil
