@@ -2,6 +2,7 @@ package linking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -177,7 +178,7 @@ func TestLinkRecordsStoredBeforeAccessState(t *testing.T) {
 				delete(m, "access")
 				delete(m, "write_access")
 				var extra map[string]any
-				if err := jsonUnmarshal([]byte(tc.json), &extra); err != nil {
+				if err := json.Unmarshal([]byte(tc.json), &extra); err != nil {
 					t.Fatal(err)
 				}
 				for k, v := range extra {
@@ -197,7 +198,7 @@ func TestLinkRecordsStoredBeforeAccessState(t *testing.T) {
 			}
 			var raw map[string]any
 			_ = e.db.View(func(tx *bbolt.Tx) error {
-				return jsonUnmarshal(tx.Bucket(bucketLinks).Get([]byte(linkKey(team, "UALICE", soe.MainSite()))), &raw)
+				return json.Unmarshal(tx.Bucket(bucketLinks).Get([]byte(linkKey(team, "UALICE", soe.MainSite()))), &raw)
 			})
 			if w, _ := raw["write_access"].(bool); raw["access"] != "read-write" || !w {
 				t.Fatalf("stored after a write: %v", raw)

@@ -2,6 +2,7 @@ package linking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,7 +63,7 @@ func (s *Service) openFlow(rec *stateRecord, state, code string) (*openedFlow, *
 	if len(rec.Resume) > 0 {
 		if plain, err := s.keys.Open(rec.Resume, stateAAD(sk)); err == nil {
 			f.resume = new(Resume)
-			if jsonUnmarshal(plain, f.resume) != nil {
+			if json.Unmarshal(plain, f.resume) != nil {
 				f.resume = nil
 			}
 		}

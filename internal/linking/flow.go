@@ -15,10 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/slack-go/slack"
 	"go.etcd.io/bbolt"
 
-	"github.com/soebot/soebot/internal/chat"
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -535,10 +534,7 @@ func (s *Service) dm(ctx context.Context, user, text string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	m := chat.Message{Text: text, Blocks: []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil),
-	}}
-	if _, _, err := s.slack.DM(ctx, user, m); err != nil {
+	if _, _, err := s.slack.DM(ctx, user, blockkit.Text(text)); err != nil {
 		s.log.WarnContext(ctx, "link DM failed", "user", user, "err", err)
 	}
 }

@@ -26,11 +26,13 @@
 package linking
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -553,9 +555,9 @@ func (s *Service) Links(ctx context.Context, teamID, userID string) ([]Link, err
 	var out []Link
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLinks).Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var rec linkRecord
-			if err := jsonUnmarshal(v, &rec); err != nil {
+			if err := json.Unmarshal(v, &rec); err != nil {
 				s.log.WarnContext(ctx, "skipping unreadable link record", "err", err)
 				continue
 			}
@@ -587,7 +589,7 @@ func (s *Service) ScopeLinks(_ context.Context, scope soe.Scope) ([]Link, error)
 			}
 			var rec linkRecord
 			// A record that does not decode is skipped, as are invalid and expired links.
-			usable := jsonUnmarshal(v, &rec) == nil && rec.Scope == key && !rec.Invalid &&
+			usable := json.Unmarshal(v, &rec) == nil && rec.Scope == key && !rec.Invalid &&
 				(rec.Expiry.IsZero() || now.Before(rec.Expiry))
 			if !usable {
 				return nil
@@ -712,7 +714,7 @@ func (s *Service) UnlinkAll(ctx context.Context, teamID, userID string) (int, er
 		n = 0
 		var keys []string
 		c := tx.Bucket(bucketLinks).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			keys = append(keys, string(k))
 		}
 		for _, k := range keys {
@@ -743,7 +745,7 @@ func deleteLink(tx *bbolt.Tx, key string) (bool, error) {
 		return false, nil
 	}
 	var rec linkRecord
-	if err := jsonUnmarshal(v, &rec); err == nil {
+	if err := json.Unmarshal(v, &rec); err == nil {
 		if sc, err := soe.ParseScopeKey(rec.Scope); err == nil {
 			if err := deleteIndex(tx, rec.TeamID, sc, rec.SOEUserID, rec.UserID); err != nil {
 				return false, err
@@ -785,8 +787,4 @@ func putLinkTx(tx *bbolt.Tx, rec *linkRecord, scope soe.Scope) error {
 		return err
 	}
 	return tx.Bucket(bucketBySOE).Put([]byte(bySOEKey(rec.TeamID, scope, rec.SOEUserID)), []byte(rec.UserID))
-}
-
-func hasPrefix(k, prefix []byte) bool {
-	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
 }

@@ -13,8 +13,7 @@ import (
 	"github.com/soebot/soebot/internal/soe"
 )
 
-func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // sortLinks orders links main site first, then teams by slug.
 func sortLinks(ls []Link) {
