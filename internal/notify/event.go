@@ -69,6 +69,14 @@ type Event struct {
 	Created time.Time    `json:"created"`     // when the bot saw it
 }
 
+// notice is the event's notice content (empty when it has none).
+func (e *Event) notice() *Notice {
+	if e.Notice == nil {
+		return &Notice{}
+	}
+	return e.Notice
+}
+
 // Target is who receives a delivery: a channel (ChannelID) or a user's DM
 // (UserID).
 type Target struct {

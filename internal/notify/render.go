@@ -203,28 +203,22 @@ func channelList(ids []string) string {
 }
 
 func renderPaused(ev *Event, command string) chat.Message {
-	n := ev.Notice
-	if n == nil {
-		n = &Notice{}
-	}
+	n := ev.notice()
 	scope := mrkdwn.Escape(ev.Scope.String())
 	text := fmt.Sprintf(":double_vertical_bar: I paused your subscriptions on *%s* (%s in %s): nobody who can see %s has a working Stack Overflow connection any more.\n"+
 		"Reconnect and they resume by themselves. %s shows their state.",
 		scope, TagList(n.Tags), channelList(n.Channels), scope, mrkdwn.Code(command+" subscriptions mine"))
-	btn := slack.NewButtonBlockElement(ActionReconnect, ev.Scope.Key(), slack.NewTextBlockObject(slack.PlainTextType, "Reconnect", true, false)).WithStyle(slack.StylePrimary)
+	btn := blockkit.PrimaryButton(ActionReconnect, "Reconnect", ev.Scope.Key())
 	return chat.Message{
 		Text:   "Your Stack Overflow subscriptions on " + scope + " are paused: reconnect to resume them.",
-		Blocks: []slack.Block{blockkit.Section(text), slack.NewActionBlock("notify_paused", btn)},
+		Blocks: []slack.Block{blockkit.Section(text), blockkit.Actions("notify_paused", btn)},
 	}
 }
 
 // renderPausedChannel is the one notice a channel gets when none of a
 // subscription's owners can read its scope any more.
 func renderPausedChannel(ev *Event, command string) chat.Message {
-	n := ev.Notice
-	if n == nil {
-		n = &Notice{}
-	}
+	n := ev.notice()
 	scope := mrkdwn.Escape(ev.Scope.String())
 	text := fmt.Sprintf(":double_vertical_bar: This channel's subscription to %s on *%s* is paused: none of the people who keep it running can read %s on Stack Overflow any more.\n"+
 		"Anyone here who can may keep it running with their own connection. %s shows who keeps it running.",
@@ -237,10 +231,7 @@ func renderPausedChannel(ev *Event, command string) chat.Message {
 }
 
 func renderDisabled(ev *Event, command string) chat.Message {
-	n := ev.Notice
-	if n == nil {
-		n = &Notice{}
-	}
+	n := ev.notice()
 	why := "I am not allowed to post there"
 	switch n.Reason {
 	case "channel_not_found":

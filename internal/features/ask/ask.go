@@ -297,14 +297,7 @@ func (a *Feature) open(ctx context.Context, env *chat.Envelope, trigger string, 
 	}
 	d.Scope = initial
 	meta := askMeta{Channel: o.channel, Response: o.responseURL, Scopes: scopes}
-	if d.Body != "" {
-		box, tail := splitBody(d.Body, askBoxBudget)
-		if tail != "" {
-			d.Body = box
-			meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
-			a.tails.Put(meta.Draft, tail)
-		}
-	}
+	a.keepTail(&d, &meta)
 	if _, err := a.slack.OpenView(ctx, trigger, formView(askForm{Draft: d, Meta: meta})); err != nil {
 		a.openFailed(ctx, env, err)
 	}
@@ -317,6 +310,20 @@ func (a *Feature) openFailed(ctx context.Context, env *chat.Envelope, err error)
 		return
 	}
 	a.r.Reply(ctx, env, blockkit.Warning("I could not open the question form. Please try again in a moment."))
+}
+
+// keepTail cuts a body longer than the text box can hold: the box keeps its
+// start and the rest waits, under a draft key, to be added when posting.
+func (a *Feature) keepTail(d *askDraft, meta *askMeta) {
+	if d.Body == "" {
+		return
+	}
+	box, tail := splitBody(d.Body, askBoxBudget)
+	if tail != "" {
+		d.Body = box
+		meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
+		a.tails.Put(meta.Draft, tail)
+	}
 }
 
 func newDraftKey() string {
@@ -388,14 +395,7 @@ func (a *Feature) messageShortcut(ctx context.Context, env *chat.Envelope) {
 	}
 	d, note := a.prefillFromMessage(ctx, ic.Channel.ID, ic.Message)
 	d.Scope = initial
-	if d.Body != "" {
-		box, tail := splitBody(d.Body, askBoxBudget)
-		if tail != "" {
-			d.Body = box
-			meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
-			a.tails.Put(meta.Draft, tail)
-		}
-	}
+	a.keepTail(&d, &meta)
 	if _, err := a.slack.UpdateView(ctx, v.ID, "", formView(askForm{Draft: d, Meta: meta, Note: note})); err != nil {
 		a.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)
 	}
