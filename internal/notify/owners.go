@@ -33,9 +33,11 @@ func (s *Service) settleOwners(ctx context.Context, p *scopePlan, st *CycleStats
 	}
 	now := s.now()
 	canRead := map[string]bool{}
+	p.readers = nil
 	for _, l := range ls {
 		if usable(l, now) && l.Scope == p.scope {
 			canRead[teamKey(l.TeamID, l.UserID)] = true
+			p.readers = append(p.readers, l)
 		}
 	}
 	var fed, starved []Subscription

@@ -71,8 +71,10 @@ type scopePlan struct {
 	experts map[int][]recipient // SOE user id → expert-alert recipients
 	links   map[string]linkRank // team/user → priority for token choice
 	// feeders are the owners (team/user) of the cycle's subscriptions who
-	// can read the scope: the only connections that may feed it (settleOwners).
+	// can read the scope: the only connections that may feed it; readers
+	// are the scope's usable links, read once per cycle (settleOwners).
 	feeders map[string]bool
+	readers []linking.Link
 }
 
 type linkRank int
@@ -284,18 +286,13 @@ func usable(l linking.Link, now time.Time) bool {
 // candidates orders the links that may read the scope (mayFeed): owners of
 // the oldest subscriptions first; alert users only when no subscription is
 // fed. Nobody else's connection is ever used.
-func (s *Service) candidates(ctx context.Context, p *scopePlan) ([]linking.Link, error) {
-	ls, err := s.links.ScopeLinks(ctx, p.scope)
-	if err != nil {
-		return nil, fmt.Errorf("notify: list links: %w", err)
-	}
-	now := s.now()
-	ls = slices.DeleteFunc(ls, func(l linking.Link) bool {
-		return !usable(l, now) || l.Scope != p.scope || !p.mayFeed(teamKey(l.TeamID, l.UserID))
+func (s *Service) candidates(p *scopePlan) []linking.Link {
+	ls := slices.DeleteFunc(slices.Clone(p.readers), func(l linking.Link) bool {
+		return !p.mayFeed(teamKey(l.TeamID, l.UserID))
 	})
 	rank := func(l linking.Link) int { return int(p.links[teamKey(l.TeamID, l.UserID)]) }
 	sort.SliceStable(ls, func(i, j int) bool { return rank(ls[i]) < rank(ls[j]) })
-	return ls, nil
+	return ls
 }
 
 // errNoToken: no linked user can read the scope.
@@ -308,11 +305,7 @@ var errConflict = errors.New("scope state changed during the cycle")
 // openFeed reads the activity feed with the first candidate that works. 401
 // invalidates that link and tries the next; other errors end the cycle.
 func (s *Service) openFeed(ctx context.Context, p *scopePlan, read func(c *soe.Client) error) (*soe.Client, error) {
-	cands, err := s.candidates(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range cands {
+	for _, l := range s.candidates(p) {
 		c, err := s.links.ClientFor(ctx, l)
 		if err != nil {
 			if errors.Is(err, linking.ErrLinkInvalid) || errors.Is(err, linking.ErrNotLinked) {
