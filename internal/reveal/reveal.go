@@ -22,11 +22,38 @@ import (
 // ActionNotNow is the "Not now" button: it removes the question.
 const ActionNotNow = "reveal_not_now"
 
-// Audience says whether scope's content may be shown in a channel without
-// asking, and remembers "Always in this channel" (channels.Audience).
-type Audience interface {
+// Seer says whether scope's content may be shown in a channel without
+// asking (channels.Audience).
+type Seer interface {
 	MaySee(ctx context.Context, teamID, channelID string, scope soe.Scope) (bool, error)
+}
+
+// Audience is a Seer that also remembers "Always in this channel"
+// (channels.Audience).
+type Audience interface {
+	Seer
 	Allow(ctx context.Context, teamID, channelID string, scope soe.Scope) error
+}
+
+// MayShow reports whether scope's content may be shown in the channel now:
+// the main site always; a private team only when seer (nil: never) says
+// everyone there is known to be on it. When it cannot tell, the answer is
+// no, so the sharer is asked.
+func MayShow(ctx context.Context, seer Seer, log *slog.Logger, teamID, channelID string, scope soe.Scope) bool {
+	if !scope.IsTeam() {
+		return true
+	}
+	if seer == nil {
+		return false
+	}
+	ok, err := seer.MaySee(ctx, teamID, channelID, scope)
+	if err != nil {
+		if log != nil {
+			log.WarnContext(ctx, "could not tell who is in the channel; asking first", "channel", channelID, "err", err)
+		}
+		return false
+	}
+	return ok
 }
 
 // Responder answers through a response_url (chat.Slack).
@@ -85,21 +112,16 @@ func (g Gate) Pass(ctx context.Context, env *chat.Envelope, actionID string, sco
 	reply func(chat.Message)) bool {
 	channel := env.ChannelID()
 	switch {
-	case !scope.IsTeam() || actionID == b.Show:
+	case actionID == b.Show:
 		return true
-	case actionID == b.Always && g.Audience != nil:
+	case actionID == b.Always && g.Audience != nil && scope.IsTeam():
 		if err := g.Audience.Allow(ctx, env.TeamID, channel, scope); err != nil {
 			g.log().WarnContext(ctx, "could not remember Always in this channel", "err", err)
 		}
 		return true
-	case g.Audience != nil:
-		ok, err := g.Audience.MaySee(ctx, env.TeamID, channel, scope)
-		if err != nil {
-			g.log().WarnContext(ctx, "could not tell who is in the channel; asking first", "channel", channel, "err", err)
-		}
-		if ok {
-			return true
-		}
+	}
+	if MayShow(ctx, g.Audience, g.log(), env.TeamID, channel, scope) {
+		return true
 	}
 	reply(Question(scope, channel, what, b))
 	return false

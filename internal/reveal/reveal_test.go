@@ -45,7 +45,7 @@ func TestGatePass(t *testing.T) {
 		{"someone not on the team: ask", &stubAudience{}, "x", team, false, true, false},
 		{"the question's Share", &stubAudience{}, "x_reveal", team, true, false, false},
 		{"Always is remembered", &stubAudience{}, "x_always", team, true, false, true},
-		{"cannot tell: ask", &stubAudience{may: true, err: errors.New("slack down")}, "x", team, true, false, false},
+		{"cannot tell: ask", &stubAudience{may: true, err: errors.New("slack down")}, "x", team, false, true, false},
 		{"no audience: ask", nil, "x", team, false, true, false},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soebot/soebot/internal/reveal"
+
 	"github.com/slack-go/slack"
 
 	"github.com/soebot/soebot/internal/blockkit"
@@ -410,18 +412,7 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 // maySee reports whether scope's content may go to the channel without
 // asking: the main site, or a team everyone there is known to be on.
 func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope soe.Scope) bool {
-	if !scope.IsTeam() {
-		return true
-	}
-	if n.audience == nil {
-		return false
-	}
-	ok, err := n.audience.MaySee(ctx, teamID, channelID, scope)
-	if err != nil {
-		n.log.WarnContext(ctx, "could not tell who is in the channel; asking first", "channel", channelID, "err", err)
-		return false
-	}
-	return ok
+	return reveal.MayShow(ctx, n.audience, n.log, teamID, channelID, scope)
 }
 
 // confirmMessage asks before a private team's posts go to a channel whose

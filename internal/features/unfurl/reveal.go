@@ -33,18 +33,10 @@ type revealValue struct {
 // to be on it (or someone chose Always). A link still in the message box
 // has no channel yet: its preview comes when the message is sent.
 func (u *Feature) mayShow(ctx context.Context, teamID string, ev linkSharedEvent, scope soe.Scope) bool {
-	if !scope.IsTeam() {
-		return true
-	}
-	if u.aud == nil || ev.inComposer() {
+	if scope.IsTeam() && ev.inComposer() {
 		return false
 	}
-	ok, err := u.aud.MaySee(ctx, teamID, ev.Channel, scope)
-	if err != nil {
-		u.log.WarnContext(ctx, "link_shared: could not tell who is in the channel; asking first", "channel", ev.Channel, "err", err)
-		return false
-	}
-	return ok
+	return reveal.MayShow(ctx, u.aud, u.log, teamID, ev.Channel, scope)
 }
 
 // askFirst asks the sharer (only them) whether the team's previews may be
