@@ -102,22 +102,26 @@ func (c *Cache[K, V]) Put(k K, v V) {
 	c.entries[k] = entry[V]{v: v, expires: c.now().Add(c.ttl)}
 }
 
-// evictLocked drops expired entries, and if still full, about a quarter of
-// the rest (map order is random enough for a cache).
+// evictLocked makes room (see evict).
 func (c *Cache[K, V]) evictLocked() {
 	now := c.now()
-	for k, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, k)
+	evict(c.entries, c.max, func(e entry[V]) bool { return !now.Before(e.expires) })
+}
+
+// evict drops the entries of m that expired, and then as many others as it
+// takes to bring m under three quarters of limit (map order is random
+// enough for a cache).
+func evict[K comparable, V any](m map[K]V, limit int, expired func(V) bool) {
+	for k, v := range m {
+		if expired(v) {
+			delete(m, k)
 		}
 	}
-	drop := len(c.entries) - c.max*3/4
-	for k := range c.entries {
-		if drop <= 0 {
+	for k := range m {
+		if len(m) < limit*3/4 || len(m) == 0 {
 			break
 		}
-		delete(c.entries, k)
-		drop--
+		delete(m, k)
 	}
 }
 
@@ -151,17 +155,7 @@ func (r *Recent) First(key string, now time.Time) bool {
 		return false
 	}
 	if len(r.seen) >= r.max {
-		for k, t := range r.seen {
-			if now.Sub(t) >= r.ttl {
-				delete(r.seen, k)
-			}
-		}
-		for k := range r.seen { // still full: forget about a quarter
-			if len(r.seen) < r.max*3/4 {
-				break
-			}
-			delete(r.seen, k)
-		}
+		evict(r.seen, r.max, func(t time.Time) bool { return now.Sub(t) >= r.ttl })
 	}
 	r.seen[key] = now
 	return true
