@@ -129,11 +129,7 @@ func (f *Feature) quickLink(r *router.Request) (chat.Message, bool) {
 }
 
 func (f *Feature) runLink(ctx context.Context, r *router.Request) {
-	if m, ok := f.quickLink(r); ok {
-		f.router.Reply(ctx, r.Env, m)
-		return
-	}
-	team, _, _ := router.TakeTeam(r.Args)
+	team, _, _ := router.TakeTeam(r.Args) // a usage problem was answered by quickLink
 	scope := soe.MainSite()
 	if team != "" {
 		scope = soe.TeamScope(team)

@@ -173,11 +173,7 @@ func (f *Feature) quick(r *router.Request) (chat.Message, bool) {
 }
 
 func (f *Feature) run(ctx context.Context, r *router.Request) {
-	tags, team, problem := parseExpertsArgs(r.Args)
-	if problem != "" {
-		f.router.Reply(ctx, r.Env, f.usage(problem))
-		return
-	}
+	tags, team, _ := parseExpertsArgs(r.Args) // a usage problem was answered by quick
 	scope := f.router.ScopeFor(ctx, r.Env, team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
 	f.router.WithSOE(ctx, r.Env, scope, resume, func(ctx context.Context, c *soe.Client, link *linking.Link) error {

@@ -221,11 +221,7 @@ func (x *Feature) quick(r *router.Request) (chat.Message, bool) {
 }
 
 func (x *Feature) run(ctx context.Context, r *router.Request) {
-	query, team, trimmed := parseSearch(r.Rest)
-	if query == "" {
-		x.router.Reply(ctx, r.Env, x.usage("Tell me what to search for"))
-		return
-	}
+	query, team, trimmed := parseSearch(r.Rest) // an empty query was answered by quick
 	scope := x.router.ScopeFor(ctx, r.Env, team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
 	x.answer(ctx, r.Env, scope, query, 1, trimmed, resume, false)

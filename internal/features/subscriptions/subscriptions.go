@@ -382,11 +382,7 @@ func (n *Feature) unsubscribeUsage(problem string) chat.Message {
 }
 
 func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
-	args, problem := parseSubscribeArgs(r.Args)
-	if problem != "" {
-		n.router.Reply(ctx, r.Env, n.usage(problem))
-		return
-	}
+	args, _ := parseSubscribeArgs(r.Args) // a usage problem was answered by quickSubscribe
 	if _, refusal := n.checkChannel(ctx, r.ChannelID); refusal != nil {
 		n.router.Reply(ctx, r.Env, *refusal)
 		return
@@ -524,11 +520,7 @@ func (n *Feature) cancel(ctx context.Context, env *chat.Envelope, _ *slack.Block
 // --- /soe unsubscribe ------------------------------------------------------------
 
 func (n *Feature) runUnsubscribe(ctx context.Context, r *router.Request) {
-	tags, all, team, problem := parseUnsubscribeArgs(r.Args)
-	if problem != "" {
-		n.router.Reply(ctx, r.Env, n.unsubscribeUsage(problem))
-		return
-	}
+	tags, all, team, _ := parseUnsubscribeArgs(r.Args) // a usage problem was answered by quickUnsubscribe
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
 		n.router.Reply(ctx, r.Env, n.dmRefusal())
 		return
