@@ -60,16 +60,16 @@ func SlackMentions(text string) []string {
 			continue
 		}
 		id := rest[:j]
-		if ValidSlackID(id) && !seen[id] {
+		if validSlackID(id) && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}
 	}
 }
 
-// ValidSlackID reports whether id looks like a Slack id (users, channels…:
+// validSlackID reports whether id looks like a Slack id (users, channels…:
 // 2–32 upper-case letters and digits).
-func ValidSlackID(id string) bool {
+func validSlackID(id string) bool {
 	if len(id) < 2 || len(id) > 32 {
 		return false
 	}
@@ -395,7 +395,7 @@ func (c slackConv) control(seq string, code bool) string {
 	case strings.HasPrefix(target, "@"):
 		id := target[1:]
 		n := ""
-		if c.name != nil && ValidSlackID(id) {
+		if c.name != nil && validSlackID(id) {
 			n = c.name(id)
 		}
 		if n == "" {

@@ -426,7 +426,7 @@ func (a *Feature) prefillFromMessage(ctx context.Context, channel string, msg sl
 		}
 	}
 	ids := mrkdwn.SlackMentions(parent.Text)
-	if parent.User != "" && mrkdwn.ValidSlackID(parent.User) && !slices.Contains(ids, parent.User) {
+	if parent.User != "" && chat.ValidID(parent.User) && !slices.Contains(ids, parent.User) {
 		ids = append(ids, parent.User)
 	}
 	names := a.resolveNames(ctx, ids)
