@@ -54,7 +54,7 @@ type Options struct {
 type Parts struct {
 	Router  *router.Router
 	Links   *linking.Service
-	Store   *store.DB
+	Store   store.Store
 	Notify  *notify.Service
 	Metrics *metrics.Metrics
 }
@@ -74,7 +74,7 @@ type App struct {
 	fc     featureConfig
 	home   *home.Feature
 	ask    *ask.Feature
-	db     *store.DB
+	db     store.Store
 	keys   *vault.Keyring
 	soe    *soe.Service
 	links  *linking.Service

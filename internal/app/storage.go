@@ -156,7 +156,12 @@ func (a *App) serveBackup(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	if err := a.db.ServeBackup(w); err != nil {
+	bolt, ok := a.db.(*store.DB)
+	if !ok {
+		http.Error(w, "this bot keeps its state in PostgreSQL: back it up with pg_dump", http.StatusNotImplemented)
+		return
+	}
+	if err := bolt.ServeBackup(w); err != nil {
 		a.log.Error("backup failed", "err", err)
 		return
 	}
