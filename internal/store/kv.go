@@ -60,6 +60,10 @@ type Bucket interface {
 	ForEach(fn func(k, v []byte) error) error
 	// NextSequence returns the next value of the bucket's counter (1, 2, …).
 	NextSequence() (uint64, error)
+	// Sequence and SetSequence read and set that counter (bot migrate-store
+	// copies it).
+	Sequence() uint64
+	SetSequence(n uint64) error
 	// Len counts the keys.
 	Len() int
 }
@@ -71,8 +75,10 @@ type Cursor interface {
 	Next() (k, v []byte)
 }
 
-// ErrTxClosed is returned for work on a transaction that has ended.
-var ErrTxClosed = berrors.ErrTxClosed
+// ErrUnavailable means the database cannot be reached now (PostgreSQL down,
+// connection lost, pool exhausted past the context's deadline). Nothing was
+// written; the caller says "try again in a moment".
+var ErrUnavailable = errors.New("the database is unavailable")
 
 // boltTx adapts *bbolt.Tx to Tx.
 type boltTx struct{ tx *bbolt.Tx }
@@ -120,6 +126,8 @@ func (b boltBucket) Delete(key []byte) error                  { return b.b.Delet
 func (b boltBucket) Cursor() Cursor                           { return boltCursor{b.b.Cursor()} }
 func (b boltBucket) ForEach(fn func(k, v []byte) error) error { return b.b.ForEach(skipNested(fn)) }
 func (b boltBucket) NextSequence() (uint64, error)            { return b.b.NextSequence() }
+func (b boltBucket) Sequence() uint64                         { return b.b.Sequence() }
+func (b boltBucket) SetSequence(n uint64) error               { return b.b.SetSequence(n) }
 func (b boltBucket) Len() int                                 { return b.b.Stats().KeyN }
 
 // skipNested hides nested buckets (v == nil), which the PostgreSQL engine
