@@ -205,7 +205,10 @@ func (f *Fake) admit(conn *wsConn) bool {
 		conn.close()
 		return false
 	}
-	f.conns = append(f.conns, conn)
+	// Kept in id order (newest last), whichever hello was written first, so a
+	// Seed gives the same choices for the same connections.
+	i, _ := slices.BinarySearchFunc(f.conns, conn.id, func(c *wsConn, id int) int { return c.id - id })
+	f.conns = slices.Insert(f.conns, i, conn)
 	f.wg.Add(1) // ping loop
 	f.notifyLocked()
 	return true
