@@ -11,6 +11,14 @@
 //	api := slack.New(f.BotToken(), slack.OptionAppLevelToken(f.AppToken()), slack.OptionAPIURL(f.APIURL()))
 //	sm := socketmode.New(api)
 //
+// Several socketmode clients (replicas of one app) may connect at once, up to
+// Options.MaxConnections (10, as on Slack; one more gets a
+// too_many_websockets disconnect). Each envelope goes to one live connection
+// chosen at random (Options.Seed), Sent.Conn names it, an ack counts only on
+// that connection, and with Options.EventRetries an unacked event is retried
+// (new envelope, same event_id, retry_attempt+1) after EventRetryAfter or at
+// once when its connection closes. See conns.go.
+//
 // Everything works without a *testing.T (methods return values and errors);
 // thin helpers that take a testing.TB live in testing.go (see Fake.T).
 package slackfake
@@ -218,7 +226,7 @@ func Start(opts Options) (*Fake, error) {
 	}
 	seed := opts.Seed
 	if seed == 0 {
-		seed = uint64(time.Now().UnixNano()) //nolint:gosec // G115: any bits make a seed
+		seed = uint64(time.Now().UnixNano())
 	}
 	lg := opts.Logger
 	if lg == nil {
