@@ -57,10 +57,10 @@ type Config struct {
 	// SOETeam is the team of a Stack Overflow for Teams Basic/Business site
 	// (SOE_URL https://stackoverflowteams.com/c/<team>); "" on Enterprise.
 	// Users connect there with a personal access token, not OAuth.
-	SOETeam string
-	PublicURL     string
-	HTTPAddr      string
-	AdminAddr     string
+	SOETeam   string
+	PublicURL string
+	HTTPAddr  string
+	AdminAddr string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (for rate limiting); none by default.
 	TrustedProxies []netip.Prefix
