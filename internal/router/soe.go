@@ -108,10 +108,14 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		return blockkit.Warning("I could not start connecting your Stack Overflow account. Please try again in a moment.")
 	}
 	title, label, action := "Connect your Stack Overflow account", "Connect", ActionConnect
-	text := fmt.Sprintf("To do this I act as you on Stack Overflow (%s). Connect your account once and I will remember it.", mrkdwn.Escape(scope.String()))
+	where := " (" + mrkdwn.Escape(scope.String()) + ")"
+	if r.cfg.BasicBusiness {
+		where = "" // one team, nothing to tell apart
+	}
+	text := fmt.Sprintf("To do this I act as you on Stack Overflow%s. Connect your account once and I will remember it.", where)
 	if reconnect {
 		title, label, action = "Reconnect your Stack Overflow account", "Reconnect", ActionReconnect
-		text = fmt.Sprintf("Your Stack Overflow connection (%s) needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", mrkdwn.Escape(scope.String()))
+		text = fmt.Sprintf("Your Stack Overflow connection%s needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", where)
 	}
 	if intro != "" {
 		text = intro
