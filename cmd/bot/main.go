@@ -29,7 +29,9 @@ func main() {
 }
 
 // usage heads bot -h, before the environment table.
-const usage = `soebot: Stack Overflow Enterprise in Slack.
+const usage = `soebot: Stack Overflow Enterprise (or Stack Overflow for Teams Basic/Business) in Slack.
+Basic/Business: SOE_URL=https://stackoverflowteams.com/c/<team>; people connect with a personal
+access token; no SOE_CLIENT_ID.
 
 Usage:
   bot               run the bot

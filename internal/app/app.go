@@ -139,8 +139,9 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.links, err = linking.New(linking.Config{
 		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,
 		WriteAccess: cfg.LinkWriteAccess, NoExpiry: cfg.LinkNoExpiry, RequireEmailMatch: cfg.LinkRequireEmailMatch,
-		Now:     opts.Now,
-		Limiter: ratelimit.New(ratelimit.Config{Rate: opts.LinkRate, Burst: opts.LinkBurst, TrustedProxies: cfg.TrustedProxies, Now: opts.Now}),
+		Now:            opts.Now,
+		Limiter:        ratelimit.New(ratelimit.Config{Rate: opts.LinkRate, Burst: opts.LinkBurst, TrustedProxies: cfg.TrustedProxies, Now: opts.Now}),
+		PersonalTokens: cfg.SOETeam != "",
 	}, a.db, a.keys, soe.OAuthConfig{
 		SiteURL: cfg.SOEURL, ClientID: cfg.SOEClientID, RedirectURL: cfg.PublicURL + "/oauth/callback", HTTPClient: opts.HTTPClient,
 	}, a.soe, a.slack.Slack(), a.log.With("component", "linking"))
@@ -156,7 +157,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.chans = channels.New(a.db)
 	a.aud = channels.NewAudience(a.chans, a.slack.Slack(), a.links, opts.Now)
 	a.fc = featureConfig{Command: "/soe", SiteURL: cfg.SOEURL, SOETimeout: soeTimeout}
-	a.router = router.New(router.Config{Command: a.fc.Command}, router.Deps{
+	a.router = router.New(router.Config{Command: a.fc.Command, BasicBusiness: cfg.SOETeam != ""}, router.Deps{
 		Slack: a.slack.Slack(), Links: a.links, Channels: a.chans, Logger: a.log.With("component", "router"),
 	})
 	if err = a.addFeatures(cfg); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/soebot/soebot/internal/ratelimit"
+	"github.com/soebot/soebot/internal/router"
 )
 
 // env is what envconfig reads: every value as a string, so that all problems
@@ -26,9 +27,9 @@ type env struct {
 	SlackAppToken         string `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (connections:write)" required:"true"`
 	SlackBotToken         string `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-…" required:"true"`
 	SlackAPIURL           string `envconfig:"SLACK_API_URL" desc:"Slack Web API base, must end in /" default:"https://slack.com/api/"`
-	SOEURL                string `envconfig:"SOE_URL" desc:"the SOE site root, e.g. https://acme.stackenterprise.co" required:"true"`
-	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3)"`
-	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id" required:"true"`
+	SOEURL                string `envconfig:"SOE_URL" desc:"the site root: Enterprise https://acme.stackenterprise.co, or Stack Overflow for Teams Basic/Business https://stackoverflowteams.com/c/<team> (users then connect with a personal access token)" required:"true"`
+	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3; Basic/Business https://api.stackoverflowteams.com/v3/teams/<team>)"`
+	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id (Enterprise; not needed for Basic/Business)"`
 	PublicURL             string `envconfig:"PUBLIC_URL" desc:"the bot's external base URL; OAuth redirect is $PUBLIC_URL/oauth/callback" required:"true"`
 	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the public HTTP server (link pages, OAuth callback, /healthz, /readyz)" default:":8080"`
 	AdminAddr             string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /admin/backup; keep it off the public network" default:"127.0.0.1:9090"`
@@ -53,9 +54,13 @@ type Config struct {
 	SOEURL        string
 	SOEAPIURL     string
 	SOEClientID   string
-	PublicURL     string
-	HTTPAddr      string
-	AdminAddr     string
+	// SOETeam is the team of a Stack Overflow for Teams Basic/Business site
+	// (SOE_URL https://stackoverflowteams.com/c/<team>); "" on Enterprise.
+	// Users connect there with a personal access token, not OAuth.
+	SOETeam   string
+	PublicURL string
+	HTTPAddr  string
+	AdminAddr string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (for rate limiting); none by default.
 	TrustedProxies []netip.Prefix
@@ -103,19 +108,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	if checkURL(&problems, "SLACK_API_URL", c.SlackAPIURL) && !strings.HasSuffix(c.SlackAPIURL, "/") {
 		problems = append(problems, "SLACK_API_URL must end in /")
 	}
-	if req("SOE_URL", e.SOEURL) {
-		c.SOEURL = strings.TrimRight(e.SOEURL, "/")
-		checkURL(&problems, "SOE_URL", c.SOEURL)
-	}
-	c.SOEAPIURL = strings.TrimRight(e.SOEAPIURL, "/")
-	if c.SOEAPIURL == "" && c.SOEURL != "" {
-		c.SOEAPIURL = c.SOEURL + "/api/v3"
-	} else if c.SOEAPIURL != "" {
-		checkURL(&problems, "SOE_API_URL", c.SOEAPIURL)
-	}
-	if req("SOE_CLIENT_ID", e.SOEClientID) {
-		c.SOEClientID = strings.TrimSpace(e.SOEClientID)
-	}
+	loadSOE(&problems, req, e, &c)
 	if req("PUBLIC_URL", e.PublicURL) {
 		c.PublicURL = strings.TrimRight(e.PublicURL, "/")
 		checkURL(&problems, "PUBLIC_URL", c.PublicURL)
@@ -157,6 +150,60 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return c, &ConfigError{Problems: problems}
 	}
 	return c, nil
+}
+
+// BasicBusinessHost is the web host of Stack Overflow for Teams Basic and
+// Business; BasicBusinessAPI is its API v3 base (the team is appended).
+const (
+	BasicBusinessHost = "stackoverflowteams.com"
+	BasicBusinessAPI  = "https://api.stackoverflowteams.com/v3/teams/"
+)
+
+// loadSOE reads SOE_URL, SOE_API_URL and SOE_CLIENT_ID. A site URL whose
+// path is /c/<team> is Stack Overflow for Teams Basic/Business: the API
+// base defaults to BasicBusinessAPI+<team> and no client id is needed.
+func loadSOE(problems *[]string, req func(name, v string) bool, e env, c *Config) {
+	if req("SOE_URL", e.SOEURL) {
+		c.SOEURL = strings.TrimRight(strings.TrimSpace(e.SOEURL), "/")
+		if checkURL(problems, "SOE_URL", c.SOEURL) {
+			c.SOETeam = basicBusinessTeam(problems, c.SOEURL)
+		}
+	}
+	c.SOEAPIURL = strings.TrimRight(strings.TrimSpace(e.SOEAPIURL), "/")
+	switch {
+	case c.SOEAPIURL != "":
+		checkURL(problems, "SOE_API_URL", c.SOEAPIURL)
+	case c.SOETeam != "":
+		c.SOEAPIURL = BasicBusinessAPI + c.SOETeam
+	case c.SOEURL != "":
+		c.SOEAPIURL = c.SOEURL + "/api/v3"
+	}
+	if c.SOETeam != "" {
+		c.SOEClientID = strings.TrimSpace(e.SOEClientID) // unused: no OAuth on Basic/Business
+		return
+	}
+	if req("SOE_CLIENT_ID", e.SOEClientID) {
+		c.SOEClientID = strings.TrimSpace(e.SOEClientID)
+	}
+}
+
+// basicBusinessTeam is the team of a Basic/Business site URL
+// (…/c/<team>), or "" for an Enterprise site. stackoverflowteams.com
+// without a team is a problem.
+func basicBusinessTeam(problems *[]string, site string) string {
+	u, err := url.Parse(site)
+	if err != nil {
+		return ""
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(segs) == 2 && segs[0] == "c" && router.ValidTeamSlug(segs[1]) {
+		return segs[1]
+	}
+	if host == BasicBusinessHost {
+		*problems = append(*problems, "SOE_URL for Stack Overflow for Teams Basic/Business must name the team: https://stackoverflowteams.com/c/<team>")
+	}
+	return ""
 }
 
 // loadListeners checks HTTP_ADDR, ADMIN_ADDR (not the same address: the

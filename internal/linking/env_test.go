@@ -170,7 +170,7 @@ func newEnv(t *testing.T, mods ...func(*Config, *soefake.Options)) *tenv {
 	t.Cleanup(e.srv.Close)
 	e.public = e.srv.URL
 	e.cfg.PublicURL = e.public
-	e.cfg.SOEURL = e.soe.URL()
+	e.cfg.SOEURL = e.soe.SiteURL()
 
 	e.dbPath = filepath.Join(t.TempDir(), "soebot.db")
 	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second, Buckets: Buckets(), Migrations: Migrations(), Logger: e.log})

@@ -26,12 +26,18 @@ const maxQueryValue = 2048
 
 // Handler serves GET /link/{id} (the confirmation page), POST /link/{id}
 // (Continue: sets the browser cookie, redirects to SOE) and
-// GET /oauth/callback.
+// GET /oauth/callback. With Config.PersonalTokens the page asks for a
+// personal access token, POST /link/{id} checks and stores it (pat.go), and
+// there is no callback.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /link/{id}", s.serveLinkPage)
-	mux.HandleFunc("POST /link/{id}", s.serveContinue)
-	mux.HandleFunc("GET /oauth/callback", s.serveCallback)
+	if s.cfg.PersonalTokens {
+		mux.HandleFunc("POST /link/{id}", s.servePAT)
+	} else {
+		mux.HandleFunc("POST /link/{id}", s.serveContinue)
+		mux.HandleFunc("GET /oauth/callback", s.serveCallback)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.allowed(w, r) {
 			return
@@ -148,6 +154,10 @@ func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 		// The callback would refuse it: say so before the user goes to SOE.
 		ferr := slackEmailUnknown()
 		s.page(w, ferr.status, pageData{Title: "This link cannot be used", Message: upperFirst(ferr.msg)})
+		return
+	}
+	if s.cfg.PersonalTokens {
+		s.patPage(ctx, w, http.StatusOK, id, rec, "")
 		return
 	}
 	s.page(w, http.StatusOK, pageData{

@@ -152,6 +152,9 @@ type Config struct {
 	// Limiter, when set, limits the link pages and the OAuth callback per
 	// client; a client over the limit gets HTTP 429 with Retry-After.
 	Limiter RequestLimiter
+	// PersonalTokens: Stack Overflow for Teams Basic/Business, where there
+	// is no OAuth: the link page asks for a personal access token (pat.go).
+	PersonalTokens bool
 }
 
 // RequestLimiter decides whether a request may be served now, and if not,
@@ -182,6 +185,7 @@ type Service struct {
 	publicOrigin string
 	csrf         *http.CrossOriginProtection
 	soeHost      string
+	soeSite      string // host and path of SOEURL, e.g. stackoverflowteams.com/c/acme
 	soeOrig      string
 
 	mu     sync.Mutex
@@ -237,9 +241,10 @@ func New(cfg Config, db store.Store, keys *vault.Keyring, oauth soe.OAuthConfig,
 	}
 	if u, err := url.Parse(cfg.SOEURL); err == nil && u.Host != "" {
 		s.soeHost = u.Host
+		s.soeSite = u.Host + strings.TrimRight(u.Path, "/")
 		s.soeOrig = u.Scheme + "://" + u.Host
 	} else {
-		s.soeHost = cfg.SOEURL
+		s.soeHost, s.soeSite = cfg.SOEURL, cfg.SOEURL
 	}
 	if s.oauth.RedirectURL == "" && cfg.PublicURL != "" {
 		s.oauth.RedirectURL = cfg.PublicURL + "/oauth/callback"

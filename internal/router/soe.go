@@ -108,10 +108,14 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		return blockkit.Warning("I could not start connecting your Stack Overflow account. Please try again in a moment.")
 	}
 	title, label, action := "Connect your Stack Overflow account", "Connect", ActionConnect
-	text := fmt.Sprintf("To do this I act as you on Stack Overflow (%s). Connect your account once and I will remember it.", mrkdwn.Escape(scope.String()))
+	where := " (" + mrkdwn.Escape(scope.String()) + ")"
+	if r.cfg.BasicBusiness {
+		where = "" // one team, nothing to tell apart
+	}
+	text := fmt.Sprintf("To do this I act as you on Stack Overflow%s. Connect your account once and I will remember it.", where)
 	if reconnect {
 		title, label, action = "Reconnect your Stack Overflow account", "Reconnect", ActionReconnect
-		text = fmt.Sprintf("Your Stack Overflow connection (%s) needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", mrkdwn.Escape(scope.String()))
+		text = fmt.Sprintf("Your Stack Overflow connection%s needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", where)
 	}
 	if intro != "" {
 		text = intro
@@ -120,12 +124,16 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		text += " I will finish your command once you are connected."
 	}
 	btn := blockkit.LinkButton(action, label, u).WithStyle(slack.StylePrimary)
+	how := fmt.Sprintf("Stack Overflow will ask you to approve access for %s.", mrkdwn.Escape(scope.String()))
+	if r.cfg.BasicBusiness {
+		how = "On that page you paste a personal access token from Stack Overflow (never here in Slack)."
+	}
 	return chat.Message{
 		Text: title,
 		Blocks: []slack.Block{
 			blockkit.Section("*" + title + "*\n" + text),
 			blockkit.Actions("soe_link", btn),
-			blockkit.Context(fmt.Sprintf("Stack Overflow will ask you to approve access for %s. The button works once, for 10 minutes, and only for you.", mrkdwn.Escape(scope.String()))),
+			blockkit.Context(how + " The button works once, for 10 minutes, and only for you."),
 		},
 	}
 }
@@ -160,8 +168,11 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 		if l != nil {
 			scope = l.Scope
 		}
-		m = r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, ResumeFor(env, nil), true,
-			":lock: Your connection is read-only; reconnect with write access to do this.")
+		intro := ":lock: Your connection is read-only; reconnect with write access to do this."
+		if r.cfg.BasicBusiness {
+			intro = ":lock: Your connection is read-only; to do this, reconnect with a personal access token that has *Enable write access* ticked (Stack Overflow for Teams Business; Basic tokens are read-only)."
+		}
+		m = r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, ResumeFor(env, nil), true, intro)
 	case errors.As(err, &paced):
 		r.log.InfoContext(ctx, "SOE pace used up for this account; told to try again", "user", env.UserID, "retry_after", paced.RetryAfter)
 		m = blockkit.Warning(fmt.Sprintf("Stack Overflow is busy for your account right now; try again in %d seconds.", ceilSeconds(paced.RetryAfter)))
