@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
@@ -69,7 +68,7 @@ func (s *Service) servePAT(w http.ResponseWriter, r *http.Request) {
 	if !s.pendingLive(ctx, w, id) {
 		return
 	}
-	pend, err := s.lookupPending(id)
+	pend, err := s.lookupPending(ctx, id)
 	if pend == nil || err != nil {
 		s.continueOK(ctx, w, cmpErr(err, errLinkGone))
 		return
@@ -134,7 +133,7 @@ func (s *Service) patFailed(ctx context.Context, w http.ResponseWriter, pend *pe
 
 // dropPending consumes the link id (a refused link is not tried again).
 func (s *Service) dropPending(ctx context.Context, id string) {
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketPending).Delete([]byte(hashKey(id))) }); err != nil {
+	if err := s.db.Update(ctx, func(tx store.Tx) error { return tx.Bucket(bucketPending).Delete([]byte(hashKey(id))) }); err != nil {
 		s.log.ErrorContext(ctx, "could not drop a refused link", "err", err)
 	}
 }
@@ -146,7 +145,7 @@ func (s *Service) savePAT(ctx context.Context, id string, scope soe.Scope, f pat
 	pk := hashKey(id)
 	var pend pendingRecord
 	var lr *linkRecord
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		ok, err := store.GetJSON(tx, bucketPending, pk, &pend)
 		if err != nil || !ok {
 			return cmpErr(err, errLinkGone)
