@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
