@@ -112,13 +112,13 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		}
 	}()
 	// The store: opened with a lock timeout, never recreated when unreadable.
-	if a.db, err = OpenStore(cfg.DBPath, a.log.With("component", "store")); err != nil {
+	if a.db, err = OpenStorage(ctx, cfg, a.log.With("component", "store")); err != nil {
 		return nil, err
 	}
 	a.dbOpen.Store(true)
 	db := a.db
 	a.closers = append(a.closers, func() error { built.dbOpen.Store(false); return db.Close() })
-	a.ready = append(a.ready, a.dbOpen.Load) // store open
+	a.ready = append(a.ready, a.storeReady) // store open (and, on PostgreSQL, reachable)
 	if a.keys, err = LoadKeys(cfg.TokenKey, cfg.DBPath, true, a.log); err != nil {
 		return nil, err
 	}
@@ -231,6 +231,17 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// storeReady is false once the store is closed and, on PostgreSQL, while
+// the database does not answer a ping within a second.
+func (a *App) storeReady() bool {
+	if !a.dbOpen.Load() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return a.db.Ping(ctx) == nil
 }
 
 // HTTPAddr is the address the HTTP server listens on.

@@ -34,8 +34,9 @@ type env struct {
 	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the public HTTP server (link pages, OAuth callback, /healthz, /readyz)" default:":8080"`
 	AdminAddr             string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /admin/backup; keep it off the public network" default:"127.0.0.1:9090"`
 	TrustedProxies        string `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed when rate-limiting the link pages (default none)"`
-	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file" default:"soebot.db"`
-	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH"`
+	DatabaseURL           string `envconfig:"DATABASE_URL" desc:"postgres://user:password@host:5432/db selects PostgreSQL, for 2–10 replicas on one database (needs TOKEN_KEY); unset = the bbolt file at DB_PATH, one process"`
+	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file (when DATABASE_URL is unset)" default:"soebot.db"`
+	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH (bbolt only)"`
 	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period" default:"60s"`
 	LogLevel              string `envconfig:"LOG_LEVEL" desc:"debug|info|warn|error" default:"info"`
 	LogFormat             string `envconfig:"LOG_FORMAT" desc:"json|text" default:"json"`
@@ -64,11 +65,13 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (for rate limiting); none by default.
 	TrustedProxies []netip.Prefix
-	DBPath         string
-	TokenKey       string
-	PollInterval   time.Duration
-	LogLevel       slog.Level
-	LogFormat      string
+	// DatabaseURL selects PostgreSQL; "" means the bbolt file at DBPath.
+	DatabaseURL  string
+	DBPath       string
+	TokenKey     string
+	PollInterval time.Duration
+	LogLevel     slog.Level
+	LogFormat    string
 
 	LinkRequireEmailMatch bool
 	LinkWriteAccess       bool
@@ -119,6 +122,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		problems = append(problems, "DB_PATH must not be empty")
 	}
 	c.TokenKey = e.TokenKey // checked by the vault, which never echoes it
+	loadDatabase(&problems, e, &c)
 	c.PollInterval = duration(&problems, "POLL_INTERVAL", e.PollInterval, time.Second)
 	c.CacheTTL = duration(&problems, "CACHE_TTL", e.CacheTTL, 0)
 	if n, err := strconv.Atoi(strings.TrimSpace(e.HandlerWorkers)); err != nil || n < 1 || n > 100000 {
@@ -278,4 +282,21 @@ func readEnv(lookup func(string) (string, bool)) env {
 		v.Field(i).SetString(val)
 	}
 	return e
+}
+
+// loadDatabase checks DATABASE_URL (never echoing it: it may hold a
+// password). Replicas share one database, so they must share the key too: a
+// key file next to a local DB_PATH would differ per replica.
+func loadDatabase(problems *[]string, e env, c *Config) {
+	c.DatabaseURL = strings.TrimSpace(e.DatabaseURL)
+	if c.DatabaseURL == "" {
+		return
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		*problems = append(*problems, "DATABASE_URL must be a postgres://user:password@host:port/database URL")
+	}
+	if strings.TrimSpace(c.TokenKey) == "" {
+		*problems = append(*problems, "DATABASE_URL needs TOKEN_KEY: every replica must encrypt tokens with the same key")
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // Action ids of the linking prompts' URL buttons (they need no handler).
@@ -74,6 +75,9 @@ func (r *Router) Client(ctx context.Context, env *chat.Envelope, scope soe.Scope
 		r.ConnectPrompt(ctx, env, scope, ResumeFor(env, resume), false)
 	case errors.Is(err, linking.ErrLinkInvalid):
 		r.ConnectPrompt(ctx, env, scope, ResumeFor(env, resume), true)
+	case errors.Is(err, store.ErrUnavailable):
+		r.log.WarnContext(ctx, "database unavailable; told to try again", "user", env.UserID, "err", err)
+		r.Reply(ctx, env, DatabaseDown())
 	default:
 		r.log.ErrorContext(ctx, "reading the user's link failed", "user", env.UserID, "scope", scope.Key(), "err", err)
 		r.Reply(ctx, env, blockkit.Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
@@ -103,6 +107,9 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		return blockkit.Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up.")
 	}
 	u, err := r.links.Begin(ctx, teamID, userID, scope, resume)
+	if errors.Is(err, store.ErrUnavailable) {
+		return DatabaseDown()
+	}
 	if err != nil {
 		r.log.ErrorContext(ctx, "could not start linking", "user", userID, "err", err)
 		return blockkit.Warning("I could not start connecting your Stack Overflow account. Please try again in a moment.")
@@ -155,6 +162,9 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return chat.Message{} // shutting down: nobody to tell
+	case errors.Is(err, store.ErrUnavailable):
+		r.log.WarnContext(ctx, "database unavailable; told to try again", "user", env.UserID, "err", err)
+		m = DatabaseDown()
 	case errors.Is(err, soe.ErrUnauthorized):
 		if l != nil && r.links != nil {
 			if ierr := r.links.Invalidate(ctx, l.TeamID, l.UserID, l.Scope, "Stack Overflow refused the token"); ierr != nil {
@@ -197,4 +207,10 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 // ceilSeconds is d in whole seconds, rounded up (at least 1).
 func ceilSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// DatabaseDown is the reply while the bot's database cannot be reached
+// (PostgreSQL restarting, network cut): nothing was done, try again.
+func DatabaseDown() chat.Message {
+	return blockkit.Warning("I cannot reach my database right now, so I did nothing. Please try again in a moment.")
 }
