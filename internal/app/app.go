@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/channels"
+	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/router"
 	"golang.org/x/time/rate"
 
@@ -47,6 +48,9 @@ type Options struct {
 	Workers      int           // handler pool size (overrides HANDLER_WORKERS)
 	ShutdownWait time.Duration // bound on draining handlers at shutdown
 	Now          func() time.Time
+	// ReplicaID names this replica in the cluster's leases (default: host
+	// name and a random suffix).
+	ReplicaID string
 }
 
 // Parts are the services an App is built from, for the demo and the tests
@@ -74,13 +78,19 @@ type App struct {
 	fc     featureConfig
 	home   *home.Feature
 	ask    *ask.Feature
-	db     store.Store
-	keys   *vault.Keyring
-	soe    *soe.Service
-	links  *linking.Service
-	notify *notify.Service
-	chans  *channels.Settings
-	aud    *channels.Audience
+	db     store.Store // rawDB, metered
+	// replica names this process; lease decides whether it polls; seen
+	// drops Slack retries another replica handled (PostgreSQL only).
+	replica string
+	lease   *cluster.Lease
+	seen    *cluster.Seen
+	rawDB   store.Store
+	keys    *vault.Keyring
+	soe     *soe.Service
+	links   *linking.Service
+	notify  *notify.Service
+	chans   *channels.Settings
+	aud     *channels.Audience
 	// dbOpen is true between opening and closing the store (readiness).
 	dbOpen atomic.Bool
 	// mux is the public server (HTTP_ADDR): link pages, the OAuth callback,
@@ -112,8 +122,15 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		}
 	}()
 	// The store: opened with a lock timeout, never recreated when unreadable.
-	if a.db, err = OpenStorage(ctx, cfg, a.log.With("component", "store")); err != nil {
+	if a.rawDB, err = OpenStorage(ctx, cfg, a.log.With("component", "store")); err != nil {
 		return nil, err
+	}
+	a.db = meteredStore{Store: a.rawDB, met: a.met}
+	a.replica = cmp.Or(opts.ReplicaID, cluster.ReplicaID())
+	var seen slackapp.Seen
+	if a.rawDB.Engine() != "bbolt" { // one process on bbolt: the in-memory dedupe is enough
+		a.seen = cluster.NewSeen(a.db, time.Hour, nil)
+		seen = a.seen
 	}
 	a.dbOpen.Store(true)
 	db := a.db
@@ -134,7 +151,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.slack = slackapp.New(slackapp.Config{
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		Workers: cmp.Or(opts.Workers, cfg.HandlerWorkers), PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
-		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met,
+		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met, Seen: seen,
 	})
 	a.links, err = linking.New(linking.Config{
 		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,
@@ -291,6 +308,9 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.runNotify(ctx) }()
+	if a.seen != nil {
+		wg.Go(func() { a.seen.Run(ctx) })
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/channels"
+	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/store"
@@ -31,7 +32,7 @@ import (
 func StoreOptions(log *slog.Logger) store.Options {
 	return store.Options{
 		Timeout:    time.Second,
-		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), channels.Buckets()),
+		Buckets:    slices.Concat(linking.Buckets(), notify.Buckets(), channels.Buckets(), cluster.Buckets()),
 		Migrations: migrations(),
 		Logger:     log,
 	}
@@ -170,7 +171,7 @@ func (a *App) serveBackup(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	bolt, ok := a.db.(*store.DB)
+	bolt, ok := a.rawDB.(*store.DB)
 	if !ok {
 		http.Error(w, "this bot keeps its state in PostgreSQL: back it up with pg_dump", http.StatusNotImplemented)
 		return

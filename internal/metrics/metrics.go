@@ -26,6 +26,9 @@ type Metrics struct {
 	PollDuration  prometheus.Histogram     // seconds per poll cycle
 	PollCalls     *prometheus.CounterVec   // SOE calls made by the poller, by scope kind
 	Handling      *prometheus.HistogramVec // seconds spent in handlers, by envelope type
+	PollerLeader  *prometheus.GaugeVec     // 1 for each scope this replica polls as the cluster's poller
+	DBErrors      *prometheus.CounterVec   // failed store transactions, by kind (update, view) and reason
+	DBTime        *prometheus.HistogramVec // seconds per store transaction, by kind
 }
 
 // New creates the collectors on a fresh registry (with Go and process collectors).
@@ -67,8 +70,18 @@ func New() *Metrics {
 			Name: "soebot_handler_seconds", Help: "Time spent handling envelopes after the ack.",
 		}, []string{"type"}),
 	}
+	m.PollerLeader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "soebot_poller_leader", Help: "1 for each SOE scope this replica polls as the cluster's notification poller (absent or 0 on the other replicas).",
+	}, []string{"scope"})
+	m.DBErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "soebot_db_errors_total", Help: "Store transactions that failed, by kind (update, view) and reason (unavailable, other).",
+	}, []string{"kind", "reason"})
+	m.DBTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "soebot_db_transaction_seconds", Help: "Time per store transaction (bbolt or PostgreSQL), by kind.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"kind"})
 	reg.MustRegister(m.Envelopes, m.AckLatency, m.HandlerErrors, m.SOECalls, m.SOETime, m.SlackCalls,
-		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling)
+		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling, m.PollerLeader, m.DBErrors, m.DBTime)
 	return m
 }
 
@@ -101,3 +114,17 @@ func (m *Metrics) SlackTransport(rt http.RoundTripper) http.RoundTripper {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// OutboxDepth exports the number of undelivered notifications, read from
+// depth at every scrape.
+func (m *Metrics) OutboxDepth(depth func() (int, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "soebot_outbox_depth", Help: "Notifications waiting in the outbox (cluster-wide; -1 when the database cannot be read).",
+	}, func() float64 {
+		n, err := depth()
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}

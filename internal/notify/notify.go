@@ -234,6 +234,19 @@ type Options struct {
 	// OnCycle, when set, receives the statistics of every poll cycle (before
 	// its deliveries, so Delivered is empty).
 	OnCycle func(CycleStats)
+	// Leader, when set, says whether this replica polls and delivers (one
+	// replica of a cluster does; cluster.Lease). Nil: always this one.
+	Leader Leader
+}
+
+// Leader is the replica's claim on polling and delivering.
+type Leader interface {
+	// Leading reports whether this replica polls and delivers now.
+	Leading() bool
+	// CheckTx fails (cluster.ErrNotLeader) inside a write transaction when
+	// this replica no longer holds the claim: the fence before a delivery
+	// is marked as being posted.
+	CheckTx(tx store.Tx) error
 }
 
 // Service is the notifications feature. It is safe for concurrent use.
@@ -253,6 +266,7 @@ type Service struct {
 	mu        sync.Mutex
 	lastPrune time.Time
 	kick      chan struct{}
+	pollKick  chan struct{}
 }
 
 // ErrBadInput is wrapped by errors caused by invalid arguments.
@@ -294,7 +308,7 @@ func New(o Options) (*Service, error) {
 		o.GiveUpAfter = 72 * time.Hour
 	}
 	s := &Service{opts: o, db: o.DB, slack: o.Slack, links: o.Links, log: o.Logger, now: o.Now,
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), pollKick: make(chan struct{}, 1)}
 	s.people = o.People
 	if s.people == nil {
 		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, nil)
@@ -317,4 +331,21 @@ func checkIDs(ids ...string) error {
 		}
 	}
 	return nil
+}
+
+// leading reports whether this replica polls and delivers now.
+func (s *Service) leading() bool { return s.opts.Leader == nil || s.opts.Leader.Leading() }
+
+// LeaderChanged is told when this replica gains or loses the claim; on
+// gaining it, it polls and delivers at once (a failed leader's work resumes
+// without waiting a whole interval).
+func (s *Service) LeaderChanged(leading bool) {
+	if !leading {
+		return
+	}
+	select {
+	case s.pollKick <- struct{}{}:
+	default:
+	}
+	s.wake()
 }

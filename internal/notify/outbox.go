@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,8 @@ type DeliveryStats struct {
 	Dropped    int // given up (channel gone, too old, event missing)
 }
 
-// ErrStopped is returned by Deliver when a BeforePost/AfterPost hook
+// ErrStopped is returned by Deliver when this replica lost its claim on
+// delivering (or the database failed as a delivery was claimed), or when a BeforePost/AfterPost hook
 // stopped the pass (a simulated crash).
 var ErrStopped = errors.New("notify: delivery pass stopped by hook")
 
@@ -45,6 +47,9 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	var st DeliveryStats
+	if !s.leading() {
+		return st, nil // the replica holding the claim delivers
+	}
 	due, err := s.dueDeliveries(ctx)
 	if err != nil {
 		return st, err
@@ -107,10 +112,7 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 		}()
 	}
 	wg.Wait()
-	if stopped {
-		return st, ErrStopped
-	}
-	return st, errors.Join(errs...)
+	return st, errors.Join(errs...) // wraps ErrStopped when a pass was stopped
 }
 
 // Pending counts undelivered outbox entries.
@@ -210,9 +212,10 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 		return resDropped, s.finish(ctx, d, StatusDropped, "", "", "too old")
 	}
 
-	// Mark before posting, so a crash after the post is detectable.
+	// Mark before posting, so a crash after the post is detectable; fenced,
+	// so that a replica that lost the claim never posts.
 	d.Status, d.Attempts, d.AttemptAt, d.Channel = StatusAttempting, d.Attempts+1, s.now().UTC(), channel
-	if err := s.putDelivery(ctx, d); err != nil {
+	if err := s.claimDelivery(ctx, d); err != nil {
 		return resNone, err
 	}
 	if h := s.opts.BeforePost; h != nil {
@@ -356,6 +359,34 @@ func (s *Service) putDelivery(ctx context.Context, d Delivery) error {
 	}
 	return nil
 }
+
+// claimDelivery saves d as being attempted, if this replica still holds
+// the claim and nobody finished d meanwhile (ErrStopped otherwise: the pass
+// ends, and whoever holds the claim carries on).
+func (s *Service) claimDelivery(ctx context.Context, d Delivery) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if l := s.opts.Leader; l != nil {
+			if err := l.CheckTx(tx); err != nil {
+				return err
+			}
+		}
+		var cur Delivery
+		if ok, err := store.GetJSON(tx, bucketOutbox, d.ID, &cur); err != nil || !ok {
+			return cmp.Or(err, errGone)
+		}
+		if cur.Status != StatusPending && cur.Status != StatusAttempting {
+			return errGone
+		}
+		return store.PutJSON(tx, bucketOutbox, d.ID, &d)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: claim delivery %s: %w", ErrStopped, d.ID, err)
+	}
+	return nil
+}
+
+// errGone: the delivery was finished (or pruned) since it was read.
+var errGone = errors.New("delivery already finished")
 
 // finish marks a delivery done or dropped and takes it off the pending index.
 func (s *Service) finish(ctx context.Context, d Delivery, status, channel, ts, reason string) error {

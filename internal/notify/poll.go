@@ -48,6 +48,7 @@ func qKey(scope soe.Scope, id int) string { return fmt.Sprintf("%s/%012d", scope
 // CycleStats describe one poll cycle.
 type CycleStats struct {
 	Scopes     int           // scopes polled
+	ScopeKeys  []string      // their keys (soe.Scope.Key)
 	SOECalls   int           // SOE API calls made by the poller
 	Events     int           // events with at least one target
 	Deliveries int           // outbox entries created
@@ -106,12 +107,18 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
-			if _, err := s.pollCycle(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "poll cycle had errors", "err", err)
-			}
-			s.wake()
-			poll.Reset(s.jitter(s.opts.Interval))
+		case <-s.pollKick:
+			poll.Stop()
 		}
+		if !s.leading() {
+			poll.Reset(s.jitter(s.opts.Interval))
+			continue // another replica polls
+		}
+		if _, err := s.pollCycle(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "poll cycle had errors", "err", err)
+		}
+		s.wake()
+		poll.Reset(s.jitter(s.opts.Interval))
 	}
 }
 
@@ -175,6 +182,7 @@ func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
 			break
 		}
 		st.Scopes++
+		st.ScopeKeys = append(st.ScopeKeys, p.scope.Key())
 		if err := s.settleOwners(ctx, p, &st); err != nil {
 			errs = append(errs, fmt.Errorf("scope %s: %w", p.scope.Key(), err))
 			continue

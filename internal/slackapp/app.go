@@ -39,9 +39,21 @@ type Config struct {
 	// envelopes (see burstGap): for benchmarks that compare the two.
 	NoBurstHold bool
 
+	// Seen, when set, is the cluster-wide set of handled event ids: a retry
+	// Slack gave to another replica's connection is dropped there too. It is
+	// asked on the worker, after the ack (it may touch the database).
+	Seen Seen
+
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Metrics    *metrics.Metrics
+}
+
+// Seen records handled Slack event ids across replicas (cluster.Seen).
+type Seen interface {
+	// First records id and reports whether nobody handled it before; on an
+	// error it reports true (handling twice beats dropping).
+	First(ctx context.Context, id string) (bool, error)
 }
 
 // App is the running transport.
@@ -353,6 +365,9 @@ func (a *App) handOff(req *socketmode.Request, env *chat.Envelope, start time.Ti
 	a.schedule(start, func() {
 		defer a.inflight.Done()
 		defer func() { <-a.sem }()
+		if a.seenElsewhere(env) {
+			return
+		}
 		a.run(env)
 	})
 }
@@ -447,6 +462,24 @@ func (a *App) run(env *chat.Envelope) {
 		}
 	}()
 	a.handler.Handle(ctx, env)
+}
+
+// seenElsewhere reports whether another replica already handled env's
+// event (a Slack retry that reached a different connection).
+func (a *App) seenElsewhere(env *chat.Envelope) bool {
+	if a.cfg.Seen == nil || env.EventID == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(a.handlerCtx, 5*time.Second)
+	defer cancel()
+	first, err := a.cfg.Seen.First(ctx, env.EventID)
+	if err != nil {
+		a.log.Warn("cannot check the cluster's seen events; handling the event", "event_id", env.EventID, "err", err)
+	}
+	if !first {
+		a.log.Info("event already handled by another replica; ignored", "event_id", env.EventID, "retry_attempt", env.RetryAttempt)
+	}
+	return !first
 }
 
 // busy acks an envelope the pool has no room for and tells the user to retry.
