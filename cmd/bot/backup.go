@@ -19,6 +19,10 @@ func backup(ctx context.Context, args []string, lookup func(string) (string, boo
 		fmt.Fprintln(stderr, "usage: bot backup FILE")
 		return 2
 	}
+	if u, _ := lookup("DATABASE_URL"); u != "" {
+		fmt.Fprintln(stderr, pgBackupHelp)
+		return 2
+	}
 	dest := args[0]
 	dbPath := envOr(lookup, "DB_PATH", "soebot.db")
 	tokenKey, _ := lookup("TOKEN_KEY")
@@ -41,3 +45,10 @@ func backup(ctx context.Context, args []string, lookup func(string) (string, boo
 	fmt.Fprintf(stdout, "backup written to %s (%d bytes)\n", dest, n)
 	return 0
 }
+
+const pgBackupHelp = `backup: DATABASE_URL is set, so soebot keeps its state in PostgreSQL, and pg_dump is the backup:
+
+    pg_dump --format=custom --file=soebot.dump "$DATABASE_URL"
+
+restore it with pg_restore --clean --dbname="$DATABASE_URL" soebot.dump. Tokens in it stay encrypted with TOKEN_KEY;
+keep the key out of the dump's storage.`

@@ -33,11 +33,15 @@ const usage = `soebot: Stack Overflow Enterprise (or Stack Overflow for Teams Ba
 Basic/Business: SOE_URL=https://stackoverflowteams.com/c/<team>; people connect with a personal
 access token; no SOE_CLIENT_ID.
 
+Storage: the bbolt file at DB_PATH by default (one process, nothing to install); DATABASE_URL=postgres://…
+selects PostgreSQL for 2–10 replicas on one database (TOKEN_KEY required, the same on every replica).
+
 Usage:
-  bot               run the bot
-  bot backup FILE   hot copy of the database
-  bot rotate-keys   re-encrypt tokens with the first TOKEN_KEY
-  bot healthcheck   probe the local /healthz (exit 0 when healthy)
+  bot                 run the bot
+  bot backup FILE     hot copy of the bbolt database (on PostgreSQL: use pg_dump)
+  bot rotate-keys     re-encrypt tokens with the first TOKEN_KEY (on PostgreSQL while replicas run)
+  bot migrate-store   copy the bbolt file at DB_PATH into DATABASE_URL (verified; safe to repeat)
+  bot healthcheck     probe the local /healthz (exit 0 when healthy)
 
 Environment:`
 
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return backup(ctx, rest, lookup, stdout, stderr)
 	case "rotate-keys":
 		return rotateKeys(ctx, rest, lookup, stdout, stderr)
+	case "migrate-store":
+		return migrateStore(ctx, rest, lookup, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, lookup, stdout, stderr)
 	case "-h", "-help", "--help", "help":

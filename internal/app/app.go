@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		}
 	}()
 	// The store: opened with a lock timeout, never recreated when unreadable.
-	if a.rawDB, err = OpenStorage(ctx, cfg, a.log.With("component", "store")); err != nil {
+	if a.rawDB, err = OpenStorage(ctx, cfg.DatabaseURL, cfg.DBPath, a.log.With("component", "store")); err != nil {
 		return nil, err
 	}
 	a.db = meteredStore{Store: a.rawDB, met: a.met}

@@ -41,13 +41,30 @@ func StoreOptions(log *slog.Logger) store.Options {
 // OpenStorage opens the configured engine with StoreOptions: PostgreSQL when
 // DATABASE_URL is set (migrating it under an advisory lock), else the bbolt
 // file at DB_PATH.
-func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
-	if cfg.DatabaseURL != "" {
+func OpenStorage(ctx context.Context, databaseURL, dbPath string, log *slog.Logger) (store.Store, error) {
+	if databaseURL != "" {
 		opts := StoreOptions(log)
 		opts.Timeout = 30 * time.Second
-		return pgstore.Open(ctx, cfg.DatabaseURL, opts)
+		return pgstore.Open(ctx, databaseURL, opts)
 	}
-	return OpenStore(cfg.DBPath, log)
+	return OpenStore(dbPath, log)
+}
+
+// MigrateStore copies the bbolt database at dbPath into the PostgreSQL
+// database at databaseURL (bot migrate-store): every bucket of the product,
+// byte for byte, verified key by key. It can run again without harm.
+func MigrateStore(ctx context.Context, dbPath, databaseURL string, log *slog.Logger) ([]store.BucketCount, error) {
+	src, err := OpenStore(dbPath, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = src.Close() }()
+	dst, err := OpenStorage(ctx, databaseURL, "", log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = dst.Close() }()
+	return store.CopyBuckets(ctx, src, dst, StoreOptions(log).Buckets)
 }
 
 // OpenStore opens the database at path with StoreOptions.

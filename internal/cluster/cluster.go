@@ -10,6 +10,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+
+	"github.com/soebot/soebot/internal/store"
 )
 
 var (
@@ -31,3 +33,7 @@ func ReplicaID() string {
 	_, _ = rand.Read(b[:])
 	return host + "-" + hex.EncodeToString(b[:])
 }
+
+// StoreOptions opens a store with just this package's buckets (tests and
+// tools that read the lease).
+func StoreOptions() store.Options { return store.Options{Buckets: Buckets()} }

@@ -100,6 +100,10 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	return e, nil
 }
 
+// SeedSlack adds the fake SOE's people and the test channels (General,
+// Random, …) to the fake Slack, as Start does.
+func SeedSlack(f *slackfake.Fake, s *soefake.Server) { seedSlack(f, s) }
+
 func seedSlack(f *slackfake.Fake, s *soefake.Server) {
 	for _, u := range s.Users() {
 		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	berrors "go.etcd.io/bbolt/errors"
@@ -159,7 +160,7 @@ func (b *bucket) NextSequence() (uint64, error) {
 		b.t.fail(err)
 		return 0, b.t.err
 	}
-	return uint64(n), nil
+	return uint64(max(n, 0)), nil
 }
 
 func (b *bucket) Sequence() uint64 {
@@ -171,12 +172,15 @@ func (b *bucket) Sequence() uint64 {
 		b.t.fail(err)
 		return 0
 	}
-	return uint64(n)
+	return uint64(max(n, 0))
 }
 
 func (b *bucket) SetSequence(n uint64) error {
 	if err := b.t.writable(); err != nil {
 		return err
+	}
+	if n > math.MaxInt64 {
+		return fmt.Errorf("sequence %d is above PostgreSQL's bigint", n)
 	}
 	if _, err := b.t.tx.Exec(b.t.ctx, "UPDATE soebot_buckets SET seq = $2 WHERE name = $1", b.name, int64(n)); err != nil {
 		b.t.fail(err)

@@ -150,7 +150,7 @@ func testBuckets(t *testing.T, open Open) {
 			return errors.New("re-creating emptied the bucket")
 		}
 		if err := tx.DeleteBucket([]byte("nope")); !errors.Is(err, store.ErrBucketNotFound) {
-			return fmt.Errorf("DeleteBucket(missing) = %v, want ErrBucketNotFound", err)
+			return fmt.Errorf("DeleteBucket(missing) = %w, want ErrBucketNotFound", err)
 		}
 		return tx.DeleteBucket(bucketB)
 	})
@@ -288,10 +288,10 @@ func testSequence(t *testing.T, open Open) {
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Bucket(bucketB).SetSequence(41) })
 	mustUpdate(t, s, func(tx store.Tx) error {
 		if n, err := tx.Bucket(bucketB).NextSequence(); err != nil || n != 42 {
-			return fmt.Errorf("after SetSequence(41): %d, %v", n, err)
+			return fmt.Errorf("after SetSequence(41): %d, %w", n, err)
 		}
 		if tx.Bucket(bucketA).Sequence() != 3 {
-			return errors.New("Sequence of alpha changed")
+			return errors.New("the sequence of alpha changed")
 		}
 		return nil
 	})
@@ -335,7 +335,7 @@ func testReadOnly(t *testing.T, open Open) {
 	s := openAB(t, open)
 	err := s.View(ctx(), func(tx store.Tx) error {
 		if err := tx.Bucket(bucketA).Put([]byte("k"), []byte("v")); err == nil {
-			return errors.New("Put succeeded in View")
+			return errors.New("a Put succeeded in View")
 		}
 		if _, err := tx.CreateBucketIfNotExists([]byte("g")); err == nil {
 			return errors.New("CreateBucket succeeded in View")
