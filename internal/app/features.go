@@ -82,7 +82,7 @@ func (a *App) addExperts(who *people.Directory) {
 	bc := a.fc
 	experts.New(experts.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, experts.Deps{
 		Router: a.router, Slack: a.slack.Slack(), People: who, Asker: a.ask, Audience: a.aud,
-		Logger: a.log.With("component", "experts"),
+		Links: a.links, Curator: who, Logger: a.log.With("component", "experts"),
 	}).Register(a.router)
 }
 
