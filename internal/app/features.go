@@ -109,8 +109,9 @@ func (a *App) addSearch() {
 // their App Home section (after the sections added before it).
 func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
-	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
+	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
+		Audit: svc, Users: a.slack.Slack(),
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)

@@ -98,7 +98,8 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 
 func seedSlack(f *slackfake.Fake, s *soefake.Server) {
 	for _, u := range s.Users() {
-		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email})
+		// heidi, SOE's admin, administers the Slack workspace too.
+		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email, IsAdmin: u.Login == "heidi"})
 	}
 	// A Slack user with no SOE account.
 	f.AddUser(slackfake.User{ID: "UMALLORY", Name: "mallory", RealName: "Mallory", Email: "mallory@acme.example"})

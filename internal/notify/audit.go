@@ -2,8 +2,11 @@ package notify
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -45,9 +48,15 @@ func (s *Service) TeamSubscriptions(_ context.Context, teamID string) ([]Subscri
 
 // Audit lists every subscription of a workspace with its last delivery and
 // last error, sorted by id.
-func (s *Service) Audit(_ context.Context, teamID string) ([]AuditEntry, error) {
+func (s *Service) Audit(ctx context.Context, teamID string) ([]AuditEntry, error) {
+	return AuditDB(ctx, s.db, teamID)
+}
+
+// AuditDB is Audit on a database opened without a Service (bot subscriptions
+// export, read-only); teamID "" lists every workspace.
+func AuditDB(_ context.Context, db *store.DB, teamID string) ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := db.View(func(tx *bbolt.Tx) error {
 		subs, err := teamSubsTx(tx, teamID)
 		if err != nil {
 			return err
@@ -56,7 +65,7 @@ func (s *Service) Audit(_ context.Context, teamID string) ([]AuditEntry, error) 
 		for i, sub := range subs {
 			out[i].Subscription = sub
 		}
-		return auditDeliveriesTx(tx, teamID, out)
+		return auditDeliveriesTx(tx, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("notify: audit subscriptions: %w", err)
@@ -66,10 +75,14 @@ func (s *Service) Audit(_ context.Context, teamID string) ([]AuditEntry, error) 
 
 func teamSubsTx(tx *bbolt.Tx, teamID string) ([]Subscription, error) {
 	var out []Subscription
-	err := tx.Bucket(bucketSubs).ForEach(func(_, v []byte) error {
+	b := tx.Bucket(bucketSubs)
+	if b == nil { // a read-only copy made before notify existed
+		return nil, nil
+	}
+	err := b.ForEach(func(_, v []byte) error {
 		var sub Subscription
 		// A record that does not decode is skipped, as in every scan.
-		if json.Unmarshal(v, &sub) == nil && sub.TeamID == teamID {
+		if json.Unmarshal(v, &sub) == nil && (teamID == "" || sub.TeamID == teamID) {
 			out = append(out, sub)
 		}
 		return nil
@@ -81,15 +94,23 @@ func teamSubsTx(tx *bbolt.Tx, teamID string) ([]Subscription, error) {
 // auditDeliveriesTx fills in the last delivery and error of entries from
 // the outbox: a channel delivery counts for the subscriptions of that
 // channel whose scope and tags its event matches.
-func auditDeliveriesTx(tx *bbolt.Tx, teamID string, entries []AuditEntry) error {
+func auditDeliveriesTx(tx *bbolt.Tx, entries []AuditEntry) error {
 	byChannel := map[string][]int{}
 	for i, e := range entries {
-		byChannel[e.ChannelID] = append(byChannel[e.ChannelID], i)
+		byChannel[e.TeamID+"/"+e.ChannelID] = append(byChannel[e.TeamID+"/"+e.ChannelID], i)
 	}
 	events := map[string]*Event{}
-	return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+	ob := tx.Bucket(bucketOutbox)
+	if ob == nil || len(entries) == 0 {
+		return nil
+	}
+	return ob.ForEach(func(_, v []byte) error {
 		var d Delivery
-		if json.Unmarshal(v, &d) != nil || d.Target.TeamID != teamID || d.Target.ChannelID == "" || len(byChannel[d.Target.ChannelID]) == 0 {
+		if json.Unmarshal(v, &d) != nil || d.Target.ChannelID == "" {
+			return nil
+		}
+		key := d.Target.TeamID + "/" + d.Target.ChannelID
+		if len(byChannel[key]) == 0 {
 			return nil
 		}
 		ev, ok := events[d.EventID]
@@ -107,7 +128,7 @@ func auditDeliveriesTx(tx *bbolt.Tx, teamID string, entries []AuditEntry) error 
 		if ev == nil || ev.Question == nil {
 			return nil // gone, or a notice rather than a card
 		}
-		for _, i := range byChannel[d.Target.ChannelID] {
+		for _, i := range byChannel[key] {
 			if e := &entries[i]; e.Scope.Key() == ev.Scope.Key() && e.matches(ev.Question.Tags) {
 				e.note(d)
 			}
@@ -134,4 +155,47 @@ func (e *AuditEntry) note(d Delivery) {
 	if at.After(e.LastErrorAt) && at.After(e.LastDelivery) {
 		e.LastError, e.LastErrorAt = d.LastError, at
 	}
+}
+
+// AuditCSVHeader names the columns of WriteAuditCSV.
+var AuditCSVHeader = []string{"workspace", "channel", "scope", "tags", "posts", "state", "owners", "created", "last_delivery", "last_error"}
+
+// WriteAuditCSV writes entries as CSV (RFC 4180, times in RFC 3339 UTC,
+// empty when unknown), one subscription a row after AuditCSVHeader.
+func WriteAuditCSV(w io.Writer, entries []AuditEntry) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(AuditCSVHeader); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		tags := "*"
+		if !e.AllTags() {
+			tags = strings.Join(e.Tags, " ")
+		}
+		row := []string{e.TeamID, e.ChannelID, e.Scope.Key(), tags, strings.Join(e.Kinds.Names(), " "), e.State(),
+			strings.Join(e.OwnerIDs(), " "), csvTime(e.Created), csvTime(e.LastDelivery), e.LastError}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// State is "active", "paused" or "off: <reason>".
+func (s *Subscription) State() string {
+	switch {
+	case s.Disabled:
+		return "off: " + s.DisabledReason
+	case s.Paused:
+		return "paused"
+	}
+	return "active"
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"encoding/csv"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +52,33 @@ func TestAuditLastDeliveryAndError(t *testing.T) {
 		if a.LastDelivery.IsZero() == tt.delivered || a.LastError != tt.err {
 			t.Errorf("%s: last delivery %v, last error %q; want delivered=%v error %q", tt.name, a.LastDelivery, a.LastError, tt.delivered, tt.err)
 		}
+	}
+}
+
+func TestWriteAuditCSV(t *testing.T) {
+	e := newEnv(t)
+	e.subscribe("alice", chGeneral, mainSite, KindQuestions, "go", "rust")
+	e.subscribe("carol", chOps, mainSite, 0)
+	all, err := AuditDB(context.Background(), e.db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteAuditCSV(&b, all); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d rows, %v:\n%s", len(rows), err, b.String())
+	}
+	got := map[string][]string{}
+	for _, r := range rows[1:] {
+		got[r[1]] = r
+	}
+	if r := got[chGeneral]; r[3] != "go rust" || r[4] != "questions" || r[5] != "active" || r[6] != "UALICE" || r[7] == "" || r[8] != "" {
+		t.Errorf("general row %q", r)
+	}
+	if r := got[chOps]; r[3] != "*" || r[6] != "UCAROL" {
+		t.Errorf("ops row %q", r)
 	}
 }

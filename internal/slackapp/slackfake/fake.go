@@ -120,6 +120,9 @@ type User struct {
 	ID, Name, RealName, Email string
 	IsBot                     bool
 	TZ                        string
+	// IsAdmin and IsOwner are the workspace roles users.info reports (an
+	// owner is an admin too, as in Slack).
+	IsAdmin, IsOwner bool
 }
 
 // Channel is a conversation. Members includes the bot user id when the bot is a member.

@@ -949,7 +949,7 @@ func (f *Fake) userJSON(u *User) map[string]any {
 	return map[string]any{
 		"id": u.ID, "team_id": f.opts.TeamID, "name": u.Name, "deleted": false, "real_name": u.RealName,
 		"tz": tz, "tz_label": tz, "tz_offset": 0, "is_bot": u.IsBot, "is_app_user": false,
-		"is_admin": false, "is_owner": false, "is_restricted": false, "is_ultra_restricted": false,
+		"is_admin": u.IsAdmin || u.IsOwner, "is_owner": u.IsOwner, "is_restricted": false, "is_ultra_restricted": false,
 		"is_email_confirmed": u.Email != "", "updated": 1700000000,
 		"profile": map[string]any{
 			"real_name": u.RealName, "real_name_normalized": u.RealName, "display_name": display,
