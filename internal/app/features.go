@@ -47,6 +47,7 @@ func (a *App) addFeatures(cfg Config) error {
 	reveal.Register(a.router, a.slack.Slack())
 	a.addAccount()
 	a.addExperts(who) // issue 5
+	a.addReport(who)  // issue 22
 	a.addSearch()     // search, unfurl, home: issue 7
 	a.addUnfurl()
 	a.home.Register(a.router)

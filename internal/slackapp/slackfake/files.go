@@ -79,23 +79,30 @@ func (f *Fake) serveUpload(w http.ResponseWriter, r *http.Request) {
 	file.Content = data
 	f.notifyLocked()
 	f.mu.Unlock()
-	fmt.Fprintf(w, "OK - %d", len(data))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(data)))
 }
 
-// readUpload is the "file" part of a multipart body, or the raw body.
+// readUpload is the "file" part of a multipart body, or the raw body
+// (64 MiB at most).
 func readUpload(r *http.Request) ([]byte, error) {
+	const limit = 64 << 20
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		return io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<20))
+		return io.ReadAll(io.LimitReader(r.Body, limit))
 	}
-	if err := r.ParseMultipartForm(64 << 20); err != nil {
-		return nil, err
-	}
-	part, _, err := r.FormFile("file")
+	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = part.Close() }()
-	return io.ReadAll(part)
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil, fmt.Errorf("no file part: %w", err)
+		}
+		if part.FormName() == "file" {
+			return io.ReadAll(io.LimitReader(part, limit))
+		}
+	}
 }
 
 func (f *Fake) apiCompleteUpload(q *apiReq) apiResp {
