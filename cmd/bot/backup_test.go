@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/app"
 	"github.com/soebot/soebot/internal/e2e"
@@ -98,8 +97,8 @@ func linkCount(t *testing.T, path string) int {
 	}
 	defer db.Close()
 	n := 0
-	_ = db.View(func(tx *bbolt.Tx) error {
-		n = tx.Bucket([]byte("links")).Stats().KeyN
+	_ = db.View(context.Background(), func(tx store.Tx) error {
+		n = tx.Bucket([]byte("links")).Len()
 		return nil
 	})
 	return n

@@ -30,7 +30,9 @@ func main() {
 }
 
 // usage heads bot -h, before the environment table.
-const usage = `soebot: Stack Overflow Enterprise in Slack.
+const usage = `soebot: Stack Overflow Enterprise (or Stack Overflow for Teams Basic/Business) in Slack.
+Basic/Business: SOE_URL=https://stackoverflowteams.com/c/<team>; people connect with a personal
+access token; no SOE_CLIENT_ID.
 
 Usage:
   bot               run the bot
@@ -98,11 +100,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 // exportSubscriptions is "bot subscriptions export" (app.ExportSubscriptions).
 func exportSubscriptions(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) != 1 || args[0] != "export" {
-		fmt.Fprintln(stderr, "usage: bot subscriptions export   (DB_PATH from the environment; CSV on stdout)")
+		fmt.Fprintln(stderr, "usage: bot subscriptions export   (DATABASE_URL or DB_PATH from the environment; CSV on stdout)")
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := app.ExportSubscriptions(ctx, envOr(lookup, "DB_PATH", "soebot.db"), stdout, log); err != nil {
+	if err := app.ExportSubscriptions(ctx, envOr(lookup, "DATABASE_URL", ""), envOr(lookup, "DB_PATH", "soebot.db"), stdout, log); err != nil {
 		fmt.Fprintln(stderr, "subscriptions export:", err)
 		return 1
 	}

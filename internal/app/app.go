@@ -54,7 +54,7 @@ type Options struct {
 type Parts struct {
 	Router  *router.Router
 	Links   *linking.Service
-	Store   *store.DB
+	Store   store.Store
 	Notify  *notify.Service
 	Metrics *metrics.Metrics
 }
@@ -74,7 +74,7 @@ type App struct {
 	fc     featureConfig
 	home   *home.Feature
 	ask    *ask.Feature
-	db     *store.DB
+	db     store.Store
 	keys   *vault.Keyring
 	soe    *soe.Service
 	links  *linking.Service
@@ -112,13 +112,13 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		}
 	}()
 	// The store: opened with a lock timeout, never recreated when unreadable.
-	if a.db, err = OpenStore(cfg.DBPath, a.log.With("component", "store")); err != nil {
+	if a.db, err = OpenStorage(ctx, cfg, a.log.With("component", "store")); err != nil {
 		return nil, err
 	}
 	a.dbOpen.Store(true)
 	db := a.db
 	a.closers = append(a.closers, func() error { built.dbOpen.Store(false); return db.Close() })
-	a.ready = append(a.ready, a.dbOpen.Load) // store open
+	a.ready = append(a.ready, a.storeReady) // store open (and, on PostgreSQL, reachable)
 	if a.keys, err = LoadKeys(cfg.TokenKey, cfg.DBPath, true, a.log); err != nil {
 		return nil, err
 	}
@@ -139,8 +139,9 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.links, err = linking.New(linking.Config{
 		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,
 		WriteAccess: cfg.LinkWriteAccess, NoExpiry: cfg.LinkNoExpiry, RequireEmailMatch: cfg.LinkRequireEmailMatch,
-		Now:     opts.Now,
-		Limiter: ratelimit.New(ratelimit.Config{Rate: opts.LinkRate, Burst: opts.LinkBurst, TrustedProxies: cfg.TrustedProxies, Now: opts.Now}),
+		Now:            opts.Now,
+		Limiter:        ratelimit.New(ratelimit.Config{Rate: opts.LinkRate, Burst: opts.LinkBurst, TrustedProxies: cfg.TrustedProxies, Now: opts.Now}),
+		PersonalTokens: cfg.SOETeam != "",
 	}, a.db, a.keys, soe.OAuthConfig{
 		SiteURL: cfg.SOEURL, ClientID: cfg.SOEClientID, RedirectURL: cfg.PublicURL + "/oauth/callback", HTTPClient: opts.HTTPClient,
 	}, a.soe, a.slack.Slack(), a.log.With("component", "linking"))
@@ -156,7 +157,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.chans = channels.New(a.db)
 	a.aud = channels.NewAudience(a.chans, a.slack.Slack(), a.links, opts.Now)
 	a.fc = featureConfig{Command: "/soe", SiteURL: cfg.SOEURL, SOETimeout: soeTimeout}
-	a.router = router.New(router.Config{Command: a.fc.Command}, router.Deps{
+	a.router = router.New(router.Config{Command: a.fc.Command, BasicBusiness: cfg.SOETeam != ""}, router.Deps{
 		Slack: a.slack.Slack(), Links: a.links, Channels: a.chans, Logger: a.log.With("component", "router"),
 	})
 	if err = a.addFeatures(cfg); err != nil {
@@ -230,6 +231,17 @@ func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// storeReady is false once the store is closed and, on PostgreSQL, while
+// the database does not answer a ping within a second.
+func (a *App) storeReady() bool {
+	if !a.dbOpen.Load() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return a.db.Ping(ctx) == nil
 }
 
 // HTTPAddr is the address the HTTP server listens on.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/ratelimit"
+	"github.com/soebot/soebot/internal/router"
 )
 
 // env is what envconfig reads: every value as a string, so that all problems
@@ -27,15 +28,16 @@ type env struct {
 	SlackAppToken         string `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (connections:write)" required:"true"`
 	SlackBotToken         string `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-…" required:"true"`
 	SlackAPIURL           string `envconfig:"SLACK_API_URL" desc:"Slack Web API base, must end in /" default:"https://slack.com/api/"`
-	SOEURL                string `envconfig:"SOE_URL" desc:"the SOE site root, e.g. https://acme.stackenterprise.co" required:"true"`
-	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3)"`
-	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id" required:"true"`
+	SOEURL                string `envconfig:"SOE_URL" desc:"the site root: Enterprise https://acme.stackenterprise.co, or Stack Overflow for Teams Basic/Business https://stackoverflowteams.com/c/<team> (users then connect with a personal access token)" required:"true"`
+	SOEAPIURL             string `envconfig:"SOE_API_URL" desc:"API v3 base (default $SOE_URL/api/v3; Basic/Business https://api.stackoverflowteams.com/v3/teams/<team>)"`
+	SOEClientID           string `envconfig:"SOE_CLIENT_ID" desc:"the SOE API application's client id (Enterprise; not needed for Basic/Business)"`
 	PublicURL             string `envconfig:"PUBLIC_URL" desc:"the bot's external base URL; OAuth redirect is $PUBLIC_URL/oauth/callback" required:"true"`
 	HTTPAddr              string `envconfig:"HTTP_ADDR" desc:"listen address of the public HTTP server (link pages, OAuth callback, /healthz, /readyz)" default:":8080"`
 	AdminAddr             string `envconfig:"ADMIN_ADDR" desc:"listen address of /metrics and /admin/backup; keep it off the public network" default:"127.0.0.1:9090"`
 	TrustedProxies        string `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed when rate-limiting the link pages (default none)"`
-	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file" default:"soebot.db"`
-	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH"`
+	DatabaseURL           string `envconfig:"DATABASE_URL" desc:"postgres://user:password@host:5432/db selects PostgreSQL, for 2–10 replicas on one database (needs TOKEN_KEY); unset = the bbolt file at DB_PATH, one process"`
+	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file (when DATABASE_URL is unset)" default:"soebot.db"`
+	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH (bbolt only)"`
 	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period" default:"60s"`
 	LogLevel              string `envconfig:"LOG_LEVEL" desc:"debug|info|warn|error" default:"info"`
 	LogFormat             string `envconfig:"LOG_FORMAT" desc:"json|text" default:"json"`
@@ -55,17 +57,23 @@ type Config struct {
 	SOEURL        string
 	SOEAPIURL     string
 	SOEClientID   string
-	PublicURL     string
-	HTTPAddr      string
-	AdminAddr     string
+	// SOETeam is the team of a Stack Overflow for Teams Basic/Business site
+	// (SOE_URL https://stackoverflowteams.com/c/<team>); "" on Enterprise.
+	// Users connect there with a personal access token, not OAuth.
+	SOETeam   string
+	PublicURL string
+	HTTPAddr  string
+	AdminAddr string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (for rate limiting); none by default.
 	TrustedProxies []netip.Prefix
-	DBPath         string
-	TokenKey       string
-	PollInterval   time.Duration
-	LogLevel       slog.Level
-	LogFormat      string
+	// DatabaseURL selects PostgreSQL; "" means the bbolt file at DBPath.
+	DatabaseURL  string
+	DBPath       string
+	TokenKey     string
+	PollInterval time.Duration
+	LogLevel     slog.Level
+	LogFormat    string
 
 	LinkRequireEmailMatch bool
 	LinkWriteAccess       bool
@@ -108,19 +116,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	if checkURL(&problems, "SLACK_API_URL", c.SlackAPIURL) && !strings.HasSuffix(c.SlackAPIURL, "/") {
 		problems = append(problems, "SLACK_API_URL must end in /")
 	}
-	if req("SOE_URL", e.SOEURL) {
-		c.SOEURL = strings.TrimRight(e.SOEURL, "/")
-		checkURL(&problems, "SOE_URL", c.SOEURL)
-	}
-	c.SOEAPIURL = strings.TrimRight(e.SOEAPIURL, "/")
-	if c.SOEAPIURL == "" && c.SOEURL != "" {
-		c.SOEAPIURL = c.SOEURL + "/api/v3"
-	} else if c.SOEAPIURL != "" {
-		checkURL(&problems, "SOE_API_URL", c.SOEAPIURL)
-	}
-	if req("SOE_CLIENT_ID", e.SOEClientID) {
-		c.SOEClientID = strings.TrimSpace(e.SOEClientID)
-	}
+	loadSOE(&problems, req, e, &c)
 	if req("PUBLIC_URL", e.PublicURL) {
 		c.PublicURL = strings.TrimRight(e.PublicURL, "/")
 		checkURL(&problems, "PUBLIC_URL", c.PublicURL)
@@ -131,6 +127,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		problems = append(problems, "DB_PATH must not be empty")
 	}
 	c.TokenKey = e.TokenKey // checked by the vault, which never echoes it
+	loadDatabase(&problems, e, &c)
 	c.PollInterval = duration(&problems, "POLL_INTERVAL", e.PollInterval, time.Second)
 	c.CacheTTL = duration(&problems, "CACHE_TTL", e.CacheTTL, 0)
 	if n, err := strconv.Atoi(strings.TrimSpace(e.HandlerWorkers)); err != nil || n < 1 || n > 100000 {
@@ -163,6 +160,60 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		return c, &ConfigError{Problems: problems}
 	}
 	return c, nil
+}
+
+// BasicBusinessHost is the web host of Stack Overflow for Teams Basic and
+// Business; BasicBusinessAPI is its API v3 base (the team is appended).
+const (
+	BasicBusinessHost = "stackoverflowteams.com"
+	BasicBusinessAPI  = "https://api.stackoverflowteams.com/v3/teams/"
+)
+
+// loadSOE reads SOE_URL, SOE_API_URL and SOE_CLIENT_ID. A site URL whose
+// path is /c/<team> is Stack Overflow for Teams Basic/Business: the API
+// base defaults to BasicBusinessAPI+<team> and no client id is needed.
+func loadSOE(problems *[]string, req func(name, v string) bool, e env, c *Config) {
+	if req("SOE_URL", e.SOEURL) {
+		c.SOEURL = strings.TrimRight(strings.TrimSpace(e.SOEURL), "/")
+		if checkURL(problems, "SOE_URL", c.SOEURL) {
+			c.SOETeam = basicBusinessTeam(problems, c.SOEURL)
+		}
+	}
+	c.SOEAPIURL = strings.TrimRight(strings.TrimSpace(e.SOEAPIURL), "/")
+	switch {
+	case c.SOEAPIURL != "":
+		checkURL(problems, "SOE_API_URL", c.SOEAPIURL)
+	case c.SOETeam != "":
+		c.SOEAPIURL = BasicBusinessAPI + c.SOETeam
+	case c.SOEURL != "":
+		c.SOEAPIURL = c.SOEURL + "/api/v3"
+	}
+	if c.SOETeam != "" {
+		c.SOEClientID = strings.TrimSpace(e.SOEClientID) // unused: no OAuth on Basic/Business
+		return
+	}
+	if req("SOE_CLIENT_ID", e.SOEClientID) {
+		c.SOEClientID = strings.TrimSpace(e.SOEClientID)
+	}
+}
+
+// basicBusinessTeam is the team of a Basic/Business site URL
+// (…/c/<team>), or "" for an Enterprise site. stackoverflowteams.com
+// without a team is a problem.
+func basicBusinessTeam(problems *[]string, site string) string {
+	u, err := url.Parse(site)
+	if err != nil {
+		return ""
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(segs) == 2 && segs[0] == "c" && router.ValidTeamSlug(segs[1]) {
+		return segs[1]
+	}
+	if host == BasicBusinessHost {
+		*problems = append(*problems, "SOE_URL for Stack Overflow for Teams Basic/Business must name the team: https://stackoverflowteams.com/c/<team>")
+	}
+	return ""
 }
 
 // loadListeners checks HTTP_ADDR, ADMIN_ADDR (not the same address: the
@@ -253,4 +304,21 @@ func readEnv(lookup func(string) (string, bool)) env {
 		v.Field(i).SetString(val)
 	}
 	return e
+}
+
+// loadDatabase checks DATABASE_URL (never echoing it: it may hold a
+// password). Replicas share one database, so they must share the key too: a
+// key file next to a local DB_PATH would differ per replica.
+func loadDatabase(problems *[]string, e env, c *Config) {
+	c.DatabaseURL = strings.TrimSpace(e.DatabaseURL)
+	if c.DatabaseURL == "" {
+		return
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		*problems = append(*problems, "DATABASE_URL must be a postgres://user:password@host:port/database URL")
+	}
+	if strings.TrimSpace(c.TokenKey) == "" {
+		*problems = append(*problems, "DATABASE_URL needs TOKEN_KEY: every replica must encrypt tokens with the same key")
+	}
 }

@@ -54,6 +54,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "workers not a number", env: with("HANDLER_WORKERS", "lots"), want: []string{"HANDLER_WORKERS"}},
 		{name: "admin users", env: with("ADMIN_SLACK_USERS", " UADMIN1, ,W2 ")},
 		{name: "bad admin users", env: with("ADMIN_SLACK_USERS", "UOK,#general,C123"), want: []string{"ADMIN_SLACK_USERS", `"#general"`, `"C123"`}, notWant: []string{`"UOK"`}},
+		{name: "Basic/Business without a team", env: with("SOE_URL", "https://stackoverflowteams.com/", "SOE_CLIENT_ID", "<unset>"),
+			want: []string{"must name the team", "stackoverflowteams.com/c/<team>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +86,39 @@ func TestLoadConfig(t *testing.T) {
 				if strings.Contains(err.Error(), w) {
 					t.Errorf("error leaks %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+// TestBasicBusinessConfig: SOE_URL …/c/<team> selects Stack Overflow for
+// Teams Basic/Business: the API base defaults to api.stackoverflowteams.com
+// and SOE_CLIENT_ID is not needed.
+func TestBasicBusinessConfig(t *testing.T) {
+	base := map[string]string{"SLACK_APP_TOKEN": "xapp-1-A", "SLACK_BOT_TOKEN": "xoxb-1", "PUBLIC_URL": "https://bot.acme.example"}
+	tests := []struct {
+		name, site, api, wantTeam, wantAPI string
+	}{
+		{"team site", "https://stackoverflowteams.com/c/acme-corp/", "", "acme-corp", "https://api.stackoverflowteams.com/v3/teams/acme-corp"},
+		{"www", "https://www.stackoverflowteams.com/c/acme", "", "acme", "https://api.stackoverflowteams.com/v3/teams/acme"},
+		{"API overridden", "https://stackoverflowteams.com/c/acme", "http://127.0.0.1:9/v3/teams/acme/", "acme", "http://127.0.0.1:9/v3/teams/acme"},
+		{"Enterprise", "https://acme.stackenterprise.co", "", "", "https://acme.stackenterprise.co/api/v3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"SOE_URL": tt.site, "SOE_API_URL": tt.api}
+			if tt.wantTeam == "" {
+				env["SOE_CLIENT_ID"] = "42"
+			}
+			for k, v := range base {
+				env[k] = v
+			}
+			cfg, err := LoadConfig(mapLookup(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SOETeam != tt.wantTeam || cfg.SOEAPIURL != tt.wantAPI {
+				t.Fatalf("team %q api %q; want %q %q", cfg.SOETeam, cfg.SOEAPIURL, tt.wantTeam, tt.wantAPI)
 			}
 		})
 	}

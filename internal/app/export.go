@@ -15,13 +15,20 @@ import (
 // from a copy (bot backup FILE, then DB_PATH=FILE).
 var ErrExportLocked = errors.New("the database is in use by the running bot; export from a copy: bot backup /tmp/soebot-copy.db, then DB_PATH=/tmp/soebot-copy.db bot subscriptions export")
 
-// ExportSubscriptions writes every subscription of every workspace in the
-// database at dbPath as CSV (notify.WriteAuditCSV) to w. It opens the file
-// read-only and changes nothing.
-func ExportSubscriptions(ctx context.Context, dbPath string, w io.Writer, log *slog.Logger) error {
-	opts := StoreOptions(log)
-	opts.ReadOnly = true
-	db, err := store.Open(dbPath, opts)
+// ExportSubscriptions writes every subscription of every workspace as CSV
+// (notify.WriteAuditCSV) to w, from PostgreSQL when databaseURL is set (the
+// bots may keep running), else from the bbolt file at dbPath, opened
+// read-only. It changes nothing.
+func ExportSubscriptions(ctx context.Context, databaseURL, dbPath string, w io.Writer, log *slog.Logger) error {
+	var db store.Store
+	var err error
+	if databaseURL != "" {
+		db, err = OpenStorage(ctx, Config{DatabaseURL: databaseURL}, log)
+	} else {
+		opts := StoreOptions(log)
+		opts.ReadOnly = true
+		db, err = store.Open(dbPath, opts)
+	}
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (%w)", ErrExportLocked, err)
 	}

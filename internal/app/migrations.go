@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/store"
 )
@@ -28,8 +26,8 @@ func migrations() []store.Migration {
 
 // dropBucket deletes a top-level bucket and everything in it; a bucket that
 // is not there is fine.
-func dropBucket(name []byte) func(tx *bbolt.Tx) error {
-	return func(tx *bbolt.Tx) error {
+func dropBucket(name []byte) func(tx store.Tx) error {
+	return func(tx store.Tx) error {
 		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, store.ErrBucketNotFound) {
 			return fmt.Errorf("delete bucket %q: %w", name, err)
 		}

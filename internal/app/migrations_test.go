@@ -2,11 +2,10 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/store"
@@ -25,7 +24,7 @@ func TestMigrationsValid(t *testing.T) {
 func hasBucket(t *testing.T, db *store.DB, name []byte) bool {
 	t.Helper()
 	var ok bool
-	if err := db.View(func(tx *bbolt.Tx) error { ok = tx.Bucket(name) != nil; return nil }); err != nil {
+	if err := db.View(context.Background(), func(tx store.Tx) error { ok = tx.Bucket(name) != nil; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return ok
@@ -44,7 +43,7 @@ func TestMigrationDropsAskedBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := linking.Buckets()[0]
-	err = db.Update(func(tx *bbolt.Tx) error {
+	err = db.Update(context.Background(), func(tx store.Tx) error {
 		if err := tx.Bucket(askedBucket).Put([]byte("main\x00000000000042"), []byte(`{"question_id":42}`)); err != nil {
 			return err
 		}
@@ -53,7 +52,7 @@ func TestMigrationDropsAskedBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := db.SchemaVersion(); v != 1 {
+	if v, _ := db.SchemaVersion(context.Background()); v != 1 {
 		t.Fatalf("old database at schema %d, want 1", v)
 	}
 	if err := db.Close(); err != nil {
@@ -68,11 +67,11 @@ func TestMigrationDropsAskedBucket(t *testing.T) {
 		if hasBucket(t, db, askedBucket) {
 			t.Error("asked_questions is still there")
 		}
-		if v, err := db.SchemaVersion(); err != nil || v != 2 {
+		if v, err := db.SchemaVersion(context.Background()); err != nil || v != 2 {
 			t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 		}
 		var got []byte
-		_ = db.View(func(tx *bbolt.Tx) error { got = bytes.Clone(tx.Bucket(keep).Get([]byte("k"))); return nil })
+		_ = db.View(context.Background(), func(tx store.Tx) error { got = bytes.Clone(tx.Bucket(keep).Get([]byte("k"))); return nil })
 		if string(got) != "v" {
 			t.Errorf("other data lost: %q", got)
 		}
@@ -92,7 +91,7 @@ func TestNewStoreHasNoAskedBucket(t *testing.T) {
 	if hasBucket(t, db, askedBucket) {
 		t.Error("a new database has asked_questions")
 	}
-	if v, err := db.SchemaVersion(); err != nil || v != 2 {
+	if v, err := db.SchemaVersion(context.Background()); err != nil || v != 2 {
 		t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"slices"
 
 	"encoding/base64"
@@ -19,6 +20,7 @@ import (
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/store"
+	"github.com/soebot/soebot/internal/store/pgstore"
 	"github.com/soebot/soebot/internal/vault"
 )
 
@@ -33,6 +35,18 @@ func StoreOptions(log *slog.Logger) store.Options {
 		Migrations: migrations(),
 		Logger:     log,
 	}
+}
+
+// OpenStorage opens the configured engine with StoreOptions: PostgreSQL when
+// DATABASE_URL is set (migrating it under an advisory lock), else the bbolt
+// file at DB_PATH.
+func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		opts := StoreOptions(log)
+		opts.Timeout = 30 * time.Second
+		return pgstore.Open(ctx, cfg.DatabaseURL, opts)
+	}
+	return OpenStore(cfg.DBPath, log)
 }
 
 // OpenStore opens the database at path with StoreOptions.
@@ -156,7 +170,12 @@ func (a *App) serveBackup(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	if err := a.db.ServeBackup(w); err != nil {
+	bolt, ok := a.db.(*store.DB)
+	if !ok {
+		http.Error(w, "this bot keeps its state in PostgreSQL: back it up with pg_dump", http.StatusNotImplemented)
+		return
+	}
+	if err := bolt.ServeBackup(w); err != nil {
 		a.log.Error("backup failed", "err", err)
 		return
 	}

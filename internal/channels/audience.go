@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // maxAudience is the largest channel whose members are checked one by one;
@@ -59,7 +59,7 @@ func (a *Audience) MaySee(ctx context.Context, teamID, channelID string, scope s
 	if !scope.IsTeam() || strings.HasPrefix(channelID, "D") {
 		return true, nil
 	}
-	if ok, err := a.settings.allowed(teamID, channelID, scope); err != nil || ok {
+	if ok, err := a.settings.allowed(ctx, teamID, channelID, scope); err != nil || ok {
 		return ok, err
 	}
 	members, complete, err := a.slack.ChannelMembers(ctx, channelID, maxAudience)
@@ -105,12 +105,12 @@ func (a *Audience) onTeam(ctx context.Context, teamID string, scope soe.Scope) (
 }
 
 // Allow remembers "Always in this channel" for scope.
-func (a *Audience) Allow(_ context.Context, teamID, channelID string, scope soe.Scope) error {
+func (a *Audience) Allow(ctx context.Context, teamID, channelID string, scope soe.Scope) error {
 	k, err := key(teamID, channelID)
 	if err != nil {
 		return err
 	}
-	err = a.settings.db.Update(func(tx *bbolt.Tx) error {
+	err = a.settings.db.Update(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketAllowed).Put(allowedKey(k, scope), []byte(a.now().UTC().Format(time.RFC3339)))
 	})
 	if err != nil {
@@ -119,13 +119,13 @@ func (a *Audience) Allow(_ context.Context, teamID, channelID string, scope soe.
 	return nil
 }
 
-func (s *Settings) allowed(teamID, channelID string, scope soe.Scope) (bool, error) {
+func (s *Settings) allowed(ctx context.Context, teamID, channelID string, scope soe.Scope) (bool, error) {
 	k, valid := lookupKey(teamID, channelID)
 	if !valid {
 		return false, nil // not a channel: nothing was allowed there
 	}
 	var ok bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		ok = tx.Bucket(bucketAllowed).Get(allowedKey(k, scope)) != nil
 		return nil
 	})

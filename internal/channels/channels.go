@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -31,10 +29,10 @@ var ErrBadInput = errors.New("channels: bad input")
 func Buckets() [][]byte { return [][]byte{bucketScope, bucketAllowed} }
 
 // Settings reads and writes channel settings.
-type Settings struct{ db *store.DB }
+type Settings struct{ db store.Store }
 
 // New returns the settings kept in db (opened with Buckets).
-func New(db *store.DB) *Settings { return &Settings{db: db} }
+func New(db store.Store) *Settings { return &Settings{db: db} }
 
 func key(teamID, channelID string) ([]byte, error) {
 	for _, id := range []string{teamID, channelID} {
@@ -53,12 +51,12 @@ func lookupKey(teamID, channelID string) (k []byte, ok bool) {
 }
 
 // SetChannelScope sets (scope != nil) or clears a channel's default scope.
-func (s *Settings) SetChannelScope(_ context.Context, teamID, channelID string, scope *soe.Scope) error {
+func (s *Settings) SetChannelScope(ctx context.Context, teamID, channelID string, scope *soe.Scope) error {
 	k, err := key(teamID, channelID)
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		b := tx.Bucket(bucketScope)
 		if scope == nil {
 			return b.Delete(k)
@@ -73,13 +71,13 @@ func (s *Settings) SetChannelScope(_ context.Context, teamID, channelID string, 
 
 // ChannelScope returns a channel's default scope, if one is set. A value
 // that no longer parses counts as unset.
-func (s *Settings) ChannelScope(_ context.Context, teamID, channelID string) (soe.Scope, bool, error) {
+func (s *Settings) ChannelScope(ctx context.Context, teamID, channelID string) (soe.Scope, bool, error) {
 	k, ok := lookupKey(teamID, channelID)
 	if !ok {
 		return soe.Scope{}, false, nil // not a channel (a DM with no id, a test): no default
 	}
 	var v string
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		v = string(tx.Bucket(bucketScope).Get(k))
 		return nil
 	})

@@ -54,13 +54,13 @@ func TestSubscriptionsAllForAdminsPagedAndExported(t *testing.T) {
 	// The operator's CSV: refused while the bot holds the database, then
 	// the same 20 rows.
 	var out bytes.Buffer
-	if err := app.ExportSubscriptions(wait(t), e.DBPath(), &out, nil); !errors.Is(err, app.ErrExportLocked) {
+	if err := app.ExportSubscriptions(wait(t), "", e.DBPath(), &out, nil); !errors.Is(err, app.ErrExportLocked) {
 		t.Fatalf("export while running: %v", err)
 	}
 	if err := e.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.ExportSubscriptions(wait(t), e.DBPath(), &out, nil); err != nil {
+	if err := app.ExportSubscriptions(wait(t), "", e.DBPath(), &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&out).ReadAll()

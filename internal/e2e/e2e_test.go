@@ -45,7 +45,7 @@ func bot(t *testing.T, mods ...func(*Options)) *Env {
 	}
 	// Every request the bot sends to SOE and every answer the fake gives is
 	// held to the official OpenAPI document.
-	if v := contract(t); v != nil {
+	if v := contract(t, e.SOE); v != nil {
 		e.SOE.SetValidator(v.Validate)
 	}
 	t.Cleanup(func() {
@@ -59,11 +59,12 @@ func bot(t *testing.T, mods ...func(*Options)) *Env {
 	return e
 }
 
-// contract loads the SOE OpenAPI document once per test binary; it is
-// required in CI; elsewhere, without ../shared, tests run unvalidated.
-func contract(t *testing.T) *soefake.OpenAPIValidator {
+// contract loads the SOE OpenAPI document of fake's mode (Enterprise, or
+// Basic/Business) once per test binary; it is required in CI; elsewhere,
+// without ../shared, tests run unvalidated.
+func contract(t *testing.T, fake *soefake.Server) *soefake.OpenAPIValidator {
 	t.Helper()
-	contractVal, contractErr := soefake.SharedValidator()
+	contractVal, contractErr := soefake.ValidatorFor(fake)
 	if contractErr != nil {
 		if reference.Required() {
 			t.Fatalf("OpenAPI document required in CI: %v", contractErr)

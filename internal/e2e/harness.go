@@ -39,6 +39,10 @@ type Options struct {
 	// LinkBurst overrides the per-client burst of the link pages' rate
 	// limit (default: production's), for tests that flood them on purpose.
 	LinkBurst int
+	// BasicBusiness, when set, makes the fake SOE a Stack Overflow for Teams
+	// Basic/Business site for this team (SOE_URL …/c/<team>; people connect
+	// with personal access tokens).
+	BasicBusiness string
 }
 
 // Env is one running bot with its fakes.
@@ -86,7 +90,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	if e.Slack == nil {
 		e.owned = true
 		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake")})
-		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true})
+		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true, BasicBusiness: o.BasicBusiness})
 		seedSlack(e.Slack, e.SOE)
 	}
 	if err := e.start(ctx); err != nil {
@@ -119,7 +123,7 @@ func (e *Env) start(ctx context.Context) error {
 	o := e.opts
 	env := map[string]string{
 		"SLACK_APP_TOKEN": e.Slack.AppToken(), "SLACK_BOT_TOKEN": e.Slack.BotToken(), "SLACK_API_URL": e.Slack.APIURL(),
-		"SOE_URL": e.SOE.URL(), "SOE_API_URL": e.SOE.APIURL(), "SOE_CLIENT_ID": e.SOE.ClientID(),
+		"SOE_URL": e.SOE.SiteURL(), "SOE_API_URL": e.SOE.APIURL(),
 		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(o.Dir, "soebot.db"),
 		"TOKEN_KEY":     base64.StdEncoding.EncodeToString([]byte("e2e-test-key-0123456789abcdefghi")),
 		"POLL_INTERVAL": o.PollInterval.String(), "LOG_LEVEL": "debug",
@@ -132,6 +136,9 @@ func (e *Env) start(ctx context.Context) error {
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if !e.SOE.BasicBusiness() {
+		env["SOE_CLIENT_ID"] = e.SOE.ClientID()
 	}
 	env["PUBLIC_URL"] = "http://" + ln.Addr().String()
 	env["ADMIN_ADDR"] = adminLn.Addr().String()

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/store"
@@ -94,7 +93,7 @@ func (e *Env) storedToken(t *testing.T, user, scopeKey string) string {
 	}
 	team := e.Slack.TeamID()
 	var tok []byte
-	err = db.View(func(tx *bbolt.Tx) error {
+	err = db.View(context.Background(), func(tx store.Tx) error {
 		var rec struct {
 			Token []byte `json:"token"`
 		}

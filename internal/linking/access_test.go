@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
+	"github.com/soebot/soebot/internal/store"
 )
 
 func (e *tenv) link1(user string, scope soe.Scope) Link {
@@ -197,7 +196,7 @@ func TestLinkRecordsStoredBeforeAccessState(t *testing.T) {
 				t.Fatal(err)
 			}
 			var raw map[string]any
-			_ = e.db.View(func(tx *bbolt.Tx) error {
+			_ = e.db.View(context.Background(), func(tx store.Tx) error {
 				return json.Unmarshal(tx.Bucket(bucketLinks).Get([]byte(linkKey(team, "UALICE", soe.MainSite()))), &raw)
 			})
 			if w, _ := raw["write_access"].(bool); raw["access"] != "read-write" || !w {

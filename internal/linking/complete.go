@@ -161,7 +161,7 @@ func (s *Service) saveLink(ctx context.Context, rec *stateRecord, scope soe.Scop
 	if lr.Token, err = s.keys.Seal([]byte(tok.AccessToken), linkAAD(rec.TeamID, rec.UserID, scope)); err != nil {
 		return Link{}, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "seal failed"}
 	}
-	if err := s.storeLink(lr, scope); err != nil {
+	if err := s.storeLink(ctx, lr, scope); err != nil {
 		s.log.ErrorContext(ctx, "store link failed", "err", err)
 		return Link{}, &flowError{http.StatusInternalServerError, "Something went wrong", "soebot could not store the connection. Please try again.", "store failed"}
 	}

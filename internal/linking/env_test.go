@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
@@ -171,7 +170,7 @@ func newEnv(t *testing.T, mods ...func(*Config, *soefake.Options)) *tenv {
 	t.Cleanup(e.srv.Close)
 	e.public = e.srv.URL
 	e.cfg.PublicURL = e.public
-	e.cfg.SOEURL = e.soe.URL()
+	e.cfg.SOEURL = e.soe.SiteURL()
 
 	e.dbPath = filepath.Join(t.TempDir(), "soebot.db")
 	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second, Buckets: Buckets(), Migrations: Migrations(), Logger: e.log})
@@ -294,8 +293,8 @@ func (e *tenv) links(user string) []Link {
 
 func (e *tenv) countLinks() int {
 	n := 0
-	_ = e.db.View(func(txn *bbolt.Tx) error {
-		n = txn.Bucket(bucketLinks).Stats().KeyN
+	_ = e.db.View(context.Background(), func(txn store.Tx) error {
+		n = txn.Bucket(bucketLinks).Len()
 		return nil
 	})
 	return n

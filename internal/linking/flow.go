@@ -15,8 +15,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
@@ -28,12 +26,18 @@ const maxQueryValue = 2048
 
 // Handler serves GET /link/{id} (the confirmation page), POST /link/{id}
 // (Continue: sets the browser cookie, redirects to SOE) and
-// GET /oauth/callback.
+// GET /oauth/callback. With Config.PersonalTokens the page asks for a
+// personal access token, POST /link/{id} checks and stores it (pat.go), and
+// there is no callback.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /link/{id}", s.serveLinkPage)
-	mux.HandleFunc("POST /link/{id}", s.serveContinue)
-	mux.HandleFunc("GET /oauth/callback", s.serveCallback)
+	if s.cfg.PersonalTokens {
+		mux.HandleFunc("POST /link/{id}", s.servePAT)
+	} else {
+		mux.HandleFunc("POST /link/{id}", s.serveContinue)
+		mux.HandleFunc("GET /oauth/callback", s.serveCallback)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.allowed(w, r) {
 			return
@@ -106,13 +110,13 @@ func textOK(s string) bool {
 
 // --- GET /link/{id} -------------------------------------------------------------
 
-func (s *Service) lookupPending(id string) (*pendingRecord, error) {
+func (s *Service) lookupPending(ctx context.Context, id string) (*pendingRecord, error) {
 	if !validID(id) {
 		return nil, nil
 	}
 	var rec pendingRecord
 	var found bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		found, err = store.GetJSON(tx, bucketPending, hashKey(id), &rec)
 		return err
@@ -126,7 +130,7 @@ func (s *Service) lookupPending(id string) (*pendingRecord, error) {
 func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	rec, err := s.lookupPending(id)
+	rec, err := s.lookupPending(ctx, id)
 	if err != nil {
 		s.log.ErrorContext(ctx, "link page: store error", "err", err)
 		s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "Please try again in a moment."})
@@ -150,6 +154,10 @@ func (s *Service) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 		// The callback would refuse it: say so before the user goes to SOE.
 		ferr := slackEmailUnknown()
 		s.page(w, ferr.status, pageData{Title: "This link cannot be used", Message: upperFirst(ferr.msg)})
+		return
+	}
+	if s.cfg.PersonalTokens {
+		s.patPage(ctx, w, http.StatusOK, id, rec, "")
 		return
 	}
 	s.page(w, http.StatusOK, pageData{
@@ -254,7 +262,7 @@ func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := s.browserNonce(r)
 	state, verifier := randomID(), soe.GenerateVerifier()
-	pend, err := s.continuePending(id, nonce, state, verifier)
+	pend, err := s.continuePending(ctx, id, nonce, state, verifier)
 	if !s.continueOK(ctx, w, err) {
 		return
 	}
@@ -285,7 +293,7 @@ func (s *Service) crossSite(r *http.Request) bool {
 // pendingLive answers the request (and returns false) unless id names a
 // pending link that has not expired. It reads only.
 func (s *Service) pendingLive(ctx context.Context, w http.ResponseWriter, id string) bool {
-	rec, err := s.lookupPending(id)
+	rec, err := s.lookupPending(ctx, id)
 	switch {
 	case err != nil:
 		return s.continueOK(ctx, w, err)
@@ -325,11 +333,11 @@ func (s *Service) continueOK(ctx context.Context, w http.ResponseWriter, err err
 
 // continuePending consumes the pending link id and stores the OAuth state
 // record in one transaction (crypto only inside it; no I/O).
-func (s *Service) continuePending(id, nonce, state, verifier string) (pendingRecord, error) {
+func (s *Service) continuePending(ctx context.Context, id, nonce, state, verifier string) (pendingRecord, error) {
 	stateKey := hashKey(state)
 	now := s.cfg.Now()
 	var pend pendingRecord
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		pk := hashKey(id)
 		ok, err := store.GetJSON(tx, bucketPending, pk, &pend)
 		if err != nil {
@@ -460,7 +468,7 @@ func flowOtherBrowser() *flowError {
 // the browser that started the flow may still finish it).
 func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr string) (*stateRecord, *flowError) {
 	key := hashKey(state)
-	rec, err := s.lookupState(key)
+	rec, err := s.lookupState(ctx, key)
 	switch {
 	case err != nil:
 		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
@@ -470,7 +478,7 @@ func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr strin
 	case nonce == "" || subtle.ConstantTimeCompare([]byte(hashKey(nonce)), []byte(rec.Browser)) != 1:
 		return rec, flowOtherBrowser()
 	}
-	rec, err = s.deleteState(key)
+	rec, err = s.deleteState(ctx, key)
 	switch {
 	case err != nil:
 		s.log.ErrorContext(ctx, "link callback: store error", "err", err)
@@ -482,10 +490,10 @@ func (s *Service) consumeState(ctx context.Context, state, nonce, oauthErr strin
 }
 
 // lookupState reads the state record under key (nil when there is none).
-func (s *Service) lookupState(key string) (*stateRecord, error) {
+func (s *Service) lookupState(ctx context.Context, key string) (*stateRecord, error) {
 	var rec stateRecord
 	var found bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		found, err = store.GetJSON(tx, bucketStates, key, &rec)
 		return err
@@ -498,10 +506,10 @@ func (s *Service) lookupState(key string) (*stateRecord, error) {
 
 // deleteState reads and deletes the state record under key in one
 // transaction, so exactly one callback gets it.
-func (s *Service) deleteState(key string) (*stateRecord, error) {
+func (s *Service) deleteState(ctx context.Context, key string) (*stateRecord, error) {
 	var rec stateRecord
 	var found bool
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if found, err = store.GetJSON(tx, bucketStates, key, &rec); err != nil || !found {
 			return err

@@ -1,6 +1,7 @@
 package linking
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -46,9 +45,9 @@ func FuzzCallbackQuery(f *testing.F) {
 	h := svc.Handler()
 	stored := func() int {
 		n := 0
-		_ = db.View(func(tx *bbolt.Tx) error {
+		_ = db.View(context.Background(), func(tx store.Tx) error {
 			for _, b := range Buckets() {
-				n += tx.Bucket(b).Stats().KeyN
+				n += tx.Bucket(b).Len()
 			}
 			return nil
 		})

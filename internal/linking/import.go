@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // Imported is one link for Import: the link as the browser flow would have
@@ -49,7 +49,7 @@ func (s *Service) Import(ctx context.Context, links []Imported) error {
 		}
 		recs = append(recs, rec)
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		for i, rec := range recs {
 			if err := putLinkTx(tx, rec, links[i].Link.Scope); err != nil {
 				return err

@@ -42,8 +42,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -78,7 +76,7 @@ func Migrations() []store.Migration {
 	return []store.Migration{{
 		Version: 1,
 		Name:    "linking: links, links_by_soe, pending_links, oauth_states",
-		Up: func(tx *bbolt.Tx) error {
+		Up: func(tx store.Tx) error {
 			for _, b := range Buckets() {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
@@ -154,6 +152,9 @@ type Config struct {
 	// Limiter, when set, limits the link pages and the OAuth callback per
 	// client; a client over the limit gets HTTP 429 with Retry-After.
 	Limiter RequestLimiter
+	// PersonalTokens: Stack Overflow for Teams Basic/Business, where there
+	// is no OAuth: the link page asks for a personal access token (pat.go).
+	PersonalTokens bool
 }
 
 // RequestLimiter decides whether a request may be served now, and if not,
@@ -172,7 +173,7 @@ type Resume struct {
 // Service is the linking service. It is safe for concurrent use.
 type Service struct {
 	cfg   Config
-	db    *store.DB
+	db    store.Store
 	keys  *vault.Keyring
 	oauth soe.OAuthConfig
 	api   *soe.Service
@@ -184,6 +185,7 @@ type Service struct {
 	publicOrigin string
 	csrf         *http.CrossOriginProtection
 	soeHost      string
+	soeSite      string // host and path of SOEURL, e.g. stackoverflowteams.com/c/acme
 	soeOrig      string
 
 	mu     sync.Mutex
@@ -194,7 +196,7 @@ type Service struct {
 
 // New builds the service. api and slack may be nil for offline tools (key
 // rotation); the HTTP flow needs them.
-func New(cfg Config, db *store.DB, keys *vault.Keyring, oauth soe.OAuthConfig, api *soe.Service, slack chat.Slack, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db store.Store, keys *vault.Keyring, oauth soe.OAuthConfig, api *soe.Service, slack chat.Slack, log *slog.Logger) (*Service, error) {
 	if db == nil || keys == nil {
 		return nil, errors.New("linking: a store and a keyring are required")
 	}
@@ -239,9 +241,10 @@ func New(cfg Config, db *store.DB, keys *vault.Keyring, oauth soe.OAuthConfig, a
 	}
 	if u, err := url.Parse(cfg.SOEURL); err == nil && u.Host != "" {
 		s.soeHost = u.Host
+		s.soeSite = u.Host + strings.TrimRight(u.Path, "/")
 		s.soeOrig = u.Scheme + "://" + u.Host
 	} else {
-		s.soeHost = cfg.SOEURL
+		s.soeHost, s.soeSite = cfg.SOEURL, cfg.SOEURL
 	}
 	if s.oauth.RedirectURL == "" && cfg.PublicURL != "" {
 		s.oauth.RedirectURL = cfg.PublicURL + "/oauth/callback"
@@ -453,7 +456,7 @@ func (s *Service) Begin(ctx context.Context, teamID, userID string, scope soe.Sc
 		}
 		rec.Resume = sealed
 	}
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return store.PutJSON(tx, bucketPending, key, &rec) }); err != nil {
+	if err := s.db.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, bucketPending, key, &rec) }); err != nil {
 		return "", fmt.Errorf("linking: save pending link: %w", err)
 	}
 	s.log.InfoContext(ctx, "link started", "team", teamID, "user", userID, "scope", scope.Key())
@@ -470,10 +473,10 @@ func (s *Service) sealJSON(v any, aad []byte) ([]byte, error) {
 
 // --- queries ------------------------------------------------------------------
 
-func (s *Service) getRecord(team, user string, scope soe.Scope) (*linkRecord, error) {
+func (s *Service) getRecord(ctx context.Context, team, user string, scope soe.Scope) (*linkRecord, error) {
 	var rec linkRecord
 	var found bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		found, err = store.GetJSON(tx, bucketLinks, linkKey(team, user, scope), &rec)
 		return err
@@ -492,7 +495,7 @@ func (s *Service) getRecord(team, user string, scope soe.Scope) (*linkRecord, er
 // invalid, its expiry has passed or its token cannot be decrypted (in the
 // last two cases the link is marked invalid now).
 func (s *Service) Client(ctx context.Context, teamID, userID string, scope soe.Scope) (*soe.Client, *Link, error) {
-	rec, err := s.getRecord(teamID, userID, scope)
+	rec, err := s.getRecord(ctx, teamID, userID, scope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -538,7 +541,7 @@ func (s *Service) markInvalid(ctx context.Context, l *Link, reason string) {
 // ClientFor returns a client with l's token (l as returned by ScopeLinks or
 // Links). It re-reads the link, so an unlinked or invalidated link fails.
 func (s *Service) ClientFor(ctx context.Context, l Link) (*soe.Client, error) {
-	rec, err := s.getRecord(l.TeamID, l.UserID, l.Scope)
+	rec, err := s.getRecord(ctx, l.TeamID, l.UserID, l.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -553,7 +556,7 @@ func (s *Service) ClientFor(ctx context.Context, l Link) (*soe.Client, error) {
 func (s *Service) Links(ctx context.Context, teamID, userID string) ([]Link, error) {
 	prefix := []byte(teamID + "/" + userID + "/")
 	var out []Link
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		c := tx.Bucket(bucketLinks).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var rec linkRecord
@@ -578,11 +581,11 @@ func (s *Service) Links(ctx context.Context, teamID, userID string) ([]Link, err
 
 // ScopeLinks lists every usable link for scope, across all Slack teams
 // (invalid and expired links are left out).
-func (s *Service) ScopeLinks(_ context.Context, scope soe.Scope) ([]Link, error) {
+func (s *Service) ScopeLinks(ctx context.Context, scope soe.Scope) ([]Link, error) {
 	key := scope.Key()
 	now := s.cfg.Now()
 	var out []Link
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketLinks).ForEach(func(k, v []byte) error {
 			if !strings.HasSuffix(string(k), "/"+key) {
 				return nil
@@ -608,9 +611,9 @@ func (s *Service) ScopeLinks(_ context.Context, scope soe.Scope) ([]Link, error)
 
 // SlackUserFor maps an SOE user in scope back to the Slack user of team who
 // linked it (exactly, through the links_by_soe index).
-func (s *Service) SlackUserFor(_ context.Context, teamID string, scope soe.Scope, soeUserID int) (string, bool, error) {
+func (s *Service) SlackUserFor(ctx context.Context, teamID string, scope soe.Scope, soeUserID int) (string, bool, error) {
 	var user string
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		v := tx.Bucket(bucketBySOE).Get([]byte(bySOEKey(teamID, scope, soeUserID)))
 		if v == nil {
 			return nil
@@ -634,7 +637,7 @@ func (s *Service) SlackUserFor(_ context.Context, teamID string, scope soe.Scope
 // Invalidate marks the link invalid (it stays listed, with reason, until the
 // user reconnects or unlinks). A missing link is not an error.
 func (s *Service) Invalidate(ctx context.Context, teamID, userID string, scope soe.Scope, reason string) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		var rec linkRecord
 		key := linkKey(teamID, userID, scope)
 		ok, err := store.GetJSON(tx, bucketLinks, key, &rec)
@@ -664,12 +667,12 @@ func (s *Service) RecordWrite(ctx context.Context, teamID, userID string, scope 
 	if ok {
 		want = AccessReadWrite
 	}
-	rec, err := s.getRecord(teamID, userID, scope)
+	rec, err := s.getRecord(ctx, teamID, userID, scope)
 	if err != nil || rec == nil || rec.accessState() == want {
 		return err
 	}
 	changed := false
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		var rec linkRecord
 		key := linkKey(teamID, userID, scope)
 		found, err := store.GetJSON(tx, bucketLinks, key, &rec)
@@ -692,7 +695,7 @@ func (s *Service) RecordWrite(ctx context.Context, teamID, userID string, scope 
 // Unlink deletes the user's link for scope; it reports whether there was one.
 func (s *Service) Unlink(ctx context.Context, teamID, userID string, scope soe.Scope) (bool, error) {
 	var found bool
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		var err error
 		found, err = deleteLink(tx, linkKey(teamID, userID, scope))
 		return err
@@ -710,7 +713,7 @@ func (s *Service) Unlink(ctx context.Context, teamID, userID string, scope soe.S
 func (s *Service) UnlinkAll(ctx context.Context, teamID, userID string) (int, error) {
 	prefix := []byte(teamID + "/" + userID + "/")
 	n := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		n = 0
 		var keys []string
 		c := tx.Bucket(bucketLinks).Cursor()
@@ -738,7 +741,7 @@ func (s *Service) UnlinkAll(ctx context.Context, teamID, userID string) (int, er
 }
 
 // deleteLink removes a link and its index entry (if it still points here).
-func deleteLink(tx *bbolt.Tx, key string) (bool, error) {
+func deleteLink(tx store.Tx, key string) (bool, error) {
 	b := tx.Bucket(bucketLinks)
 	v := b.Get([]byte(key))
 	if v == nil {
@@ -755,7 +758,7 @@ func deleteLink(tx *bbolt.Tx, key string) (bool, error) {
 	return true, b.Delete([]byte(key))
 }
 
-func deleteIndex(tx *bbolt.Tx, team string, scope soe.Scope, soeUserID int, slackUser string) error {
+func deleteIndex(tx store.Tx, team string, scope soe.Scope, soeUserID int, slackUser string) error {
 	ib := tx.Bucket(bucketBySOE)
 	ik := []byte(bySOEKey(team, scope, soeUserID))
 	if cur := ib.Get(ik); cur != nil && string(cur) == slackUser {
@@ -766,12 +769,12 @@ func deleteIndex(tx *bbolt.Tx, team string, scope soe.Scope, soeUserID int, slac
 
 // storeLink writes rec (replacing any previous link of the same user and
 // scope) and updates the SOE → Slack index.
-func (s *Service) storeLink(rec *linkRecord, scope soe.Scope) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return putLinkTx(tx, rec, scope) })
+func (s *Service) storeLink(ctx context.Context, rec *linkRecord, scope soe.Scope) error {
+	return s.db.Update(ctx, func(tx store.Tx) error { return putLinkTx(tx, rec, scope) })
 }
 
 // putLinkTx is storeLink inside a transaction the caller holds.
-func putLinkTx(tx *bbolt.Tx, rec *linkRecord, scope soe.Scope) error {
+func putLinkTx(tx store.Tx, rec *linkRecord, scope soe.Scope) error {
 	key := linkKey(rec.TeamID, rec.UserID, scope)
 	var old linkRecord
 	ok, err := store.GetJSON(tx, bucketLinks, key, &old)

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
 	"github.com/soebot/soebot/internal/store"
@@ -401,7 +399,7 @@ func TestEmailMatchPolicy(t *testing.T) {
 // tamper rewrites the single record of bucket (JSON) with f.
 func tamper(e *tenv, bucket []byte, f func(map[string]any)) {
 	e.t.Helper()
-	err := e.db.Update(func(tx *bbolt.Tx) error {
+	err := e.db.Update(context.Background(), func(tx store.Tx) error {
 		b := tx.Bucket(bucket)
 		k, v := b.Cursor().First()
 		if k == nil {
@@ -449,7 +447,7 @@ func TestStoredTokenProtection(t *testing.T) {
 	t.Run("ciphertext moved to another user", func(t *testing.T) {
 		e := newEnv(t)
 		e.link("UALICE", "alice", soe.MainSite())
-		err := e.db.Update(func(tx *bbolt.Tx) error {
+		err := e.db.Update(context.Background(), func(tx store.Tx) error {
 			b := tx.Bucket(bucketLinks)
 			var rec linkRecord
 			_ = json.Unmarshal(b.Get([]byte(linkKey(team, "UALICE", soe.MainSite()))), &rec)
@@ -510,7 +508,7 @@ func TestNoSecretsInLogsOrDatabase(t *testing.T) {
 	cu, _ := url.Parse(cb)
 	code, state := cu.Query().Get("code"), cu.Query().Get("state")
 	var verifier string
-	err := e.db.View(func(tx *bbolt.Tx) error {
+	err := e.db.View(context.Background(), func(tx store.Tx) error {
 		var st stateRecord
 		if _, err := store.GetJSON(tx, bucketStates, hashKey(state), &st); err != nil {
 			return err
@@ -524,7 +522,7 @@ func TestNoSecretsInLogsOrDatabase(t *testing.T) {
 	}
 	bodies = append(bodies, get(t, c, cb).Body, get(t, c, cb).Body) // success, then a refused replay
 	var token string
-	_ = e.db.View(func(tx *bbolt.Tx) error {
+	_ = e.db.View(context.Background(), func(tx store.Tx) error {
 		var rec linkRecord
 		_, _ = store.GetJSON(tx, bucketLinks, linkKey(team, "UALICE", soe.MainSite()), &rec)
 		tok, err := e.keys.Open(rec.Token, linkAAD(team, "UALICE", soe.MainSite()))

@@ -8,9 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -44,7 +43,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	var errs []error
 	for _, b := range [][]byte{bucketPending, bucketStates} {
-		n, err := s.db.Sweep(b, expired)
+		n, err := s.db.Sweep(ctx, b, expired)
 		total += n
 		if err != nil {
 			errs = append(errs, err)
@@ -88,7 +87,7 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 			return total.rotated, err
 		}
 		var batch rotation
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.db.Update(ctx, func(tx store.Tx) error {
 			batch = rotation{}
 			return s.rotateBatch(tx.Bucket(bucketLinks), after, &batch)
 		})
@@ -119,7 +118,7 @@ type rotation struct {
 
 // rotateBatch rotates up to rotateBatchSize links after key after (from the
 // start when nil). Writes are collected and put after the cursor walk.
-func (s *Service) rotateBatch(b *bbolt.Bucket, after []byte, r *rotation) error {
+func (s *Service) rotateBatch(b store.Bucket, after []byte, r *rotation) error {
 	c := b.Cursor()
 	k, v := c.First()
 	if after != nil {

@@ -22,6 +22,10 @@ type pageData struct {
 	Access       string
 	Action       string
 	NoEmailCheck bool // LINK_REQUIRE_EMAIL_MATCH=false: nothing checks who continues
+
+	PAT     bool   // ask for a personal access token (Basic/Business)
+	Problem string // why the token just sent was not accepted
+	SiteURL string // the Stack Overflow site, where tokens are created
 }
 
 var (
@@ -47,11 +51,31 @@ button{background:#0a95ff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.
 .ok{color:#2f6f44}
 .who{font-size:1.15rem}
 .warn{background:#fdf7e2;border-left:4px solid #e7b416;padding:.5rem .75rem}
+.err{background:#fdf2f2;border-left:4px solid #de4f54;padding:.5rem .75rem}
+input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}
 </style>
 </head>
 <body>
 <h1{{if .Success}} class="ok"{{end}}>{{.Title}}</h1>
-{{if .Confirm}}<div class="box">
+{{if .PAT}}<div class="box">
+<p class="who">You are connecting Slack user <strong>{{.SlackUser}}</strong> in <strong>{{.Workspace}}</strong> to your Stack Overflow account on <strong>{{.SOEHost}}</strong>.</p>
+<p class="warn">Only continue if you are {{.SlackHandle}}. Whoever pastes a token here lets {{.SlackHandle}} act on Stack Overflow as them.</p>
+<ol>
+<li>On <a href="{{.SiteURL}}" target="_blank" rel="noopener noreferrer">Stack Overflow</a>, open your avatar → <strong>Account settings</strong> → <strong>Personal access tokens</strong> and create a token for this team.</li>
+<li>To ask questions from Slack, tick <strong>Enable write access</strong> (Business only; Basic tokens are read-only).</li>
+<li>Copy the token and paste it below.</li>
+</ol>
+{{if .Problem}}<p class="err" role="alert">{{.Problem}}</p>
+{{end}}<form method="post" action="{{.Action}}" autocomplete="off">
+<p><label for="token">Personal access token</label><br>
+<input id="token" name="token" type="password" required maxlength="512" autocomplete="off" spellcheck="false" autofocus></p>
+<p><label><input type="checkbox" name="write" value="yes"> I ticked <strong>Enable write access</strong></label></p>
+<button type="submit">Connect</button></form>
+<p class="muted">soebot checks the token with Stack Overflow, stores it encrypted, and never shows it again. It can do what you can do on Stack Overflow with it, nothing more. To disconnect, run /soe unlink in Slack or delete the token on Stack Overflow.</p>
+{{if .NoEmailCheck}}<p class="muted">soebot does not check that the two accounts belong to the same person here (the email check is switched off), so make sure this link came from you.</p>
+{{end}}</div>
+<p class="muted">Not {{.SlackHandle}}, or did not ask for this? Close this tab: nothing is connected until you paste a token.</p>
+{{else if .Confirm}}<div class="box">
 <p class="who">You are connecting Slack user <strong>{{.SlackUser}}</strong> in <strong>{{.Workspace}}</strong> to your Stack Overflow account on <strong>{{.SOEHost}}</strong> ({{.Scope}}).</p>
 <p class="warn">Only continue if you are {{.SlackHandle}}. Whoever continues lets {{.SlackHandle}} act on Stack Overflow as them.</p>
 <p>soebot will ask Stack Overflow for {{.Access}}, and will act as you with what it grants. Stack Overflow will ask you to approve this.</p>

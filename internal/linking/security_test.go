@@ -1,6 +1,7 @@
 package linking
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -8,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/ratelimit"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // holdWriteLock starts a write transaction that lasts until the test ends
@@ -22,7 +22,7 @@ func holdWriteLock(t *testing.T, e *tenv) (release func()) {
 	held, done, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		_ = e.db.Update(func(*bbolt.Tx) error {
+		_ = e.db.Update(context.Background(), func(store.Tx) error {
 			close(held)
 			<-done
 			return nil

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/store"
 )
 
@@ -33,9 +31,9 @@ type AuditEntry struct {
 
 // TeamSubscriptions lists every subscription of a workspace (any state),
 // sorted by id.
-func (s *Service) TeamSubscriptions(_ context.Context, teamID string) ([]Subscription, error) {
+func (s *Service) TeamSubscriptions(ctx context.Context, teamID string) ([]Subscription, error) {
 	var out []Subscription
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = teamSubsTx(tx, teamID)
 		return err
@@ -54,9 +52,9 @@ func (s *Service) Audit(ctx context.Context, teamID string) ([]AuditEntry, error
 
 // AuditDB is Audit on a database opened without a Service (bot subscriptions
 // export, read-only); teamID "" lists every workspace.
-func AuditDB(_ context.Context, db *store.DB, teamID string) ([]AuditEntry, error) {
+func AuditDB(ctx context.Context, db store.Store, teamID string) ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := db.View(ctx, func(tx store.Tx) error {
 		subs, err := teamSubsTx(tx, teamID)
 		if err != nil {
 			return err
@@ -73,7 +71,7 @@ func AuditDB(_ context.Context, db *store.DB, teamID string) ([]AuditEntry, erro
 	return out, nil
 }
 
-func teamSubsTx(tx *bbolt.Tx, teamID string) ([]Subscription, error) {
+func teamSubsTx(tx store.Tx, teamID string) ([]Subscription, error) {
 	var out []Subscription
 	b := tx.Bucket(bucketSubs)
 	if b == nil { // a read-only copy made before notify existed
@@ -94,7 +92,7 @@ func teamSubsTx(tx *bbolt.Tx, teamID string) ([]Subscription, error) {
 // auditDeliveriesTx fills in the last delivery and error of entries from
 // the outbox: a channel delivery counts for the subscriptions of that
 // channel whose scope and tags its event matches.
-func auditDeliveriesTx(tx *bbolt.Tx, entries []AuditEntry) error {
+func auditDeliveriesTx(tx store.Tx, entries []AuditEntry) error {
 	byChannel := map[string][]int{}
 	for i, e := range entries {
 		byChannel[e.TeamID+"/"+e.ChannelID] = append(byChannel[e.TeamID+"/"+e.ChannelID], i)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // addSubs stores n subscriptions on the main site in one transaction: one
@@ -17,7 +17,7 @@ import (
 func addSubs(b *testing.B, e *env, n int) {
 	b.Helper()
 	now := time.Now().Add(-time.Hour)
-	err := e.db.Update(func(tx *bbolt.Tx) error {
+	err := e.db.Update(context.Background(), func(tx store.Tx) error {
 		for i := range n {
 			sub := Subscription{ID: fmt.Sprintf("%010d", i+1), TeamID: team, ChannelID: fmt.Sprintf("CBENCH%06d", i),
 				CreatorID: slackID("alice"), Scope: mainSite, Tags: []string{fmt.Sprintf("tag%d", i%50)}, Kinds: DefaultKinds, Created: now}

@@ -240,7 +240,7 @@ func crashProperty(t *testing.T, seed uint64) {
 				t.Errorf("%s: a message of unknown delivery %q", ch, id)
 				continue
 			}
-			ev, err := e.svc.event(d.EventID)
+			ev, err := e.svc.event(context.Background(), d.EventID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -199,7 +199,7 @@ type People interface {
 
 // Options configure the Service.
 type Options struct {
-	DB     *store.DB
+	DB     store.Store
 	Slack  chat.Slack
 	Links  Links
 	Logger *slog.Logger
@@ -239,7 +239,7 @@ type Options struct {
 // Service is the notifications feature. It is safe for concurrent use.
 type Service struct {
 	opts  Options
-	db    *store.DB
+	db    store.Store
 	slack chat.Slack
 	links Links
 	log   *slog.Logger

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"go.etcd.io/bbolt"
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/store"
@@ -46,7 +45,7 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	var st DeliveryStats
-	due, err := s.dueDeliveries()
+	due, err := s.dueDeliveries(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -115,19 +114,19 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 }
 
 // Pending counts undelivered outbox entries.
-func (s *Service) Pending(_ context.Context) (int, error) {
+func (s *Service) Pending(ctx context.Context) (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		n = tx.Bucket(bucketPending).Stats().KeyN
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		n = tx.Bucket(bucketPending).Len()
 		return nil
 	})
 	return n, err
 }
 
 // Deliveries lists the outbox entries (tests and diagnostics).
-func (s *Service) Deliveries(_ context.Context) ([]Delivery, error) {
+func (s *Service) Deliveries(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			var d Delivery
 			if json.Unmarshal(v, &d) == nil {
@@ -139,10 +138,10 @@ func (s *Service) Deliveries(_ context.Context) ([]Delivery, error) {
 	return out, err
 }
 
-func (s *Service) dueDeliveries() ([]Delivery, error) {
+func (s *Service) dueDeliveries(ctx context.Context) ([]Delivery, error) {
 	now := s.now()
 	var out []Delivery
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			var d Delivery
@@ -177,12 +176,12 @@ const (
 )
 
 func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
-	ev, err := s.event(d.EventID)
+	ev, err := s.event(ctx, d.EventID)
 	if err != nil {
 		return resNone, err
 	}
 	if ev == nil {
-		return resDropped, s.finish(d, StatusDropped, "", "", "event missing")
+		return resDropped, s.finish(ctx, d, StatusDropped, "", "", "event missing")
 	}
 	channel := d.Target.ChannelID
 	if channel == "" {
@@ -200,7 +199,7 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 		switch {
 		case found:
 			s.log.InfoContext(ctx, "delivery was posted before a restart; not reposting", "delivery", d.ID)
-			return resReconciled, s.finish(d, StatusDone, channel, ts, "")
+			return resReconciled, s.finish(ctx, d, StatusDone, channel, ts, "")
 		case err != nil:
 			s.log.WarnContext(ctx, "cannot check whether an interrupted delivery was posted; posting again",
 				"delivery", d.ID, "err", err)
@@ -208,12 +207,12 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 	}
 	if s.now().Sub(d.Created) > s.opts.GiveUpAfter {
 		s.log.ErrorContext(ctx, "giving up on an old delivery", "delivery", d.ID, "attempts", d.Attempts, "last_error", d.LastError)
-		return resDropped, s.finish(d, StatusDropped, "", "", "too old")
+		return resDropped, s.finish(ctx, d, StatusDropped, "", "", "too old")
 	}
 
 	// Mark before posting, so a crash after the post is detectable.
 	d.Status, d.Attempts, d.AttemptAt, d.Channel = StatusAttempting, d.Attempts+1, s.now().UTC(), channel
-	if err := s.putDelivery(d); err != nil {
+	if err := s.putDelivery(ctx, d); err != nil {
 		return resNone, err
 	}
 	if h := s.opts.BeforePost; h != nil {
@@ -243,7 +242,7 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 			s.log.WarnContext(ctx, "could not remember DM channel", "err", err)
 		}
 	}
-	return resPosted, s.finish(d, StatusDone, channel, ts, "")
+	return resPosted, s.finish(ctx, d, StatusDone, channel, ts, "")
 }
 
 // postFailed handles a failed post: a channel the bot lost disables its
@@ -264,12 +263,12 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 		} else {
 			s.log.WarnContext(ctx, "cannot DM user; dropping alert", "user", d.Target.UserID, "error", code)
 		}
-		return resDropped, s.finish(d, StatusDropped, "", "", code)
+		return resDropped, s.finish(ctx, d, StatusDropped, "", "", code)
 	}
 	if code := slackCode(err); permanentSlackError(code) {
 		// Retrying cannot help (a bug in the card): say so loudly, move on.
 		s.log.ErrorContext(ctx, "Slack refused the notification; dropping it", "delivery", d.ID, "error", code)
-		return resDropped, s.finish(d, StatusDropped, "", "", code)
+		return resDropped, s.finish(ctx, d, StatusDropped, "", "", code)
 	}
 	wait := backoff(d.Attempts)
 	var rl *slack.RateLimitedError
@@ -279,7 +278,7 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 	s.log.WarnContext(ctx, "delivery failed; will retry", "delivery", d.ID, "attempt", d.Attempts, "retry_in", wait, "err", err)
 	// The post failed for sure (Slack answered): back to pending.
 	d.Status, d.NextTry, d.LastError = StatusPending, s.now().Add(wait).UTC(), err.Error()
-	if perr := s.putDelivery(d); perr != nil {
+	if perr := s.putDelivery(ctx, d); perr != nil {
 		return resNone, perr
 	}
 	return resRetry, nil
@@ -333,10 +332,10 @@ func (s *Service) findPosted(ctx context.Context, d Delivery, channel string) (s
 	return "", false, nil
 }
 
-func (s *Service) event(id string) (*Event, error) {
+func (s *Service) event(ctx context.Context, id string) (*Event, error) {
 	var ev Event
 	var ok bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		ok, err = store.GetJSON(tx, bucketEvents, id, &ev)
 		return err
@@ -350,8 +349,8 @@ func (s *Service) event(id string) (*Event, error) {
 	return &ev, nil
 }
 
-func (s *Service) putDelivery(d Delivery) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error { return store.PutJSON(tx, bucketOutbox, d.ID, &d) })
+func (s *Service) putDelivery(ctx context.Context, d Delivery) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, bucketOutbox, d.ID, &d) })
 	if err != nil {
 		return fmt.Errorf("notify: save delivery: %w", err)
 	}
@@ -359,7 +358,7 @@ func (s *Service) putDelivery(d Delivery) error {
 }
 
 // finish marks a delivery done or dropped and takes it off the pending index.
-func (s *Service) finish(d Delivery, status, channel, ts, reason string) error {
+func (s *Service) finish(ctx context.Context, d Delivery, status, channel, ts, reason string) error {
 	d.Status, d.DoneAt, d.NextTry = status, s.now().UTC(), time.Time{}
 	if channel != "" {
 		d.Channel = channel
@@ -370,7 +369,7 @@ func (s *Service) finish(d Delivery, status, channel, ts, reason string) error {
 	if reason != "" {
 		d.LastError = reason
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		if err := store.PutJSON(tx, bucketOutbox, d.ID, &d); err != nil {
 			return err
 		}
@@ -385,9 +384,9 @@ func (s *Service) finish(d Delivery, status, channel, ts, reason string) error {
 // disableChannel turns off every subscription of a channel the bot can no
 // longer post to, drops the channel's other pending deliveries and queues a
 // notice to each creator.
-func (s *Service) disableChannel(_ context.Context, teamID, channelID, code string) error {
+func (s *Service) disableChannel(ctx context.Context, teamID, channelID, code string) error {
 	now := s.now().UTC()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		subs, err := channelSubsTx(tx, teamID, channelID)
 		if err != nil {
 			return err
@@ -485,7 +484,7 @@ func (s *Service) maybePrune(ctx context.Context) {
 func (s *Service) Prune(ctx context.Context) error {
 	now := s.now()
 	var errs []error
-	n1, err := s.db.Sweep(bucketOutbox, func(_, v []byte) bool {
+	n1, err := s.db.Sweep(ctx, bucketOutbox, func(_, v []byte) bool {
 		var d Delivery
 		if json.Unmarshal(v, &d) != nil {
 			return true
@@ -494,7 +493,7 @@ func (s *Service) Prune(ctx context.Context) error {
 	})
 	errs = append(errs, err)
 	needed := map[string]bool{}
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			var d Delivery
 			if json.Unmarshal(v, &d) == nil {
@@ -505,7 +504,7 @@ func (s *Service) Prune(ctx context.Context) error {
 	})
 	errs = append(errs, err)
 	if err == nil {
-		n2, err := s.db.Sweep(bucketEvents, func(k, v []byte) bool {
+		n2, err := s.db.Sweep(ctx, bucketEvents, func(k, v []byte) bool {
 			if needed[string(k)] {
 				return false
 			}
@@ -517,7 +516,7 @@ func (s *Service) Prune(ctx context.Context) error {
 		errs = append(errs, err)
 		n1 += n2
 	}
-	n3, err := s.db.Sweep(bucketQuestions, func(_, v []byte) bool {
+	n3, err := s.db.Sweep(ctx, bucketQuestions, func(_, v []byte) bool {
 		var q qState
 		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
 )
@@ -79,7 +77,7 @@ func (s *Service) pauseSubs(ctx context.Context, scope soe.Scope, subs []Subscri
 	}
 	now := s.now().UTC()
 	paused := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		paused = 0
 		byOwner := map[string]*Notice{}
 		var order []string
@@ -118,7 +116,7 @@ func (s *Service) pauseSubs(ctx context.Context, scope soe.Scope, subs []Subscri
 
 // pauseSubTx pauses subscription id; ok is false when it is gone, paused or
 // disabled already.
-func pauseSubTx(tx *bbolt.Tx, id string, now time.Time) (Subscription, bool, error) {
+func pauseSubTx(tx store.Tx, id string, now time.Time) (Subscription, bool, error) {
 	var cur Subscription
 	ok, err := store.GetJSON(tx, bucketSubs, id, &cur)
 	if err != nil || !ok || cur.Paused || cur.Disabled {
@@ -138,7 +136,7 @@ func addToNotice(n *Notice, sub Subscription) {
 	}
 }
 
-func enqueueChannelNotice(tx *bbolt.Tx, sub Subscription, now time.Time) error {
+func enqueueChannelNotice(tx store.Tx, sub Subscription, now time.Time) error {
 	n := &Notice{SubID: sub.ID}
 	addToNotice(n, sub)
 	ev := &Event{ID: fmt.Sprintf("pause/%s/%s/%d", sub.Scope.Key(), sub.ID, now.UnixNano()), Kind: EventPaused,
@@ -147,7 +145,7 @@ func enqueueChannelNotice(tx *bbolt.Tx, sub Subscription, now time.Time) error {
 	return err
 }
 
-func enqueueOwnerNotices(tx *bbolt.Tx, scope soe.Scope, order []string, byOwner map[string]*Notice, now time.Time) error {
+func enqueueOwnerNotices(tx store.Tx, scope soe.Scope, order []string, byOwner map[string]*Notice, now time.Time) error {
 	for _, k := range order {
 		team, user, _ := cutKey(k)
 		ev := &Event{ID: fmt.Sprintf("pause/%s/%s/%d", scope.Key(), k, now.UnixNano()), Kind: EventPaused,
@@ -168,7 +166,7 @@ func (s *Service) Adopt(ctx context.Context, teamID, id, userID string) (Subscri
 		return Subscription{}, err
 	}
 	var sub Subscription
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		ok, err := store.GetJSON(tx, bucketSubs, id, &sub)
 		if err != nil {
 			return err

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -212,7 +210,7 @@ func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
 		}
 		return p
 	}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		for _, key := range subScopesTx(tx) {
 			sc, err := soe.ParseScopeKey(key)
 			if err != nil {
@@ -241,7 +239,7 @@ func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notify: read subscriptions: %w", err)
 	}
-	prefs, err := s.allPrefs()
+	prefs, err := s.allPrefs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("notify: read alert settings: %w", err)
 	}
@@ -337,7 +335,7 @@ func (s *Service) openFeed(ctx context.Context, p *scopePlan, read func(c *soe.C
 // changed, diff (diffFeed), and commit the new state together with the
 // outbox entries.
 func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.Time, st *CycleStats) error {
-	state, err := s.scopeState(p.scope)
+	state, err := s.scopeState(ctx, p.scope)
 	if err != nil {
 		return err
 	}
@@ -352,7 +350,7 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
-	stored, err := s.questionStates(p.scope, questionIDs(items))
+	stored, err := s.questionStates(ctx, p.scope, questionIDs(items))
 	if err != nil {
 		return err
 	}
@@ -386,7 +384,7 @@ func (s *Service) startScope(ctx context.Context, p *scopePlan, state scopeState
 	if err != nil {
 		return err
 	}
-	return s.commitInit(p, state, first.Items)
+	return s.commitInit(ctx, p, state, first.Items)
 }
 
 // readScopeFeed reads the scope's feed back to from with the first
@@ -596,9 +594,9 @@ func (c countingSource) UserGroup(ctx context.Context, id int) (*soe.UserGroup, 
 
 // --- state reads and commits ---------------------------------------------------
 
-func (s *Service) scopeState(scope soe.Scope) (scopeState, error) {
+func (s *Service) scopeState(ctx context.Context, scope soe.Scope) (scopeState, error) {
 	var st scopeState
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		_, err := store.GetJSON(tx, bucketScopes, scope.Key(), &st)
 		return err
 	})
@@ -608,9 +606,9 @@ func (s *Service) scopeState(scope soe.Scope) (scopeState, error) {
 	return st, nil
 }
 
-func (s *Service) questionStates(scope soe.Scope, ids []int) (map[int]qState, error) {
+func (s *Service) questionStates(ctx context.Context, scope soe.Scope, ids []int) (map[int]qState, error) {
 	out := make(map[int]qState, len(ids))
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		for _, id := range ids {
 			var q qState
 			ok, err := store.GetJSON(tx, bucketQuestions, qKey(scope, id), &q)
@@ -631,7 +629,7 @@ func (s *Service) questionStates(scope soe.Scope, ids []int) (map[int]qState, er
 
 // checkState re-reads the scope state inside tx and refuses to commit when
 // someone else moved it since the cycle read it.
-func checkState(tx *bbolt.Tx, scope soe.Scope, read scopeState) (scopeState, error) {
+func checkState(tx store.Tx, scope soe.Scope, read scopeState) (scopeState, error) {
 	var cur scopeState
 	if _, err := store.GetJSON(tx, bucketScopes, scope.Key(), &cur); err != nil {
 		return cur, err
@@ -642,9 +640,9 @@ func checkState(tx *bbolt.Tx, scope soe.Scope, read scopeState) (scopeState, err
 	return cur, nil
 }
 
-func (s *Service) commitInit(p *scopePlan, read scopeState, items []soe.QuestionSummary) error {
+func (s *Service) commitInit(ctx context.Context, p *scopePlan, read scopeState, items []soe.QuestionSummary) error {
 	now := s.now().UTC()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		cur, err := checkState(tx, p.scope, read)
 		if err != nil {
 			return err
@@ -665,7 +663,7 @@ func (s *Service) commitInit(p *scopePlan, read scopeState, items []soe.Question
 
 // putInitTx starts a scope at "now": the watermark is the newest activity on
 // the first feed page, whose questions are remembered as already seen.
-func putInitTx(tx *bbolt.Tx, scope soe.Scope, cur *scopeState, items []soe.QuestionSummary, now time.Time) error {
+func putInitTx(tx store.Tx, scope soe.Scope, cur *scopeState, items []soe.QuestionSummary, now time.Time) error {
 	states, wm := firstLook(items, now)
 	for id, q := range states {
 		if err := store.PutJSON(tx, bucketQuestions, qKey(scope, id), &q); err != nil {
@@ -677,7 +675,7 @@ func putInitTx(tx *bbolt.Tx, scope soe.Scope, cur *scopeState, items []soe.Quest
 	return store.PutJSON(tx, bucketScopes, scope.Key(), cur)
 }
 
-func unpauseTx(tx *bbolt.Tx, subs []Subscription) error {
+func unpauseTx(tx store.Tx, subs []Subscription) error {
 	for _, sub := range subs {
 		if !sub.Paused {
 			continue
@@ -701,7 +699,7 @@ func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState
 	events []*Event, targets map[string][]Target, st *CycleStats) error {
 	now := s.now().UTC()
 	var nEvents, nDeliveries int
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		nEvents, nDeliveries = 0, 0
 		cur, err := checkState(tx, p.scope, read)
 		if err != nil {
@@ -753,7 +751,7 @@ func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState
 
 // enqueueTx stores ev (if new) and one delivery per target (if new). It
 // returns how many deliveries it added.
-func enqueueTx(tx *bbolt.Tx, ev *Event, targets []Target, now time.Time) (int, error) {
+func enqueueTx(tx store.Tx, ev *Event, targets []Target, now time.Time) (int, error) {
 	eb := tx.Bucket(bucketEvents)
 	if eb.Get([]byte(ev.ID)) == nil {
 		if err := store.PutJSON(tx, bucketEvents, ev.ID, ev); err != nil {
@@ -811,7 +809,7 @@ func cutKey(k string) (team, user string, ok bool) {
 // which a new subscription records as its start. It costs one SOE call.
 func (s *Service) Prime(ctx context.Context, c *soe.Client) (time.Time, error) {
 	scope := c.Scope()
-	state, err := s.scopeState(scope)
+	state, err := s.scopeState(ctx, scope)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -843,7 +841,7 @@ func (s *Service) Prime(ctx context.Context, c *soe.Client) (time.Time, error) {
 			}
 		}
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		cur, err := checkState(tx, scope, state)
 		if err != nil {
 			return err

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soe/soefake"
+	"github.com/soebot/soebot/internal/store"
 )
 
 var mainSite = soe.MainSite()
@@ -540,9 +539,9 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("%+v", ds)
 	}
 	var nq, ne int
-	_ = e.db.View(func(tx *bbolt.Tx) error {
-		nq = tx.Bucket(bucketQuestions).Stats().KeyN
-		ne = tx.Bucket(bucketEvents).Stats().KeyN
+	_ = e.db.View(context.Background(), func(tx store.Tx) error {
+		nq = tx.Bucket(bucketQuestions).Len()
+		ne = tx.Bucket(bucketEvents).Len()
 		return nil
 	})
 	if nq != 0 || ne != 0 {
@@ -632,7 +631,7 @@ func TestSixAnswersBetweenCyclesAreOneCardThatCountsTheRest(t *testing.T) {
 			}
 		}
 		evID, _ := ps[0].MetadataPayload["event_id"].(string)
-		ev, err := e.svc.event(evID)
+		ev, err := e.svc.event(context.Background(), evID)
 		if err != nil || ev == nil {
 			t.Fatalf("%s: event %q: %v %v", ch, evID, ev, err)
 		}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store"
@@ -62,7 +60,7 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	}
 	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
 		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
 			return err
@@ -134,7 +132,7 @@ func (s *Service) Unsubscribe(ctx context.Context, teamID, channelID string, sco
 		return out, err
 	}
 	all := tags == nil
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		out = Unsubscribed{}
 		subs, err := channelSubsTx(tx, teamID, channelID)
 		if err != nil {
@@ -209,12 +207,12 @@ func appendOnce(ss []string, s string) []string {
 }
 
 // ChannelSubscriptions lists a channel's subscriptions, oldest first.
-func (s *Service) ChannelSubscriptions(_ context.Context, teamID, channelID string) ([]Subscription, error) {
+func (s *Service) ChannelSubscriptions(ctx context.Context, teamID, channelID string) ([]Subscription, error) {
 	if err := checkIDs(teamID, channelID); err != nil {
 		return nil, err
 	}
 	var out []Subscription
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = channelSubsTx(tx, teamID, channelID)
 		return err
@@ -227,9 +225,9 @@ func (s *Service) ChannelSubscriptions(_ context.Context, teamID, channelID stri
 
 // UserSubscriptions lists the subscriptions a user owns in a workspace
 // (created, or kept running as them).
-func (s *Service) UserSubscriptions(_ context.Context, teamID, userID string) ([]Subscription, error) {
+func (s *Service) UserSubscriptions(ctx context.Context, teamID, userID string) ([]Subscription, error) {
 	var out []Subscription
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketSubs).ForEach(func(_, v []byte) error {
 			var sub Subscription
 			// A record that does not decode is skipped, as in every scan.
@@ -247,10 +245,10 @@ func (s *Service) UserSubscriptions(_ context.Context, teamID, userID string) ([
 }
 
 // Subscription returns one subscription by id.
-func (s *Service) Subscription(_ context.Context, id string) (Subscription, bool, error) {
+func (s *Service) Subscription(ctx context.Context, id string) (Subscription, bool, error) {
 	var sub Subscription
 	var ok bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		ok, err = store.GetJSON(tx, bucketSubs, id, &sub)
 		return err
@@ -262,9 +260,9 @@ func (s *Service) Subscription(_ context.Context, id string) (Subscription, bool
 }
 
 // ScopeSubscriptions lists every subscription of scope (any state).
-func (s *Service) ScopeSubscriptions(_ context.Context, scope soe.Scope) ([]Subscription, error) {
+func (s *Service) ScopeSubscriptions(ctx context.Context, scope soe.Scope) ([]Subscription, error) {
 	var out []Subscription
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = scopeSubsTx(tx, scope)
 		return err
@@ -297,17 +295,17 @@ func cleanTags(tags []string) ([]string, error) {
 
 // --- transaction helpers ----------------------------------------------------
 
-func channelSubsTx(tx *bbolt.Tx, team, channel string) ([]Subscription, error) {
+func channelSubsTx(tx store.Tx, team, channel string) ([]Subscription, error) {
 	return indexedSubsTx(tx, bucketSubsByChan, []byte(team+"/"+channel+"/"))
 }
 
-func scopeSubsTx(tx *bbolt.Tx, scope soe.Scope) ([]Subscription, error) {
+func scopeSubsTx(tx store.Tx, scope soe.Scope) ([]Subscription, error) {
 	return indexedSubsTx(tx, bucketSubsByScope, []byte(scope.Key()+"/"))
 }
 
 // indexedSubsTx loads the subscriptions an index bucket lists under prefix
 // (index keys end in the subscription id), sorted.
-func indexedSubsTx(tx *bbolt.Tx, index, prefix []byte) ([]Subscription, error) {
+func indexedSubsTx(tx store.Tx, index, prefix []byte) ([]Subscription, error) {
 	var out []Subscription
 	c := tx.Bucket(index).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -325,7 +323,7 @@ func indexedSubsTx(tx *bbolt.Tx, index, prefix []byte) ([]Subscription, error) {
 }
 
 // subScopesTx lists the scope keys that have subscriptions.
-func subScopesTx(tx *bbolt.Tx) []string {
+func subScopesTx(tx store.Tx) []string {
 	var out []string
 	c := tx.Bucket(bucketSubsByScope).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -340,7 +338,7 @@ func subScopesTx(tx *bbolt.Tx) []string {
 	return out
 }
 
-func putSubTx(tx *bbolt.Tx, sub Subscription) error {
+func putSubTx(tx store.Tx, sub Subscription) error {
 	if err := store.PutJSON(tx, bucketSubs, sub.ID, &sub); err != nil {
 		return err
 	}
@@ -350,7 +348,7 @@ func putSubTx(tx *bbolt.Tx, sub Subscription) error {
 	return tx.Bucket(bucketSubsByScope).Put([]byte(sub.Scope.Key()+"/"+sub.ID), nil)
 }
 
-func deleteSubTx(tx *bbolt.Tx, sub Subscription) error {
+func deleteSubTx(tx store.Tx, sub Subscription) error {
 	if err := tx.Bucket(bucketSubs).Delete([]byte(sub.ID)); err != nil {
 		return err
 	}
@@ -363,9 +361,9 @@ func deleteSubTx(tx *bbolt.Tx, sub Subscription) error {
 // --- personal alerts ----------------------------------------------------------
 
 // Prefs returns a user's alert settings.
-func (s *Service) Prefs(_ context.Context, teamID, userID string) (Prefs, error) {
+func (s *Service) Prefs(ctx context.Context, teamID, userID string) (Prefs, error) {
 	var p Prefs
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		_, err := store.GetJSON(tx, bucketPrefs, teamKey(teamID, userID), &p)
 		return err
 	})
@@ -384,7 +382,7 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 		return Prefs{}, fmt.Errorf("%w: unknown alert %q", ErrBadInput, a)
 	}
 	var p Prefs
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		p = Prefs{}
 		key := teamKey(teamID, userID)
 		if _, err := store.GetJSON(tx, bucketPrefs, key, &p); err != nil {
@@ -406,11 +404,11 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 }
 
 // RememberIM records the bot's DM channel with a user (learned from a DM).
-func (s *Service) RememberIM(_ context.Context, teamID, userID, channelID string) error {
+func (s *Service) RememberIM(ctx context.Context, teamID, userID, channelID string) error {
 	if !chat.ValidID(teamID) || !chat.ValidID(userID) || !chat.ValidID(channelID) {
 		return nil // not ids Slack sends: nothing to remember
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		var p Prefs
 		key := teamKey(teamID, userID)
 		if _, err := store.GetJSON(tx, bucketPrefs, key, &p); err != nil {
@@ -433,9 +431,9 @@ type prefEntry struct {
 	Prefs
 }
 
-func (s *Service) allPrefs() ([]prefEntry, error) {
+func (s *Service) allPrefs(ctx context.Context) ([]prefEntry, error) {
 	var out []prefEntry
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketPrefs).ForEach(func(k, v []byte) error {
 			team, user, ok := strings.Cut(string(k), "/")
 			if !ok {

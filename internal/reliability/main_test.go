@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
 	"go.uber.org/goleak"
 
 	"github.com/soebot/soebot/internal/e2e"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
+	"github.com/soebot/soebot/internal/store"
 	"github.com/soebot/soebot/internal/vault"
 )
 
@@ -258,7 +258,7 @@ func (r *rig) token(user, scopeKey string) string {
 	}
 	team := r.Slack.TeamID()
 	var tok []byte
-	err = r.App.Parts.Store.View(func(tx *bbolt.Tx) error {
+	err = r.App.Parts.Store.View(context.Background(), func(tx store.Tx) error {
 		var rec struct {
 			Token []byte `json:"token"`
 		}
@@ -281,9 +281,9 @@ func (r *rig) token(user, scopeKey string) string {
 // countKeys counts the keys of a top-level bucket of the running bot's store.
 func (r *rig) countKeys(bucket string) int {
 	n := 0
-	_ = r.App.Parts.Store.View(func(tx *bbolt.Tx) error {
+	_ = r.App.Parts.Store.View(context.Background(), func(tx store.Tx) error {
 		if b := tx.Bucket([]byte(bucket)); b != nil {
-			n = b.Stats().KeyN
+			n = b.Len()
 		}
 		return nil
 	})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/soebot/soebot/internal/blockkit"
+	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/mrkdwn"
 )
 
@@ -68,6 +70,24 @@ func TakeTeam(args []string) (team string, rest []string, err error) {
 		rest = append(rest, args[i])
 	}
 	return team, rest, nil
+}
+
+// TeamOption reports whether args give a `team <…>` option (the word
+// team followed by anything): the NamesTeam of most subcommands.
+func TeamOption(args []string) bool {
+	for i := 0; i+1 < len(args); i++ {
+		if strings.EqualFold(args[i], "team") {
+			return true
+		}
+	}
+	return false
+}
+
+// NoTeamsMessage answers a `team <slug>` option on Stack Overflow for Teams
+// Basic/Business, which has no private teams.
+func NoTeamsMessage() chat.Message {
+	return blockkit.Warning("Private teams (`team <slug>`) are not available on Stack Overflow for Teams Basic/Business: " +
+		"everything is in your one team, so leave `team …` out.")
 }
 
 // ValidTeamSlug reports whether s looks like an SOE private team slug.

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -26,7 +27,11 @@ func (r *Router) helpMessage(intro string) chat.Message {
 		if s.Hidden {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("`%s %s`  %s", r.cfg.Command, s.Usage, s.Summary))
+		lines = append(lines, fmt.Sprintf("`%s %s`  %s", r.cfg.Command, r.usage(s), s.Summary))
+	}
+	foot := "Add `team <slug>` to use a private team instead of the main site."
+	if r.cfg.BasicBusiness {
+		foot = "Connected to Stack Overflow for Teams: every command works in your team."
 	}
 	var blocks []slack.Block
 	if intro != "" {
@@ -35,7 +40,7 @@ func (r *Router) helpMessage(intro string) chat.Message {
 	blocks = append(blocks,
 		blockkit.Header("Stack Overflow in Slack"),
 		blockkit.Section(strings.Join(lines, "\n")),
-		blockkit.Context("Add `team <slug>` to use a private team instead of the main site."),
+		blockkit.Context(foot),
 	)
 	text := "soebot commands: " + r.cfg.Command + " help"
 	if intro != "" {
@@ -50,4 +55,15 @@ func (r *Router) unknownMessage(word, full string) chat.Message {
 		intro += fmt.Sprintf(" To search for it, try %s.", mrkdwn.Code(r.cfg.Command+" search "+mrkdwn.Truncate(full, 200)))
 	}
 	return r.helpMessage(intro)
+}
+
+// teamUsage matches the `team <slug>` parts of usage lines.
+var teamUsage = regexp.MustCompile(` \[team <slug>[^\]]*\]`)
+
+// usage is s.Usage, without its team option on Basic/Business.
+func (r *Router) usage(s *Subcommand) string {
+	if !r.cfg.BasicBusiness {
+		return s.Usage
+	}
+	return teamUsage.ReplaceAllString(s.Usage, "")
 }

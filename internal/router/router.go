@@ -24,6 +24,10 @@ import (
 // Config is what the router needs to know about its surroundings.
 type Config struct {
 	Command string // the slash command, default "/soe"
+	// BasicBusiness: the site is Stack Overflow for Teams Basic/Business.
+	// There are no private teams inside it (a `team <slug>` option gets
+	// NoTeamsMessage) and people connect with a personal access token.
+	BasicBusiness bool
 }
 
 // Deps are the services the router uses. Links may be nil (commands that
@@ -68,6 +72,10 @@ type Subcommand struct {
 	// not called.
 	Quick func(r *Request) (chat.Message, bool)
 	Run   func(ctx context.Context, r *Request)
+	// NamesTeam, for a subcommand with a `team <slug>` option, reports
+	// whether args name a team (usually TeamOption). On Basic/Business
+	// such a command is answered with NoTeamsMessage before Quick.
+	NamesTeam func(args []string) bool
 }
 
 // ActionFunc handles a block_actions click.
@@ -317,6 +325,8 @@ func (r *Router) quick(env *chat.Envelope) (chat.Message, bool) {
 		return r.helpMessage(""), true
 	case s == nil:
 		return r.unknownMessage(req.Word, env.Slash.Text), true
+	case r.cfg.BasicBusiness && s.NamesTeam != nil && s.NamesTeam(req.Args):
+		return NoTeamsMessage(), true
 	case s.Quick != nil:
 		return s.Quick(req)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/mrkdwn"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/store"
 )
 
 // Action ids of the linking prompts' URL buttons (they need no handler).
@@ -74,6 +75,9 @@ func (r *Router) Client(ctx context.Context, env *chat.Envelope, scope soe.Scope
 		r.ConnectPrompt(ctx, env, scope, ResumeFor(env, resume), false)
 	case errors.Is(err, linking.ErrLinkInvalid):
 		r.ConnectPrompt(ctx, env, scope, ResumeFor(env, resume), true)
+	case errors.Is(err, store.ErrUnavailable):
+		r.log.WarnContext(ctx, "database unavailable; told to try again", "user", env.UserID, "err", err)
+		r.Reply(ctx, env, DatabaseDown())
 	default:
 		r.log.ErrorContext(ctx, "reading the user's link failed", "user", env.UserID, "scope", scope.Key(), "err", err)
 		r.Reply(ctx, env, blockkit.Warning("I could not read your Stack Overflow connection just now. Please try again in a moment."))
@@ -103,15 +107,22 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		return blockkit.Warning("This soebot is not connected to Stack Overflow yet. Ask your Slack admin to finish setting it up.")
 	}
 	u, err := r.links.Begin(ctx, teamID, userID, scope, resume)
+	if errors.Is(err, store.ErrUnavailable) {
+		return DatabaseDown()
+	}
 	if err != nil {
 		r.log.ErrorContext(ctx, "could not start linking", "user", userID, "err", err)
 		return blockkit.Warning("I could not start connecting your Stack Overflow account. Please try again in a moment.")
 	}
 	title, label, action := "Connect your Stack Overflow account", "Connect", ActionConnect
-	text := fmt.Sprintf("To do this I act as you on Stack Overflow (%s). Connect your account once and I will remember it.", mrkdwn.Escape(scope.String()))
+	where := " (" + mrkdwn.Escape(scope.String()) + ")"
+	if r.cfg.BasicBusiness {
+		where = "" // one team, nothing to tell apart
+	}
+	text := fmt.Sprintf("To do this I act as you on Stack Overflow%s. Connect your account once and I will remember it.", where)
 	if reconnect {
 		title, label, action = "Reconnect your Stack Overflow account", "Reconnect", ActionReconnect
-		text = fmt.Sprintf("Your Stack Overflow connection (%s) needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", mrkdwn.Escape(scope.String()))
+		text = fmt.Sprintf("Your Stack Overflow connection%s needs reconnecting: Stack Overflow no longer accepts it (it expired or was revoked). Nothing else is lost.", where)
 	}
 	if intro != "" {
 		text = intro
@@ -120,12 +131,16 @@ func (r *Router) LinkPrompt(ctx context.Context, teamID, userID string, scope so
 		text += " I will finish your command once you are connected."
 	}
 	btn := blockkit.LinkButton(action, label, u).WithStyle(slack.StylePrimary)
+	how := fmt.Sprintf("Stack Overflow will ask you to approve access for %s.", mrkdwn.Escape(scope.String()))
+	if r.cfg.BasicBusiness {
+		how = "On that page you paste a personal access token from Stack Overflow (never here in Slack)."
+	}
 	return chat.Message{
 		Text: title,
 		Blocks: []slack.Block{
 			blockkit.Section("*" + title + "*\n" + text),
 			blockkit.Actions("soe_link", btn),
-			blockkit.Context(fmt.Sprintf("Stack Overflow will ask you to approve access for %s. The button works once, for 10 minutes, and only for you.", mrkdwn.Escape(scope.String()))),
+			blockkit.Context(how + " The button works once, for 10 minutes, and only for you."),
 		},
 	}
 }
@@ -147,6 +162,9 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return chat.Message{} // shutting down: nobody to tell
+	case errors.Is(err, store.ErrUnavailable):
+		r.log.WarnContext(ctx, "database unavailable; told to try again", "user", env.UserID, "err", err)
+		m = DatabaseDown()
 	case errors.Is(err, soe.ErrUnauthorized):
 		if l != nil && r.links != nil {
 			if ierr := r.links.Invalidate(ctx, l.TeamID, l.UserID, l.Scope, "Stack Overflow refused the token"); ierr != nil {
@@ -160,8 +178,11 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 		if l != nil {
 			scope = l.Scope
 		}
-		m = r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, ResumeFor(env, nil), true,
-			":lock: Your connection is read-only; reconnect with write access to do this.")
+		intro := ":lock: Your connection is read-only; reconnect with write access to do this."
+		if r.cfg.BasicBusiness {
+			intro = ":lock: Your connection is read-only; to do this, reconnect with a personal access token that has *Enable write access* ticked (Stack Overflow for Teams Business; Basic tokens are read-only)."
+		}
+		m = r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, ResumeFor(env, nil), true, intro)
 	case errors.As(err, &paced):
 		r.log.InfoContext(ctx, "SOE pace used up for this account; told to try again", "user", env.UserID, "retry_after", paced.RetryAfter)
 		m = blockkit.Warning(fmt.Sprintf("Stack Overflow is busy for your account right now; try again in %d seconds.", ceilSeconds(paced.RetryAfter)))
@@ -186,4 +207,10 @@ func (r *Router) Failed(ctx context.Context, env *chat.Envelope, l *linking.Link
 // ceilSeconds is d in whole seconds, rounded up (at least 1).
 func ceilSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// DatabaseDown is the reply while the bot's database cannot be reached
+// (PostgreSQL restarting, network cut): nothing was done, try again.
+func DatabaseDown() chat.Message {
+	return blockkit.Warning("I cannot reach my database right now, so I did nothing. Please try again in a moment.")
 }

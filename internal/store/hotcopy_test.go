@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 func TestBackupURL(t *testing.T) {
@@ -71,8 +69,8 @@ func keyCount(t *testing.T, path string) int {
 	t.Helper()
 	db := mustOpen(t, path, Options{ReadOnly: true, Timeout: time.Second})
 	n := 0
-	_ = db.View(func(tx *bbolt.Tx) error {
-		n = tx.Bucket(bucketA).Stats().KeyN
+	_ = db.View(context.Background(), func(tx Tx) error {
+		n = tx.Bucket(bucketA).Len()
 		return nil
 	})
 	if err := db.Close(); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,7 +75,7 @@ func walk(tx *bbolt.Tx) (err error) {
 // large bucket never holds the writer lock for long. k and v are only valid
 // during the call to expired. Nested buckets are skipped. A missing bucket is
 // an error wrapping ErrBucketNotFound.
-func (db *DB) Sweep(bucket []byte, expired func(k, v []byte) bool) (int, error) {
+func (db *DB) Sweep(ctx context.Context, bucket []byte, expired func(k, v []byte) bool) (int, error) {
 	if expired == nil {
 		return 0, errors.New("store: sweep: nil expired func")
 	}
@@ -82,6 +83,9 @@ func (db *DB) Sweep(bucket []byte, expired func(k, v []byte) bool) (int, error) 
 	total := 0
 	var resume []byte // last key scanned by the previous batch
 	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
 		var done bool
 		var deleted int
 		err := db.bolt.Update(func(tx *bbolt.Tx) error {
@@ -133,7 +137,7 @@ func (db *DB) Sweep(bucket []byte, expired func(k, v []byte) bool) (int, error) 
 
 // PutJSON stores v, encoded as JSON, under key in bucket. The bucket must
 // exist (list it in Options.Buckets).
-func PutJSON(tx *bbolt.Tx, bucket []byte, key string, v any) error {
+func PutJSON(tx Tx, bucket []byte, key string, v any) error {
 	b := tx.Bucket(bucket)
 	if b == nil {
 		return fmt.Errorf("store: put %q/%q: %w", bucket, key, ErrBucketNotFound)
@@ -151,7 +155,7 @@ func PutJSON(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 // GetJSON decodes the JSON value under key in bucket into v. It returns
 // false (and leaves v alone) when the key is absent; a missing bucket is an
 // error wrapping ErrBucketNotFound.
-func GetJSON(tx *bbolt.Tx, bucket []byte, key string, v any) (bool, error) {
+func GetJSON(tx Tx, bucket []byte, key string, v any) (bool, error) {
 	b := tx.Bucket(bucket)
 	if b == nil {
 		return false, fmt.Errorf("store: get %q/%q: %w", bucket, key, ErrBucketNotFound)

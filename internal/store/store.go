@@ -12,6 +12,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ const (
 type Migration struct {
 	Version int
 	Name    string
-	Up      func(tx *bbolt.Tx) error
+	Up      func(tx Tx) error
 }
 
 // Options configures Open.
@@ -293,7 +294,7 @@ func (db *DB) init(opts Options) error {
 		return err
 	}
 	if db.readOnly {
-		cur, err := db.SchemaVersion()
+		cur, err := db.SchemaVersion(context.Background())
 		if err != nil {
 			return err
 		}
@@ -367,7 +368,7 @@ func (db *DB) migrate(ms []Migration) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	cur, err := db.SchemaVersion()
+	cur, err := db.SchemaVersion(context.Background())
 	if err != nil {
 		return err
 	}
@@ -380,7 +381,7 @@ func (db *DB) migrate(ms []Migration) error {
 		}
 		start := time.Now()
 		err := db.bolt.Update(func(tx *bbolt.Tx) error {
-			if err := runUp(m, tx); err != nil {
+			if err := runUp(m, boltTx{tx}); err != nil {
 				return err
 			}
 			return recordMigration(tx, m, start)
@@ -397,7 +398,7 @@ func (db *DB) migrate(ms []Migration) error {
 
 // runUp calls m.Up, turning a panic into an error so the transaction rolls
 // back and Open reports the migration by name.
-func runUp(m Migration, tx *bbolt.Tx) (err error) {
+func runUp(m Migration, tx Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
@@ -434,15 +435,31 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
 // Update runs fn in a read-write transaction. Do no network I/O inside fn:
-// it holds the single writer lock.
-func (db *DB) Update(fn func(tx *bbolt.Tx) error) error { return db.bolt.Update(fn) }
+// it holds the single writer lock. bbolt does not watch ctx once fn runs.
+func (db *DB) Update(ctx context.Context, fn func(tx Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+}
 
 // View runs fn in a read-only transaction. Byte slices read inside fn are
 // only valid until fn returns; copy what you keep.
-func (db *DB) View(fn func(tx *bbolt.Tx) error) error { return db.bolt.View(fn) }
+func (db *DB) View(ctx context.Context, fn func(tx Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+// Ping always succeeds on an open file: bbolt has no connection to lose.
+func (db *DB) Ping(ctx context.Context) error { return ctx.Err() }
+
+// Engine is "bbolt".
+func (db *DB) Engine() string { return "bbolt" }
 
 // SchemaVersion returns the stored schema version (0 if none was recorded).
-func (db *DB) SchemaVersion() (int, error) {
+func (db *DB) SchemaVersion(_ context.Context) (int, error) {
 	var v int
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket([]byte(MetaBucket))

@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
 	"go.uber.org/goleak"
 )
 
@@ -82,7 +82,7 @@ func TestOpenCreatesFile(t *testing.T) {
 	if got := fi.Mode().Perm(); got != 0o600 {
 		t.Errorf("mode = %04o, want 0600", got)
 	}
-	v, err := db.SchemaVersion()
+	v, err := db.SchemaVersion(context.Background())
 	if err != nil || v != 0 {
 		t.Errorf("SchemaVersion = %d, %v; want 0, nil", v, err)
 	}
@@ -148,7 +148,7 @@ func TestBucketsEnsured(t *testing.T) {
 	path := tempPath(t)
 	names := [][]byte{[]byte("links"), []byte("link_states"), []byte("seen")}
 	db := mustOpen(t, path, Options{Buckets: names})
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := db.View(context.Background(), func(tx Tx) error {
 		for _, n := range append(names, []byte(MetaBucket)) {
 			if tx.Bucket(n) == nil {
 				return fmt.Errorf("bucket %q missing", n)
@@ -160,12 +160,12 @@ func TestBucketsEnsured(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reopening with the same buckets keeps their content.
-	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(names[0]).Put([]byte("k"), []byte("v")) }); err != nil {
+	if err := db.Update(context.Background(), func(tx Tx) error { return tx.Bucket(names[0]).Put([]byte("k"), []byte("v")) }); err != nil {
 		t.Fatal(err)
 	}
 	_ = db.Close()
 	db2 := mustOpen(t, path, Options{Buckets: names})
-	_ = db2.View(func(tx *bbolt.Tx) error {
+	_ = db2.View(context.Background(), func(tx Tx) error {
 		if got := tx.Bucket(names[0]).Get([]byte("k")); string(got) != "v" {
 			t.Errorf("value after reopen = %q", got)
 		}
@@ -201,7 +201,7 @@ type migLog struct {
 }
 
 func (l *migLog) mig(v int, name string) Migration {
-	return Migration{Version: v, Name: name, Up: func(tx *bbolt.Tx) error {
+	return Migration{Version: v, Name: name, Up: func(tx Tx) error {
 		l.mu.Lock()
 		l.ran = append(l.ran, v)
 		l.mu.Unlock()
@@ -217,7 +217,7 @@ func TestMigrationsRunOnceInOrder(t *testing.T) {
 	if !slices.Equal(l.ran, []int{1, 2, 5}) {
 		t.Fatalf("ran %v, want [1 2 5]", l.ran)
 	}
-	if v, err := db.SchemaVersion(); err != nil || v != 5 {
+	if v, err := db.SchemaVersion(context.Background()); err != nil || v != 5 {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
 	}
 	_ = db.Close()
@@ -234,7 +234,7 @@ func TestMigrationsRunOnceInOrder(t *testing.T) {
 		t.Fatalf("ran %v, want [6]", l.ran)
 	}
 	// Every step is logged in meta.
-	_ = db.View(func(tx *bbolt.Tx) error {
+	_ = db.View(context.Background(), func(tx Tx) error {
 		var keys []string
 		_ = tx.Bucket([]byte(MetaBucket)).ForEach(func(k, _ []byte) error {
 			if strings.HasPrefix(string(k), migrationPrefix) {
@@ -253,13 +253,13 @@ func TestMigrationFailureRollsBackStep(t *testing.T) {
 	boom := errors.New("boom")
 	tests := []struct {
 		name string
-		up   func(tx *bbolt.Tx) error
+		up   func(tx Tx) error
 	}{
-		{"error", func(tx *bbolt.Tx) error {
+		{"error", func(tx Tx) error {
 			_ = tx.Bucket(bucketA).Put([]byte("partial"), []byte("x"))
 			return boom
 		}},
-		{"panic", func(tx *bbolt.Tx) error {
+		{"panic", func(tx Tx) error {
 			_ = tx.Bucket(bucketA).Put([]byte("partial"), []byte("x"))
 			panic("kaboom")
 		}},
@@ -288,10 +288,10 @@ func TestMigrationFailureRollsBackStep(t *testing.T) {
 			l.ran = nil
 			ms[1] = l.mig(2, "add-widgets")
 			db = mustOpen(t, path, Options{Buckets: [][]byte{bucketA}, Migrations: ms[:1]})
-			if v, _ := db.SchemaVersion(); v != 1 {
+			if v, _ := db.SchemaVersion(context.Background()); v != 1 {
 				t.Errorf("SchemaVersion after failure = %d, want 1", v)
 			}
-			_ = db.View(func(tx *bbolt.Tx) error {
+			_ = db.View(context.Background(), func(tx Tx) error {
 				if tx.Bucket(bucketA).Get([]byte("partial")) != nil {
 					t.Error("failed migration's write was committed")
 				}
@@ -307,7 +307,7 @@ func TestMigrationFailureRollsBackStep(t *testing.T) {
 }
 
 func TestMigrationValidation(t *testing.T) {
-	up := func(*bbolt.Tx) error { return nil }
+	up := func(Tx) error { return nil }
 	tests := []struct {
 		name string
 		ms   []Migration
@@ -398,7 +398,7 @@ func TestReadOnlySharesLock(t *testing.T) {
 	_ = db.Close()
 	r1 := mustOpen(t, path, Options{ReadOnly: true})
 	r2 := mustOpen(t, path, Options{ReadOnly: true})
-	if err := r1.Update(func(*bbolt.Tx) error { return nil }); err == nil {
+	if err := r1.Update(context.Background(), func(Tx) error { return nil }); err == nil {
 		t.Error("Update on read-only DB succeeded")
 	}
 	if err := r2.Check(); err != nil {
@@ -472,7 +472,7 @@ func TestLockedOtherProcess(t *testing.T) {
 func makeDB(t *testing.T, path string) []byte {
 	t.Helper()
 	db := mustOpen(t, path, Options{Buckets: [][]byte{bucketA}})
-	err := db.Update(func(tx *bbolt.Tx) error {
+	err := db.Update(context.Background(), func(tx Tx) error {
 		b := tx.Bucket(bucketA)
 		for i := range 3000 {
 			if err := b.Put(fmt.Appendf(nil, "k%06d", i), bytes.Repeat([]byte{byte(i)}, 100)); err != nil {
@@ -630,7 +630,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	// Each write puts the same key into x and y in one transaction; a
 	// consistent snapshot therefore has identical key sets.
 	write := func(i int) error {
-		return db.Update(func(tx *bbolt.Tx) error {
+		return db.Update(context.Background(), func(tx Tx) error {
 			k := fmt.Appendf(nil, "%08d", i)
 			if err := tx.Bucket([]byte("x")).Put(k, bytes.Repeat([]byte("v"), 200)); err != nil {
 				return err
@@ -693,12 +693,12 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Errorf("%s.tmp left behind", p)
 		}
 		b := mustOpen(t, p, Options{ReadOnly: true, Verify: true})
-		err = b.View(func(tx *bbolt.Tx) error {
+		err = b.View(context.Background(), func(tx Tx) error {
 			x, y := tx.Bucket([]byte("x")), tx.Bucket([]byte("y"))
 			if x == nil || y == nil {
 				return errors.New("buckets missing")
 			}
-			nx, ny := x.Stats().KeyN, y.Stats().KeyN
+			nx, ny := x.Len(), y.Len()
 			if nx != ny || nx < 500 {
 				return fmt.Errorf("inconsistent snapshot: x=%d y=%d", nx, ny)
 			}
@@ -767,7 +767,7 @@ func TestSweep(t *testing.T) {
 			bucket := []byte("states")
 			db := mustOpen(t, tempPath(t), Options{Buckets: [][]byte{bucket}, SweepBatch: tt.batch})
 			const n = 10_000
-			err := db.Update(func(tx *bbolt.Tx) error {
+			err := db.Update(context.Background(), func(tx Tx) error {
 				b := tx.Bucket(bucket)
 				for i := range 2 * n {
 					val := "live"
@@ -778,14 +778,14 @@ func TestSweep(t *testing.T) {
 						return err
 					}
 				}
-				_, err := b.CreateBucket([]byte("nested"))
+				_, err := BoltTx(tx).Bucket(bucket).CreateBucket([]byte("nested"))
 				return err
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var calls int
-			got, err := db.Sweep(bucket, func(_, v []byte) bool {
+			got, err := db.Sweep(context.Background(), bucket, func(_, v []byte) bool {
 				calls++
 				return string(v) == "dead"
 			})
@@ -795,7 +795,7 @@ func TestSweep(t *testing.T) {
 			if calls != 2*n {
 				t.Errorf("expired called %d times, want %d (each key once)", calls, 2*n)
 			}
-			_ = db.View(func(tx *bbolt.Tx) error {
+			_ = db.View(context.Background(), func(tx Tx) error {
 				b := tx.Bucket(bucket)
 				live := 0
 				_ = b.ForEach(func(k, v []byte) error {
@@ -808,13 +808,13 @@ func TestSweep(t *testing.T) {
 					live++
 					return nil
 				})
-				if live != n || b.Bucket([]byte("nested")) == nil {
-					t.Errorf("live = %d, nested kept = %v", live, b.Bucket([]byte("nested")) != nil)
+				if live != n || BoltTx(tx).Bucket(bucket).Bucket([]byte("nested")) == nil {
+					t.Errorf("live = %d, nested kept = %v", live, BoltTx(tx).Bucket(bucket).Bucket([]byte("nested")) != nil)
 				}
 				return nil
 			})
 			// Nothing left to delete.
-			if got, err := db.Sweep(bucket, func(_, v []byte) bool { return string(v) == "dead" }); got != 0 || err != nil {
+			if got, err := db.Sweep(context.Background(), bucket, func(_, v []byte) bool { return string(v) == "dead" }); got != 0 || err != nil {
 				t.Errorf("second Sweep = %d, %v", got, err)
 			}
 		})
@@ -823,10 +823,10 @@ func TestSweep(t *testing.T) {
 
 func TestSweepErrors(t *testing.T) {
 	db := mustOpen(t, tempPath(t), Options{})
-	if _, err := db.Sweep([]byte("missing"), func(_, _ []byte) bool { return true }); !errors.Is(err, ErrBucketNotFound) {
+	if _, err := db.Sweep(context.Background(), []byte("missing"), func(_, _ []byte) bool { return true }); !errors.Is(err, ErrBucketNotFound) {
 		t.Errorf("missing bucket: err = %v", err)
 	}
-	if _, err := db.Sweep([]byte(MetaBucket), nil); err == nil {
+	if _, err := db.Sweep(context.Background(), []byte(MetaBucket), nil); err == nil {
 		t.Error("nil func: no error")
 	}
 }
@@ -840,10 +840,10 @@ type record struct {
 func TestJSONHelpers(t *testing.T) {
 	db := mustOpen(t, tempPath(t), Options{Buckets: [][]byte{bucketA}})
 	want := record{Team: "T1", User: "U1", Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if err := db.Update(func(tx *bbolt.Tx) error { return PutJSON(tx, bucketA, "T1/U1", want) }); err != nil {
+	if err := db.Update(context.Background(), func(tx Tx) error { return PutJSON(tx, bucketA, "T1/U1", want) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	if err := db.Update(context.Background(), func(tx Tx) error {
 		return tx.Bucket(bucketA).Put([]byte("bad"), []byte("{not json"))
 	}); err != nil {
 		t.Fatal(err)
@@ -866,7 +866,7 @@ func TestJSONHelpers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got record
 			var found bool
-			err := db.View(func(tx *bbolt.Tx) error {
+			err := db.View(context.Background(), func(tx Tx) error {
 				var err error
 				found, err = GetJSON(tx, tt.bucket, tt.key, &got)
 				return err
@@ -896,7 +896,7 @@ func TestJSONHelpers(t *testing.T) {
 	}
 	for _, tt := range putTests {
 		t.Run("put "+tt.name, func(t *testing.T) {
-			err := db.Update(func(tx *bbolt.Tx) error { return PutJSON(tx, tt.bucket, tt.key, tt.v) })
+			err := db.Update(context.Background(), func(tx Tx) error { return PutJSON(tx, tt.bucket, tt.key, tt.v) })
 			if err == nil || (tt.is != nil && !errors.Is(err, tt.is)) {
 				t.Errorf("err = %v", err)
 			}
@@ -915,9 +915,9 @@ func TestConcurrentTransactions(t *testing.T) {
 				for i := range 100 {
 					key := fmt.Sprintf("g%d-%d", g, i)
 					if i%3 == 0 {
-						_ = db.Update(func(tx *bbolt.Tx) error { return PutJSON(tx, bucketA, key, i) })
+						_ = db.Update(context.Background(), func(tx Tx) error { return PutJSON(tx, bucketA, key, i) })
 					} else {
-						_ = db.View(func(tx *bbolt.Tx) error {
+						_ = db.View(context.Background(), func(tx Tx) error {
 							var v int
 							_, err := GetJSON(tx, bucketA, key, &v)
 							return err

@@ -89,11 +89,11 @@ func New(cfg Config, d Deps) *Feature {
 // linked.
 func (f *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "link", Aliases: []string{"connect", "login"}, Usage: "link [team <slug>]",
-		Summary: "Connect your Stack Overflow account.", Quick: f.quickLink, Run: f.runLink})
+		Summary: "Connect your Stack Overflow account.", Quick: f.quickLink, Run: f.runLink, NamesTeam: router.TeamOption})
 	r.Subcommand(&router.Subcommand{Name: "whoami", Usage: "whoami",
 		Summary: "Show which Stack Overflow accounts you connected.", Run: f.runWhoami})
 	r.Subcommand(&router.Subcommand{Name: "unlink", Aliases: []string{"disconnect", "logout"}, Usage: "unlink [team <slug> | all]",
-		Summary: "Disconnect your Stack Overflow account.", Run: f.runUnlink})
+		Summary: "Disconnect your Stack Overflow account.", Run: f.runUnlink, NamesTeam: router.TeamOption})
 	if f.links != nil {
 		f.links.OnLinked(f.replay)
 	}

@@ -119,10 +119,11 @@ func New(cfg Config, d Deps) *Feature {
 func (f *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{
 		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
-		Usage:   "experts <tag> [tag…] [team <slug>] | experts add|remove @person <tag>",
-		Summary: "Who are the subject-matter experts for a tag? Reach them in Slack.",
-		Quick:   f.quick,
-		Run:     f.run,
+		Usage:     "experts <tag> [tag…] [team <slug>] | experts add|remove @person <tag>",
+		Summary:   "Who are the subject-matter experts for a tag? Reach them in Slack.",
+		Quick:     f.quick,
+		Run:       f.run,
+		NamesTeam: router.TeamOption,
 	})
 	r.Action(actionShare, f.share)
 	r.Action(actionShareReveal, f.share)

@@ -161,6 +161,10 @@ func (x *Feature) Register(r *router.Router) {
 		Summary: "Search questions, answers and articles.",
 		Quick:   x.quick,
 		Run:     x.run,
+		NamesTeam: func(args []string) bool {
+			_, team, _ := parseSearch(strings.Join(args, " "))
+			return team != ""
+		},
 	})
 	r.Action(actionSearchPage, x.page)
 	r.Action(actionSearchShare, x.share)

@@ -155,14 +155,16 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:   "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
-		Summary: "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
-		Quick:   n.quickSubscribe,
-		Run:     n.runSubscribe})
+		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
+		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
+		Quick:     n.quickSubscribe,
+		Run:       n.runSubscribe,
+		NamesTeam: router.TeamOption})
 	r.Subcommand(&router.Subcommand{Name: "unsubscribe", Aliases: []string{"unsub", "unfollow"},
 		Usage: "unsubscribe <tag…>|all [team <slug>]", Summary: "Stop posting those tags (or anything) to this channel.",
-		Quick: n.quickUnsubscribe,
-		Run:   n.runUnsubscribe})
+		Quick:     n.quickUnsubscribe,
+		Run:       n.runUnsubscribe,
+		NamesTeam: router.TeamOption})
 	r.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
 		Usage: "subscriptions [mine|all]", Summary: "List this channel's subscriptions (or all the ones you keep running; admins: every one in the workspace).",
 		Run: n.runSubscriptions})
@@ -171,7 +173,7 @@ func (n *Feature) Register(r *router.Router) {
 		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
 		Run:     n.runNotify})
 	r.Subcommand(&router.Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
-		Summary: "Show or set this channel's default private team.", Run: n.runConfig})
+		Summary: "Show or set this channel's default private team.", Run: n.runConfig, NamesTeam: router.TeamOption})
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionAlert, n.toggle)

@@ -11,6 +11,14 @@
 //	api := slack.New(f.BotToken(), slack.OptionAppLevelToken(f.AppToken()), slack.OptionAPIURL(f.APIURL()))
 //	sm := socketmode.New(api)
 //
+// Several socketmode clients (replicas of one app) may connect at once, up to
+// Options.MaxConnections (10, as on Slack; one more gets a
+// too_many_websockets disconnect). Each envelope goes to one live connection
+// chosen at random (Options.Seed), Sent.Conn names it, an ack counts only on
+// that connection, and with Options.EventRetries an unacked event is retried
+// (new envelope, same event_id, retry_attempt+1) after EventRetryAfter or at
+// once when its connection closes. See conns.go.
+//
 // Everything works without a *testing.T (methods return values and errors);
 // thin helpers that take a testing.TB live in testing.go (see Fake.T).
 package slackfake
@@ -20,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -62,6 +71,29 @@ type Options struct {
 	// SendWait is how long the driving methods (SlashCommand, Event, ...) wait
 	// for a connected socket. Default 5s.
 	SendWait time.Duration
+
+	// Several Socket Mode connections (replicas of one app).
+
+	// MaxConnections is how many Socket Mode connections the app may hold at
+	// once; default 10, Slack's limit. A connection beyond it is refused the
+	// way Slack does: the WebSocket opens, gets {"type":"disconnect",
+	// "reason":"too_many_websockets"} instead of hello, and is closed.
+	MaxConnections int
+	// Seed seeds the random choice of the connection each envelope goes to
+	// (0: a seed from the clock). Two fakes with the same non-zero Seed and the
+	// same sequence of connections and sends choose alike.
+	Seed uint64
+	// EventRetries, if > 0, makes the fake retry an events_api envelope that
+	// is not acked, as Slack does, up to this many times (Slack: 3). A retry is
+	// a new envelope (new envelope_id, same event_id) with retry_attempt 1, 2,
+	// … and retry_reason "timeout", sent to a connection chosen at random.
+	// It is sent EventRetryAfter after the previous attempt, or at once when
+	// the connection the attempt went to closes before acking it.
+	// Default 0: no automatic retries (EventWithID sends retries by hand).
+	EventRetries int
+	// EventRetryAfter is how long an events_api envelope waits for its ack
+	// before it is retried (with EventRetries > 0). Default 3s.
+	EventRetryAfter time.Duration
 }
 
 // Fake is a fake Slack workspace + Socket Mode endpoint. Create it with New.
@@ -109,6 +141,10 @@ type Fake struct {
 	sockets   map[*wsConn]bool // every open socket, live or not
 	tickets   map[string]bool
 	opens     int
+	rng       *rand.Rand // connection choice; f.mu guards it
+	connSeq   int        // last connection id
+	joining   int        // sockets admitted, hello not yet written
+	refused   int        // sockets refused with too_many_websockets
 
 	rateLimits map[string]*fault
 	fails      map[string]*fault
@@ -186,6 +222,16 @@ func Start(opts Options) (*Fake, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = 10
+	}
+	if opts.EventRetryAfter <= 0 {
+		opts.EventRetryAfter = 3 * time.Second
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
 	lg := opts.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
@@ -215,6 +261,7 @@ func Start(opts Options) (*Fake, error) {
 		fails:      map[string]*fault{},
 		latency:    map[string]time.Duration{},
 		lastPost:   map[string]time.Time{},
+		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // G404: picks a socket, not a secret
 	}
 	f.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName, IsBot: true}
 

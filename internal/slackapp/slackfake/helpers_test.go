@@ -71,7 +71,20 @@ func apiClient(t *testing.T, f *Fake, opts ...slack.Option) *slack.Client {
 // until the socket is connected and stops the app at cleanup.
 func runApp(t *testing.T, f *Fake, register func(h *socketmode.SocketmodeHandler, api *slack.Client), smOpts ...socketmode.Option) *slack.Client {
 	t.Helper()
-	api := apiClient(t, f)
+	api, _ := startApp(t, f, register, smOpts...)
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := f.WaitConnected(wctx); err != nil {
+		t.Fatalf("app did not connect: %v", err)
+	}
+	return api
+}
+
+// startApp starts a socketmode app against f without waiting for it to
+// connect. stop ends it (at most once; cleanup calls it too).
+func startApp(t *testing.T, f *Fake, register func(h *socketmode.SocketmodeHandler, api *slack.Client), smOpts ...socketmode.Option) (api *slack.Client, stop func()) {
+	t.Helper()
+	api = apiClient(t, f)
 	sm := socketmode.New(api, smOpts...)
 	h := socketmode.NewSocketmodeHandler(sm)
 	h.HandleDefault(func(*socketmode.Event, *socketmode.Client) {})
@@ -81,23 +94,22 @@ func runApp(t *testing.T, f *Fake, register func(h *socketmode.SocketmodeHandler
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.RunEventLoopContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("RunEventLoopContext: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("RunEventLoopContext: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Errorf("socketmode app did not stop")
 			}
-		case <-time.After(5 * time.Second):
-			t.Errorf("socketmode app did not stop")
-		}
-	})
-	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer wcancel()
-	if err := f.WaitConnected(wctx); err != nil {
-		t.Fatalf("app did not connect: %v", err)
+		})
 	}
-	return api
+	t.Cleanup(stop)
+	return api, stop
 }
 
 func ctx5(t *testing.T) context.Context {

@@ -24,6 +24,7 @@ type Ack struct {
 	// Additions.
 	Type    string        // envelope type: slash_commands, interactive, events_api
 	Latency time.Duration // At - the time the envelope was written
+	Conn    int           // id of the connection the ack came on
 }
 
 // Decode unmarshals the ack payload into v (e.g. a slack.ViewSubmissionResponse,
@@ -43,7 +44,14 @@ type Sent struct {
 	// Additions.
 	Type    string // envelope type
 	EventID string // events_api only
-	f       *Fake
+	// Conn is the id of the connection the envelope was written to (see
+	// Fake.ConnIDs); ids count from 1 in the order connections said hello.
+	Conn int
+	// RetryAttempt and RetryReason are what an events_api envelope carried:
+	// 0 and "" for a first delivery.
+	RetryAttempt int
+	RetryReason  string
+	f            *Fake
 }
 
 // WaitAck waits for the ack of this envelope.
@@ -63,12 +71,29 @@ type envelope struct {
 	sentAt  time.Time
 	acked   bool
 	sent    Sent
+
+	conn     *wsConn   // the connection it was written to
+	writing  bool      // being written; the sender deals with a failed write
+	payload  any       // kept for retries
+	first    *envelope // the first attempt of a retried event; nil for a first attempt
+	prev     string    // envelope id of the attempt this one retries
+	anyAcked bool      // on the first attempt: some attempt was acked
+	retried  bool      // a retry of this attempt was scheduled
+}
+
+// origin is the first attempt of env's event.
+func (env *envelope) origin() *envelope {
+	if env.first != nil {
+		return env.first
+	}
+	return env
 }
 
 type wsConn struct {
 	c      *websocket.Conn
 	wmu    sync.Mutex
 	ticket string
+	id     int
 	once   sync.Once
 	done   chan struct{}
 }
@@ -129,7 +154,6 @@ func (f *Fake) serveLink(w http.ResponseWriter, r *http.Request) {
 	}
 	f.wg.Add(1) // this (hijacked) handler; httptest.Server.Close does not wait for it
 	f.sockets[conn] = true
-	nconn := len(f.conns) + 1
 	f.mu.Unlock()
 	defer f.wg.Done()
 	defer func() {
@@ -137,7 +161,35 @@ func (f *Fake) serveLink(w http.ResponseWriter, r *http.Request) {
 		delete(f.sockets, conn)
 		f.mu.Unlock()
 	}()
-	err = conn.writeJSON(map[string]any{
+	if !f.admit(conn) {
+		return
+	}
+	f.log.Debug("slackfake: socket connected", "ticket", ticket, "conn", conn.id)
+	f.runConn(conn)
+}
+
+// admit writes hello and makes conn live, or refuses it (too_many_websockets)
+// when the app already holds MaxConnections connections.
+func (f *Fake) admit(conn *wsConn) bool {
+	f.mu.Lock()
+	if len(f.conns)+f.joining >= f.opts.MaxConnections {
+		f.refused++
+		f.notifyLocked()
+		f.mu.Unlock()
+		f.log.Debug("slackfake: socket refused", "reason", "too_many_websockets")
+		_ = conn.writeJSON(map[string]any{
+			"type": "disconnect", "reason": "too_many_websockets",
+			"debug_info": map[string]any{"host": "applink-slackfake"},
+		})
+		conn.close()
+		return false
+	}
+	f.joining++
+	f.connSeq++
+	conn.id = f.connSeq
+	nconn := len(f.conns) + f.joining
+	f.mu.Unlock()
+	err := conn.writeJSON(map[string]any{
 		"type":            "hello",
 		"num_connections": nconn,
 		"debug_info": map[string]any{
@@ -145,23 +197,26 @@ func (f *Fake) serveLink(w http.ResponseWriter, r *http.Request) {
 		},
 		"connection_info": map[string]any{"app_id": f.opts.AppID},
 	})
-	if err != nil {
-		conn.close()
-		return
-	}
-
 	f.mu.Lock()
-	if f.isDone {
-		f.mu.Unlock()
+	defer f.mu.Unlock()
+	f.joining--
+	if err != nil || f.isDone {
+		f.notifyLocked()
 		conn.close()
-		return
+		return false
 	}
-	f.conns = append(f.conns, conn)
+	// Kept in id order (newest last), whichever hello was written first, so a
+	// Seed gives the same choices for the same connections.
+	i, _ := slices.BinarySearchFunc(f.conns, conn.id, func(c *wsConn, id int) int { return c.id - id })
+	f.conns = slices.Insert(f.conns, i, conn)
 	f.wg.Add(1) // ping loop
 	f.notifyLocked()
-	f.mu.Unlock()
-	f.log.Debug("slackfake: socket connected", "ticket", ticket)
+	return true
+}
 
+// runConn pings conn and reads its acks until it closes; then the events it
+// did not ack are retried elsewhere (with EventRetries).
+func (f *Fake) runConn(conn *wsConn) {
 	go func() {
 		defer f.wg.Done()
 		t := time.NewTicker(f.opts.PingEvery)
@@ -172,7 +227,7 @@ func (f *Fake) serveLink(w http.ResponseWriter, r *http.Request) {
 				return
 			case <-t.C:
 				conn.wmu.Lock()
-				err := c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(2*time.Second))
+				err := conn.c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(2*time.Second))
 				conn.wmu.Unlock()
 				if err != nil {
 					return
@@ -184,14 +239,15 @@ func (f *Fake) serveLink(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		f.removeConn(conn)
 		conn.close()
-		f.log.Debug("slackfake: socket closed", "ticket", ticket)
+		f.retryUnackedOn(conn)
+		f.log.Debug("slackfake: socket closed", "ticket", conn.ticket, "conn", conn.id)
 	}()
 	for {
-		_, msg, err := c.ReadMessage()
+		_, msg, err := conn.c.ReadMessage()
 		if err != nil {
 			return
 		}
-		f.handleAck(msg)
+		f.handleAck(conn, msg)
 	}
 }
 
@@ -204,7 +260,12 @@ func (f *Fake) removeConn(conn *wsConn) {
 	}
 }
 
-func (f *Fake) handleAck(msg []byte) {
+// handleAck records an ack the app sent on conn. Slack takes an ack only on
+// the connection the envelope went to: an ack of an envelope that went to
+// another connection is not an ack (the envelope stays unacked and is retried
+// like any other); the fake records it as a failed "ack" call
+// (ack_on_other_connection), so ExpectNoErrors reports it.
+func (f *Fake) handleAck(conn *wsConn, msg []byte) {
 	var a struct {
 		EnvelopeID string          `json:"envelope_id"`
 		Payload    json.RawMessage `json:"payload"`
@@ -221,11 +282,20 @@ func (f *Fake) handleAck(msg []byte) {
 	at := time.Now()
 	f.mu.Lock()
 	env := f.envelopes[a.EnvelopeID]
-	ack := Ack{EnvelopeID: a.EnvelopeID, Payload: payload, At: at}
+	if env != nil && env.conn != nil && env.conn != conn {
+		c := Call{Method: "ack", Status: 200, Err: "ack_on_other_connection", At: at,
+			JSON: map[string]any{"envelope_id": env.id, "kind": env.kind, "sent_on": env.conn.id, "acked_on": conn.id}}
+		obs := f.recordCallLocked(c)
+		f.mu.Unlock()
+		f.afterCall(c, obs)
+		return
+	}
+	ack := Ack{EnvelopeID: a.EnvelopeID, Payload: payload, At: at, Conn: conn.id}
 	if env != nil {
 		ack.Type = env.typ
 		ack.Latency = at.Sub(env.sentAt)
 		env.acked = true
+		env.origin().anyAcked = true
 	}
 	if _, dup := f.firstAck[a.EnvelopeID]; !dup {
 		f.firstAck[a.EnvelopeID] = len(f.acks)
@@ -316,13 +386,25 @@ func (f *Fake) WaitConnected(ctx context.Context) error {
 
 // liveConn waits (up to SendWait) for a connected socket. The newest wins.
 func (f *Fake) liveConn() (*wsConn, error) {
+	return f.waitConn(func() *wsConn { return f.conns[len(f.conns)-1] })
+}
+
+// pickConn waits (up to SendWait) for a connected socket and picks one at
+// random, as Slack does for each envelope.
+func (f *Fake) pickConn() (*wsConn, error) {
+	return f.waitConn(func() *wsConn { return f.conns[f.rng.IntN(len(f.conns))] })
+}
+
+// waitConn waits (up to SendWait) for a connected socket; choose (called with
+// f.mu held and at least one connection) picks one.
+func (f *Fake) waitConn(choose func() *wsConn) (*wsConn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.opts.SendWait)
 	defer cancel()
 	c, err := waitUntil(ctx, f, func() (*wsConn, bool) {
 		if len(f.conns) == 0 {
 			return nil, false
 		}
-		return f.conns[len(f.conns)-1], true
+		return choose(), true
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -335,12 +417,17 @@ func (f *Fake) liveConn() (*wsConn, error) {
 
 // Disconnect asks the app to reconnect ({"type":"disconnect","reason":reason}).
 // The connection stops receiving envelopes at once; the next send waits for
-// the new connection.
+// the new connection. With several connections it targets the newest; see
+// DisconnectOne.
 func (f *Fake) Disconnect(reason string) error {
 	c, err := f.liveConn()
 	if err != nil {
 		return err
 	}
+	return f.disconnect(c, reason)
+}
+
+func (f *Fake) disconnect(c *wsConn, reason string) error {
 	f.removeConn(c)
 	return c.writeJSON(map[string]any{
 		"type": "disconnect", "reason": reason,
@@ -348,7 +435,8 @@ func (f *Fake) Disconnect(reason string) error {
 	})
 }
 
-// DropConnection closes the app's socket abruptly (no close frame).
+// DropConnection closes the app's socket abruptly (no close frame). With
+// several connections it drops the newest; see DropOne.
 func (f *Fake) DropConnection() error {
 	c, err := f.liveConn()
 	if err != nil {
@@ -359,8 +447,9 @@ func (f *Fake) DropConnection() error {
 	return nil
 }
 
-// sendEnvelope writes an envelope to the live socket and remembers it. If the
-// write fails (the socket just died) it retries once on the next connection.
+// sendEnvelope writes an envelope to a live socket chosen at random and
+// remembers it. If the write fails (the socket just died) it retries once on
+// another connection.
 func (f *Fake) sendEnvelope(env *envelope, payload any, acceptsResponse bool, retryAttempt int, retryReason string) (*Sent, error) {
 	frame := map[string]any{
 		"envelope_id":              env.id,
@@ -372,40 +461,56 @@ func (f *Fake) sendEnvelope(env *envelope, payload any, acceptsResponse bool, re
 		frame["retry_attempt"] = retryAttempt
 		frame["retry_reason"] = retryReason
 	}
+	env.payload = payload
+	env.sent.RetryAttempt, env.sent.RetryReason = retryAttempt, retryReason
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		c, err := f.liveConn()
+		c, err := f.pickConn()
 		if err != nil {
 			return nil, err
 		}
-		f.mu.Lock()
-		env.sentAt = time.Now()
-		// Lifetimes start when Slack sends the payload.
-		if t := f.triggers[env.sent.TriggerID]; t != nil {
-			t.issued = f.now()
-		}
-		if h := f.hooks[env.hookID]; h != nil {
-			h.issued = f.now()
-		}
-		env.sent.SentAt = env.sentAt
-		env.sent.Type = env.typ
-		env.sent.f = f
-		if f.envelopes[env.id] == nil {
-			f.sentOrder = append(f.sentOrder, env.id)
-		}
-		f.envelopes[env.id] = env
-		f.mu.Unlock()
+		f.prepareSend(env, c)
 		if err := c.writeJSON(frame); err != nil {
+			// env stays "writing": the next attempt (not the closing
+			// connection's retries) delivers it.
 			lastErr = err
 			f.removeConn(c)
 			c.close()
 			continue
 		}
-		f.log.Debug("slackfake: envelope sent", "type", env.typ, "kind", env.kind, "envelope_id", env.id)
+		f.log.Debug("slackfake: envelope sent", "type", env.typ, "kind", env.kind, "envelope_id", env.id, "conn", c.id)
+		f.mu.Lock()
+		env.writing = false
 		s := env.sent
+		f.notifyLocked()
+		f.mu.Unlock()
+		f.scheduleRetry(env)
 		return &s, nil
 	}
 	return nil, fmt.Errorf("slackfake: writing envelope: %w", lastErr)
+}
+
+// prepareSend records (under f.mu) that env is being written to c.
+func (f *Fake) prepareSend(env *envelope, c *wsConn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	env.sentAt = time.Now()
+	// Lifetimes start when Slack sends the payload.
+	if t := f.triggers[env.sent.TriggerID]; t != nil {
+		t.issued = f.now()
+	}
+	if h := f.hooks[env.hookID]; h != nil {
+		h.issued = f.now()
+	}
+	env.sent.SentAt = env.sentAt
+	env.sent.Type = env.typ
+	env.sent.Conn = c.id
+	env.sent.f = f
+	env.conn, env.writing = c, true
+	if f.envelopes[env.id] == nil {
+		f.sentOrder = append(f.sentOrder, env.id)
+	}
+	f.envelopes[env.id] = env
 }
 
 // WaitAck waits for the ack of envelopeID.

@@ -298,7 +298,7 @@ type userJSON struct {
 func (s *Server) userJSON(u *FakeUser) userJSON {
 	acc := u.AccountID
 	return userJSON{ID: u.ID, AccountID: &acc, Name: u.Name, AvatarURL: s.URL() + "/avatars/" + u.Login + ".png",
-		WebURL: s.URL() + "/users/" + itoa(u.ID) + "/" + u.Login, Reputation: u.Reputation, Role: u.Role}
+		WebURL: s.SiteURL() + "/users/" + itoa(u.ID) + "/" + u.Login, Reputation: u.Reputation, Role: u.Role}
 }
 
 func (s *Server) userList(ids []int) []userJSON {
@@ -461,7 +461,7 @@ func (s *Server) sitePrefix(st *site) string {
 	if st.scope.IsTeam() {
 		return s.URL() + "/c/" + st.scope.Team
 	}
-	return s.URL()
+	return s.SiteURL()
 }
 
 func (st *site) postCount(tag string) int {

@@ -36,6 +36,22 @@ func FindOpenAPISpec() (string, error) {
 	return reference.Path("soe-v3/openapi.json")
 }
 
+// FindBasicBusinessSpec locates the Stack Overflow for Teams Basic/Business
+// flavour of the document: $SOE_OPENAPI_SPEC_BB, else
+// ../shared/soe-v3/openapi-basic-business.json.
+func FindBasicBusinessSpec() (string, error) {
+	if p := os.Getenv(SpecEnvBasicBusiness); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", SpecEnvBasicBusiness, p, err)
+		}
+		return p, nil
+	}
+	return reference.Path("soe-v3/openapi-basic-business.json")
+}
+
+// SpecEnvBasicBusiness overrides the location of the Basic/Business document.
+const SpecEnvBasicBusiness = "SOE_OPENAPI_SPEC_BB"
+
 // OpenAPIValidator checks API requests and responses against the SOE
 // OpenAPI document with kin-openapi. Use its Validate method with
 // Server.SetValidator.
@@ -47,6 +63,7 @@ func FindOpenAPISpec() (string, error) {
 // against a merged schema (SearchResultModel + the type-specific model,
 // chosen by "type", still with no additional properties).
 type OpenAPIValidator struct {
+	prefix     string // the request path's part before the document's paths
 	router     routers.Router
 	searchItem map[string]*openapi3.Schema
 }
@@ -54,20 +71,31 @@ type OpenAPIValidator struct {
 // LoadOpenAPIValidator loads the document at path (slow-ish: load once per
 // test binary).
 func LoadOpenAPIValidator(path string) (*OpenAPIValidator, error) {
+	return loadValidator(path, "/api/v3")
+}
+
+// LoadBasicBusinessValidator loads the Basic/Business document at path. Its
+// server is /v3 and every path is /teams/{team}/…, so a request to
+// /v3/teams/acme/questions matches /teams/{team}/questions.
+func LoadBasicBusinessValidator(path string) (*OpenAPIValidator, error) {
+	return loadValidator(path, "/v3")
+}
+
+func loadValidator(path, prefix string) (*OpenAPIValidator, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
-	// The document's server is a full URL of Stack's test site; match the
-	// path relative to /api/v3 instead.
+	// The document's server is a full URL of Stack's test site (or /v3);
+	// match the path relative to prefix instead.
 	doc.Servers = nil
 	schemas := doc.Components.Schemas
 	base := schemas["SearchResultModel"]
 	if base == nil || schemas["PaginatedSearchResults"] == nil {
 		return nil, errors.New("search schemas missing from the OpenAPI document")
 	}
-	v := &OpenAPIValidator{searchItem: map[string]*openapi3.Schema{}}
+	v := &OpenAPIValidator{prefix: prefix, searchItem: map[string]*openapi3.Schema{}}
 	for typ, name := range map[string]string{"question": "QuestionSearchResultModel", "answer": "AnswerSearchResultModel", "article": "ArticleSearchResultModel"} {
 		own := schemas[name]
 		if own == nil {
@@ -97,13 +125,14 @@ func LoadOpenAPIValidator(path string) (*OpenAPIValidator, error) {
 	return v, nil
 }
 
-// Validate checks one exchange. The request path must start with /api/v3.
+// Validate checks one exchange. The request path must start with /api/v3
+// (/v3 for the Basic/Business document).
 // Requests the server rejected with 400 may be invalid (that is the point);
 // undocumented 429/5xx responses (injected faults, throttling) are skipped.
 func (v *OpenAPIValidator) Validate(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) error {
 	ctx := context.Background()
 	r := req.Clone(ctx)
-	r.URL.Path = strings.TrimPrefix(r.URL.Path, "/api/v3")
+	r.URL.Path = strings.TrimPrefix(r.URL.Path, v.prefix)
 	r.URL.RawPath = ""
 	r.RequestURI = ""
 	r.Body = io.NopCloser(bytes.NewReader(reqBody))
@@ -198,3 +227,24 @@ var sharedValidator = sync.OnceValues(func() (*OpenAPIValidator, error) {
 // once per process. Callers decide what a missing document means (tests:
 // fatal in CI, see reference.Required).
 func SharedValidator() (*OpenAPIValidator, error) { return sharedValidator() }
+
+var sharedBBValidator = sync.OnceValues(func() (*OpenAPIValidator, error) {
+	p, err := FindBasicBusinessSpec()
+	if err != nil {
+		return nil, err
+	}
+	return LoadBasicBusinessValidator(p)
+})
+
+// SharedBasicBusinessValidator is SharedValidator for the Basic/Business
+// document (openapi-basic-business.json).
+func SharedBasicBusinessValidator() (*OpenAPIValidator, error) { return sharedBBValidator() }
+
+// ValidatorFor returns the shared validator of the document s is held to:
+// the Basic/Business one in that mode, else the Enterprise one.
+func ValidatorFor(s *Server) (*OpenAPIValidator, error) {
+	if s.BasicBusiness() {
+		return SharedBasicBusinessValidator()
+	}
+	return SharedValidator()
+}

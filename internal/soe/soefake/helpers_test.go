@@ -14,7 +14,14 @@ import (
 // is missing the calling test is skipped locally but FAILS in CI (CI=true).
 func contractValidator(t testing.TB) *soefake.OpenAPIValidator {
 	t.Helper()
-	specVal, specErr := soefake.SharedValidator()
+	v, err := soefake.SharedValidator()
+	return mustSpec(t, v, err)
+}
+
+// mustSpec is the loaded validator, or skips the test locally (fails it in
+// CI) when the document is missing.
+func mustSpec(t testing.TB, specVal *soefake.OpenAPIValidator, specErr error) *soefake.OpenAPIValidator {
+	t.Helper()
 	if specErr != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("OpenAPI document required in CI: %v", specErr)
@@ -25,11 +32,16 @@ func contractValidator(t testing.TB) *soefake.OpenAPIValidator {
 }
 
 // newServer starts a seeded fake whose every API exchange is validated
-// against the OpenAPI document; violations fail the test at cleanup.
+// against the OpenAPI document of its mode (Enterprise, or Basic/Business);
+// violations fail the test at cleanup.
 func newServer(t *testing.T, opts soefake.Options) *soefake.Server {
 	t.Helper()
-	v := contractValidator(t)
 	s := soefake.New(opts)
+	v, err := soefake.ValidatorFor(s)
+	if err != nil {
+		s.Close()
+	}
+	v = mustSpec(t, v, err)
 	s.SetValidator(v.Validate)
 	t.Cleanup(func() {
 		s.Close()

@@ -46,6 +46,14 @@ type Options struct {
 	Now func() time.Time
 	// Seed loads the Acme data set described in seed.go.
 	Seed bool
+	// BasicBusiness, when set, makes the fake a Stack Overflow for Teams
+	// Basic/Business site for the team with this slug: the site is
+	// URL()/c/{team}, the API lives under /v3/teams/{team} (as on
+	// api.stackoverflowteams.com; there are no private teams inside it),
+	// there is no OAuth, and users authenticate with personal access tokens
+	// (MintPAT). Its exchanges are held to openapi-basic-business.json
+	// (BasicBusinessValidator).
+	BasicBusiness string
 }
 
 // FakeUser is a user of the fake site.
@@ -171,11 +179,38 @@ func New(opts Options) *Server {
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
 
-// URL is the site root, e.g. http://127.0.0.1:PORT (OAuth lives here).
+// URL is the server root, e.g. http://127.0.0.1:PORT (OAuth lives here).
 func (s *Server) URL() string { return s.ts.URL }
 
-// APIURL is URL()+"/api/v3".
-func (s *Server) APIURL() string { return s.ts.URL + "/api/v3" }
+// SiteURL is the web site's root, what SOE_URL names: URL() on Enterprise,
+// URL()/c/{team} in Basic/Business mode.
+func (s *Server) SiteURL() string {
+	if t := s.opts.BasicBusiness; t != "" {
+		return s.ts.URL + "/c/" + t
+	}
+	return s.ts.URL
+}
+
+// APIURL is the API v3 base: URL()+"/api/v3" on Enterprise,
+// URL()+"/v3/teams/{team}" in Basic/Business mode.
+func (s *Server) APIURL() string { return s.ts.URL + s.apiPrefix() }
+
+// BasicBusiness reports whether the fake is a Basic/Business site.
+func (s *Server) BasicBusiness() bool { return s.opts.BasicBusiness != "" }
+
+// apiPrefix is the path of the API base: /api/v3, or /v3/teams/{team}.
+func (s *Server) apiPrefix() string {
+	if t := s.opts.BasicBusiness; t != "" {
+		return "/v3/teams/" + t
+	}
+	return "/api/v3"
+}
+
+// isAPIPath reports whether p is under the API base.
+func (s *Server) isAPIPath(p string) bool {
+	pre := s.apiPrefix()
+	return p == pre || strings.HasPrefix(p, pre+"/")
+}
 
 // ClientID is the client id of the fake's API application.
 func (s *Server) ClientID() string { return s.opts.ClientID }
@@ -193,6 +228,17 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// MintPAT issues a personal access token for userID, as a Basic/Business
+// user creates one (no expiry; write access only when write is set, a
+// Business option).
+func (s *Server) MintPAT(userID int, write bool) string {
+	scopes := []string{soe.ScopeNoExpiry}
+	if write {
+		scopes = append(scopes, soe.ScopeWriteAccess)
+	}
+	return s.MintToken(userID, scopes...)
 }
 
 // MintToken issues a token for userID directly (scopes: write_access,
@@ -262,7 +308,7 @@ func (s *Server) RequestCount(token string, since time.Time) int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, r := range s.requests {
-		if r.TokenHash == h && !r.Time.Before(since) && strings.HasPrefix(r.Path, "/api/") {
+		if r.TokenHash == h && !r.Time.Before(since) && s.isAPIPath(r.Path) {
 			n++
 		}
 	}
@@ -301,9 +347,12 @@ func (s *Server) recordAt(r *http.Request, tokHash string, status int, arrived t
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	bb := s.BasicBusiness() // no OAuth on Basic/Business
 	switch {
-	case p == "/api/v3" || strings.HasPrefix(p, "/api/v3/"):
+	case s.isAPIPath(p):
 		s.serveAPI(w, r)
+	case bb:
+		s.servePage(w, r)
 	case p == "/oauth" && r.Method == http.MethodGet:
 		s.record(r, "", s.oauthAuthorize(w, r))
 	case p == "/oauth/approve" && r.Method == http.MethodPost:
@@ -311,15 +360,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/oauth/access_token/json" && r.Method == http.MethodPost:
 		s.record(r, "", s.oauthToken(w, r))
 	default:
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			if status, ok := s.serveShareLink(w, r); ok {
-				s.record(r, "", status)
-				return
-			}
-		}
-		http.Error(w, "Page not found", http.StatusNotFound)
-		s.record(r, "", http.StatusNotFound)
+		s.servePage(w, r)
 	}
+}
+
+// servePage answers the web site's pages: answer share links, else 404.
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if status, ok := s.serveShareLink(w, r); ok {
+			s.record(r, "", status)
+			return
+		}
+	}
+	http.Error(w, "Page not found", http.StatusNotFound)
+	s.record(r, "", http.StatusNotFound)
 }
 
 func bearer(r *http.Request) string {
@@ -338,7 +392,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r)
 	th := HashToken(tok)
 
-	scope, rest, scopeOK := splitScope(r.URL.Path)
+	scope, rest, scopeOK := splitScope(r.URL.Path, s.apiPrefix())
 	routeKey := r.Method + " " + normalizeRoute(rest)
 
 	s.mu.Lock()
@@ -435,10 +489,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.recordAt(r, th, status, arrived)
 }
 
-// splitScope splits /api/v3[/teams/{team}]/rest.
-func splitScope(p string) (soe.Scope, string, bool) {
-	rest := strings.TrimPrefix(p, "/api/v3")
+// splitScope splits {prefix}[/teams/{team}]/rest. Under a Basic/Business
+// prefix (/v3/teams/{team}) the team is the site itself: there are no
+// private teams inside it, so a /teams/ path is not found.
+func splitScope(p, prefix string) (soe.Scope, string, bool) {
+	rest := strings.TrimPrefix(p, prefix)
 	if strings.HasPrefix(rest, "/teams/") {
+		if prefix != "/api/v3" {
+			return soe.Scope{}, "", false
+		}
 		seg := strings.TrimPrefix(rest, "/teams/")
 		slug, after, _ := strings.Cut(seg, "/")
 		if slug == "" {
@@ -480,7 +539,7 @@ func normalizeStatusKeys(m map[string]int) map[string]int {
 		}
 		path = strings.TrimPrefix(strings.TrimSpace(path), "/api/v3")
 		if strings.HasPrefix(path, "/teams/") {
-			_, path, _ = splitScope("/api/v3" + path)
+			_, path, _ = splitScope("/api/v3"+path, "/api/v3")
 		}
 		out[strings.ToUpper(method)+" "+normalizeRoute(path)] = v
 	}

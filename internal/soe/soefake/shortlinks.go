@@ -15,7 +15,12 @@ import (
 func (s *Server) serveShareLink(w http.ResponseWriter, r *http.Request) (int, bool) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	scope := soe.MainSite()
-	if len(segs) >= 2 && segs[0] == "c" {
+	switch bb := s.opts.BasicBusiness; {
+	case bb != "" && (len(segs) < 2 || segs[0] != "c" || segs[1] != bb):
+		return 0, false // the site is /c/{team}; nothing lives outside it
+	case bb != "":
+		segs = segs[2:]
+	case len(segs) >= 2 && segs[0] == "c":
 		scope = soe.TeamScope(segs[1])
 		segs = segs[2:]
 	}
