@@ -4,6 +4,7 @@
 //	bot backup FILE     write a consistent copy of the database while the bot runs
 //	bot rotate-keys     re-encrypt stored tokens with the first key of TOKEN_KEY
 //	bot healthcheck     probe the local /healthz (Docker's HEALTHCHECK)
+//	bot subscriptions export   every subscription as CSV on stdout (read-only)
 //
 // The demo against built-in fakes is its own binary: go run ./cmd/demo.
 package main
@@ -42,6 +43,8 @@ Usage:
   bot rotate-keys     re-encrypt tokens with the first TOKEN_KEY (on PostgreSQL while replicas run)
   bot migrate-store   copy the bbolt file at DB_PATH into DATABASE_URL (verified; safe to repeat)
   bot healthcheck     probe the local /healthz (exit 0 when healthy)
+  bot subscriptions export
+                      every subscription as CSV on stdout (DATABASE_URL, or DB_PATH read-only)
 
 Environment:`
 
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return migrateStore(ctx, rest, lookup, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, lookup, stdout, stderr)
+	case "subscriptions":
+		return exportSubscriptions(ctx, rest, lookup, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		return help(stdout, stderr)
 	default:
@@ -93,6 +98,20 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// exportSubscriptions is "bot subscriptions export" (app.ExportSubscriptions).
+func exportSubscriptions(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] != "export" {
+		fmt.Fprintln(stderr, "usage: bot subscriptions export   (DATABASE_URL or DB_PATH from the environment; CSV on stdout)")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := app.ExportSubscriptions(ctx, envOr(lookup, "DATABASE_URL", ""), envOr(lookup, "DB_PATH", "soebot.db"), stdout, log); err != nil {
+		fmt.Fprintln(stderr, "subscriptions export:", err)
 		return 1
 	}
 	return 0

@@ -52,3 +52,12 @@ func TestMalformedValuesNeverEchoTokens(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
 	}
 }
+
+func TestSubscriptionsExportUsage(t *testing.T) {
+	for _, args := range [][]string{{"subscriptions"}, {"subscriptions", "import"}, {"subscriptions", "export", "x"}} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, func(string) (string, bool) { return "", false }, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: bot subscriptions export") {
+			t.Errorf("bot %v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}

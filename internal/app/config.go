@@ -17,6 +17,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/ratelimit"
 	"github.com/soebot/soebot/internal/router"
 )
@@ -45,6 +46,7 @@ type env struct {
 	LinkNoExpiry          string `envconfig:"LINK_NO_EXPIRY" desc:"request no_expiry when linking" default:"true"`
 	CacheTTL              string `envconfig:"CACHE_TTL" desc:"how long SME lists, tag ids and user mappings are cached" default:"5m"`
 	HandlerWorkers        string `envconfig:"HANDLER_WORKERS" desc:"commands and clicks handled at once; beyond it users are told to try again" default:"512"`
+	AdminSlackUsers       string `envconfig:"ADMIN_SLACK_USERS" desc:"comma-separated Slack user ids who may list every subscription (/soe subscriptions all) besides the workspace admins and owners"`
 }
 
 // Config is the validated configuration.
@@ -78,6 +80,9 @@ type Config struct {
 	LinkNoExpiry          bool
 	CacheTTL              time.Duration
 	HandlerWorkers        int
+	// AdminSlackUsers may list every subscription besides the workspace
+	// admins and owners (Slack user ids).
+	AdminSlackUsers []string
 }
 
 // Usage prints the variables table (bot -h).
@@ -150,6 +155,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	c.LinkRequireEmailMatch = boolean(&problems, "LINK_REQUIRE_EMAIL_MATCH", e.LinkRequireEmailMatch)
 	c.LinkWriteAccess = boolean(&problems, "LINK_WRITE_ACCESS", e.LinkWriteAccess)
 	c.LinkNoExpiry = boolean(&problems, "LINK_NO_EXPIRY", e.LinkNoExpiry)
+	c.AdminSlackUsers = slackIDs(&problems, "ADMIN_SLACK_USERS", e.AdminSlackUsers)
 	if len(problems) > 0 {
 		return c, &ConfigError{Problems: problems}
 	}
@@ -254,6 +260,22 @@ func duration(problems *[]string, name, v string, least time.Duration) time.Dura
 		*problems = append(*problems, fmt.Sprintf("%s %q is not a duration of at least %s (e.g. 60s)", name, v, least))
 	}
 	return d
+}
+
+// slackIDs reads a comma-separated list of Slack user ids.
+func slackIDs(problems *[]string, name, v string) []string {
+	var out []string
+	for _, id := range strings.Split(v, ",") {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+		case !chat.ValidID(id) || (id[0] != 'U' && id[0] != 'W'):
+			*problems = append(*problems, fmt.Sprintf("%s: %q is not a Slack user id (like U012AB3CD)", name, id))
+		default:
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func boolean(problems *[]string, name, v string) bool {

@@ -52,6 +52,8 @@ func TestLoadConfig(t *testing.T) {
 			want: []string{"TRUSTED_PROXIES", `"proxy.internal"`, `"10.0.0.0/40"`}, notWant: []string{`"10.0.0.0/8"`}},
 		{name: "bad workers", env: with("HANDLER_WORKERS", "0"), want: []string{"HANDLER_WORKERS"}},
 		{name: "workers not a number", env: with("HANDLER_WORKERS", "lots"), want: []string{"HANDLER_WORKERS"}},
+		{name: "admin users", env: with("ADMIN_SLACK_USERS", " UADMIN1, ,W2 ")},
+		{name: "bad admin users", env: with("ADMIN_SLACK_USERS", "UOK,#general,C123"), want: []string{"ADMIN_SLACK_USERS", `"#general"`, `"C123"`}, notWant: []string{`"UOK"`}},
 		{name: "Basic/Business without a team", env: with("SOE_URL", "https://stackoverflowteams.com/", "SOE_CLIENT_ID", "<unset>"),
 			want: []string{"must name the team", "stackoverflowteams.com/c/<team>"}},
 	}
@@ -65,6 +67,9 @@ func TestLoadConfig(t *testing.T) {
 				if cfg.SOEAPIURL != "https://acme.stackenterprise.co/api/v3" || cfg.PollInterval != time.Minute || cfg.HTTPAddr != ":8080" || !cfg.LinkRequireEmailMatch || cfg.HandlerWorkers != 512 ||
 					cfg.AdminAddr != "127.0.0.1:9090" || len(cfg.TrustedProxies) != 0 {
 					t.Fatalf("defaults not applied: %+v", cfg)
+				}
+				if got := strings.Join(cfg.AdminSlackUsers, ","); tt.env["ADMIN_SLACK_USERS"] != "" && got != "UADMIN1,W2" {
+					t.Fatalf("ADMIN_SLACK_USERS read as %q", got)
 				}
 				return
 			}

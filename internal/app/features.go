@@ -47,6 +47,7 @@ func (a *App) addFeatures(cfg Config) error {
 	reveal.Register(a.router, a.slack.Slack())
 	a.addAccount()
 	a.addExperts(who) // issue 5
+	a.addReport(who)  // issue 22
 	a.addSearch()     // search, unfurl, home: issue 7
 	a.addUnfurl()
 	a.home.Register(a.router)
@@ -82,7 +83,7 @@ func (a *App) addExperts(who *people.Directory) {
 	bc := a.fc
 	experts.New(experts.Config{Command: bc.Command, SOETimeout: bc.SOETimeout}, experts.Deps{
 		Router: a.router, Slack: a.slack.Slack(), People: who, Asker: a.ask, Audience: a.aud,
-		Logger: a.log.With("component", "experts"),
+		Links: a.links, Curator: who, Logger: a.log.With("component", "experts"),
 	}).Register(a.router)
 }
 
@@ -109,8 +110,9 @@ func (a *App) addSearch() {
 // their App Home section (after the sections added before it).
 func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
-	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout}, subscriptions.Deps{
+	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
+		Audit: svc, Users: a.slack.Slack(),
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)

@@ -130,6 +130,12 @@ func TestManifestDeclaresWhatTheCodeHandles(t *testing.T) {
 	if slices.Contains(h.Events, "link_shared") {
 		need = append(need, "links:read", "links:write")
 	}
+	if a.Parts.Router.HasSubcommand("report") { // the chart: files.uploadV2
+		need = append(need, "files:write")
+	}
+	if a.Parts.Router.HasSubcommand("subscriptions") { // subscriptions all: users.info is_admin/is_owner
+		need = append(need, "users:read")
+	}
 	for _, s := range need {
 		if !slices.Contains(m.OAuth.Scopes.Bot, s) {
 			t.Errorf("bot scope %s missing", s)

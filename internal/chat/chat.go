@@ -124,6 +124,19 @@ type Slack interface {
 	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
 	// TeamName is the workspace's display name ("" when unknown).
 	TeamName(ctx context.Context) string
+	// UploadFile uploads f the files.uploadV2 way (files.getUploadURLExternal,
+	// the upload, files.completeUploadExternal) and shares it in channel (in
+	// the thread threadTS when set) with comment as its message. It returns
+	// the file id.
+	UploadFile(ctx context.Context, channel, threadTS, comment string, f File) (string, error)
+}
+
+// File is a file to upload (Slack.UploadFile).
+type File struct {
+	Name    string // file name, e.g. "go-weekly.png"
+	Title   string
+	AltText string // what the image shows, for screen readers
+	Content []byte
 }
 
 // Error is a Slack Web API error answer ({"ok":false,"error":Code}).

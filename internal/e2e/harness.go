@@ -106,7 +106,8 @@ func SeedSlack(f *slackfake.Fake, s *soefake.Server) { seedSlack(f, s) }
 
 func seedSlack(f *slackfake.Fake, s *soefake.Server) {
 	for _, u := range s.Users() {
-		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email})
+		// heidi, SOE's admin, administers the Slack workspace too.
+		f.AddUser(slackfake.User{ID: SlackUser(u.Login), Name: u.Login, RealName: u.Name, Email: u.Email, IsAdmin: u.Login == "heidi"})
 	}
 	// A Slack user with no SOE account.
 	f.AddUser(slackfake.User{ID: "UMALLORY", Name: "mallory", RealName: "Mallory", Email: "mallory@acme.example"})

@@ -205,6 +205,14 @@ func (d *Directory) TagExperts(ctx context.Context, src Source, tagID int) (*Exp
 	})
 }
 
+// Forget drops what the directory holds about a tag of scope (its summary,
+// with the SME count, and its SMEs), after the caller changed its experts:
+// the next lookup reads SOE again.
+func (d *Directory) Forget(scope soe.Scope, tagID int, name string) {
+	d.tags.Delete(scope.Key() + "\x00" + strings.ToLower(name))
+	d.experts.Delete(fmt.Sprintf("%s\x00%d", scope.Key(), tagID))
+}
+
 // TagNameExperts is TagExperts for a tag name; a tag that does not exist
 // has no experts.
 func (d *Directory) TagNameExperts(ctx context.Context, src Source, name string) (*Experts, error) {

@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -393,4 +394,25 @@ func errorDetails(se slack.SlackErrorResponse) []string {
 		d = d[:5]
 	}
 	return d
+}
+
+// UploadFile uploads f with files.uploadV2's three steps and shares it in
+// channel. A 429 on any step retries the whole upload.
+func (c *Client) UploadFile(ctx context.Context, channel, threadTS, comment string, f chat.File) (string, error) {
+	if len(f.Content) == 0 {
+		return "", errors.New("slack files.uploadV2: empty file")
+	}
+	var id string
+	err := c.call(ctx, "files.uploadV2", func() error {
+		sum, err := c.api.UploadFileContext(ctx, slack.UploadFileParameters{
+			Reader: bytes.NewReader(f.Content), FileSize: len(f.Content), Filename: f.Name, Title: f.Title, AltTxt: f.AltText,
+			Channel: channel, ThreadTimestamp: threadTS, InitialComment: comment,
+		})
+		if err != nil {
+			return err
+		}
+		id = sum.ID
+		return nil
+	})
+	return id, err
 }

@@ -142,3 +142,33 @@ func TestChannelMembersPages(t *testing.T) {
 		})
 	}
 }
+
+func TestUploadFileV2(t *testing.T) {
+	f := slackfake.New(slackfake.Options{})
+	defer f.Close()
+	f.AddChannel(slackfake.Channel{ID: "C1", Name: "general", Members: []string{f.BotUserID()}})
+	f.AddChannel(slackfake.Channel{ID: "C2", Name: "secret", Private: true})
+	c := newClient(t, f)
+	ctx := context.Background()
+	png := []byte("\x89PNG fake bytes")
+	id, err := c.UploadFile(ctx, "C1", "", "Weekly questions", chat.File{Name: "go.png", Title: "go: weekly", AltText: "a chart", Content: png})
+	if err != nil || id == "" {
+		t.Fatalf("upload: %q %v", id, err)
+	}
+	files := f.Files("C1")
+	if len(files) != 1 || files[0].ID != id || string(files[0].Content) != string(png) || files[0].Title != "go: weekly" || files[0].AltText != "a chart" || files[0].Comment != "Weekly questions" {
+		t.Fatalf("files in C1: %+v", files)
+	}
+	for _, m := range []string{"files.getUploadURLExternal", "files.completeUploadExternal"} {
+		if len(f.Calls(m)) != 1 {
+			t.Errorf("%s called %d times", m, len(f.Calls(m)))
+		}
+	}
+	// Sharing where the bot cannot post fails like Slack, naming the code.
+	if _, err := c.UploadFile(ctx, "C2", "", "", chat.File{Name: "x.png", Content: png}); !errors.Is(err, chat.ErrChannelGone) {
+		t.Fatalf("upload to a channel the bot is not in: %v", err)
+	}
+	if _, err := c.UploadFile(ctx, "C1", "", "", chat.File{Name: "x.png"}); err == nil {
+		t.Fatal("an empty file was uploaded")
+	}
+}

@@ -102,6 +102,14 @@ func (c *Cache[K, V]) Put(k K, v V) {
 	c.entries[k] = entry[V]{v: v, expires: c.now().Add(c.ttl)}
 }
 
+// Delete forgets k (a value known to have changed). A load in flight for k
+// still stores what it read.
+func (c *Cache[K, V]) Delete(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, k)
+}
+
 // evictLocked makes room (see evict).
 func (c *Cache[K, V]) evictLocked() {
 	now := c.now()

@@ -128,3 +128,16 @@ func TestRecent(t *testing.T) {
 		t.Fatalf("%d keys kept, max 4", n)
 	}
 }
+
+func TestDelete(t *testing.T) {
+	c := New[string, int](time.Minute, 10, nil)
+	c.Put("k", 1)
+	c.Delete("k")
+	c.Delete("never there")
+	if _, ok := c.Get("k"); ok {
+		t.Fatal("deleted key still cached")
+	}
+	if v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }); v != 2 {
+		t.Fatalf("after delete: %d, want a fresh load", v)
+	}
+}

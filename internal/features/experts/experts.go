@@ -55,10 +55,12 @@ type Router interface {
 		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
 }
 
-// Slack posts the shared answer (chat.Slack).
+// Slack posts the shared answer and finds the email of a person made an
+// expert (chat.Slack).
 type Slack interface {
 	Post(ctx context.Context, channel string, m chat.Message) (ts string, err error)
 	Respond(ctx context.Context, responseURL string, m chat.Message) error
+	UserInfo(ctx context.Context, user string) (*slack.User, error)
 }
 
 // People finds tags, their experts and the experts' Slack users
@@ -83,18 +85,24 @@ type Deps struct {
 	Asker  Asker
 	// Audience nil: a private team's experts are shared only after asking.
 	Audience reveal.Audience
-	Logger   *slog.Logger
+	// Links and Curator serve experts add/remove; Links nil: people are
+	// found by email only; Curator nil: nothing cached to forget.
+	Links   Links
+	Curator Curator
+	Logger  *slog.Logger
 }
 
 // Feature is /soe experts and its Share button.
 type Feature struct {
-	cfg    Config
-	router Router
-	slack  Slack
-	people People
-	asker  Asker
-	aud    reveal.Audience
-	log    *slog.Logger
+	cfg     Config
+	router  Router
+	slack   Slack
+	people  People
+	asker   Asker
+	aud     reveal.Audience
+	links   Links
+	curator Curator
+	log     *slog.Logger
 }
 
 // New builds the feature; Register adds it to a router.
@@ -103,14 +111,15 @@ func New(cfg Config, d Deps) *Feature {
 		cfg.Command = "/soe"
 	}
 	d.Logger, _, cfg.SOETimeout = router.Defaults(d.Logger, nil, cfg.SOETimeout)
-	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, people: d.People, asker: d.Asker, aud: d.Audience, log: d.Logger}
+	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, people: d.People, asker: d.Asker, aud: d.Audience,
+		links: d.Links, curator: d.Curator, log: d.Logger}
 }
 
 // Register adds /soe experts (aliases expert, sme, smes) and its Share button.
 func (f *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{
 		Name: "experts", Aliases: []string{"expert", "sme", "smes"},
-		Usage:     "experts <tag> [tag…] [team <slug>]",
+		Usage:     "experts <tag> [tag…] [team <slug>] | experts add|remove @person <tag>",
 		Summary:   "Who are the subject-matter experts for a tag? Reach them in Slack.",
 		Quick:     f.quick,
 		Run:       f.run,
@@ -167,6 +176,12 @@ func (f *Feature) usage(problem string) chat.Message {
 
 // quick answers a usage error from the text alone, in the ack.
 func (f *Feature) quick(r *router.Request) (chat.Message, bool) {
+	if isCurate(r.Args) {
+		if _, problem := parseCurateArgs(r.Args); problem != "" {
+			return f.curateUsage(problem), true
+		}
+		return chat.Message{}, false
+	}
 	if _, _, problem := parseExpertsArgs(r.Args); problem != "" {
 		return f.usage(problem), true
 	}
@@ -174,6 +189,10 @@ func (f *Feature) quick(r *router.Request) (chat.Message, bool) {
 }
 
 func (f *Feature) run(ctx context.Context, r *router.Request) {
+	if isCurate(r.Args) {
+		f.runCurate(ctx, r)
+		return
+	}
 	tags, team, _ := parseExpertsArgs(r.Args) // a usage problem was answered by quick
 	scope := f.router.ScopeFor(ctx, r.Env, team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}

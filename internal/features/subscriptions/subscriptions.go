@@ -44,6 +44,9 @@ const maxSubscribeTags = 10
 type Config struct {
 	// SOETimeout bounds one SOE check (tags, priming a scope; default 8s).
 	SOETimeout time.Duration
+	// AdminUsers may list every subscription besides the workspace admins
+	// and owners (ADMIN_SLACK_USERS).
+	AdminUsers []string
 }
 
 // Service is the notifications service the commands drive (notify.Service).
@@ -114,8 +117,12 @@ type Deps struct {
 	Home     HomeRefresher
 	// Audience nil: every private-team subscription asks for confirmation.
 	Audience Audience
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Audit and Users serve /soe subscriptions all; Audit nil: not
+	// available; Users nil: only Config.AdminUsers are admins.
+	Audit  Auditor
+	Users  UserInfo
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Feature is channel subscriptions, personal alerts and channel default
@@ -130,6 +137,8 @@ type Feature struct {
 	links    Links
 	home     HomeRefresher
 	audience Audience
+	audit    Auditor
+	users    UserInfo
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -138,7 +147,7 @@ type Feature struct {
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, audience: d.Audience, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, log: d.Logger, now: d.Now}
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and
@@ -157,7 +166,7 @@ func (n *Feature) Register(r *router.Router) {
 		Run:       n.runUnsubscribe,
 		NamesTeam: router.TeamOption})
 	r.Subcommand(&router.Subcommand{Name: "subscriptions", Aliases: []string{"subs"},
-		Usage: "subscriptions [mine]", Summary: "List this channel's subscriptions (or all the ones you keep running).",
+		Usage: "subscriptions [mine|all]", Summary: "List this channel's subscriptions (or all the ones you keep running; admins: every one in the workspace).",
 		Run: n.runSubscriptions})
 	r.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
 		Usage:   "notify [answers|expert] [on|off]",
@@ -168,6 +177,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionAlert, n.toggle)
+	r.Action(actionAuditPage, n.auditPage)
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
 	r.Action(actionAdoptConfirm, n.adoptConfirmed)
@@ -572,10 +582,14 @@ func (n *Feature) unsubscribedMessage(user string, res notify.Unsubscribed, all 
 // --- /soe subscriptions ------------------------------------------------------------
 
 func (n *Feature) runSubscriptions(ctx context.Context, r *router.Request) {
+	if len(r.Args) == 1 && strings.EqualFold(r.Args[0], "all") {
+		n.runAudit(ctx, r.Env, 1, false)
+		return
+	}
 	mine := len(r.Args) == 1 && strings.EqualFold(r.Args[0], "mine")
 	if len(r.Args) > 0 && !mine {
-		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you keep running.",
-			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"))))
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s for this channel, %s for all the ones you keep running, %s (workspace admins) for every one.",
+			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"), mrkdwn.Code(n.router.Command()+" subscriptions all"))))
 		return
 	}
 	var subs []notify.Subscription

@@ -107,7 +107,8 @@ type Fake struct {
 	wg        sync.WaitGroup // socket handler goroutines
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every state change
+	changed chan struct{}    // closed and replaced on every state change
+	files   map[string]*File // uploads by file id (files.go)
 	isDone  bool
 
 	seq    uint64 // id counters
@@ -156,6 +157,9 @@ type User struct {
 	ID, Name, RealName, Email string
 	IsBot                     bool
 	TZ                        string
+	// IsAdmin and IsOwner are the workspace roles users.info reports (an
+	// owner is an admin too, as in Slack).
+	IsAdmin, IsOwner bool
 }
 
 // Channel is a conversation. Members includes the bot user id when the bot is a member.
@@ -265,6 +269,7 @@ func Start(opts Options) (*Fake, error) {
 	mux.HandleFunc("/api/{method}", f.serveAPI)
 	mux.HandleFunc("GET /link", f.serveLink)
 	mux.HandleFunc("/hooks/{id}", f.serveHook)
+	mux.HandleFunc("/upload/{id}", f.serveUpload)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Catch-all: a request that lost the /api/ prefix (e.g. an API URL without
 		// the trailing slash) ends up here.

@@ -33,6 +33,7 @@ type Message struct {
 	ResponseType string // response_url posts: "ephemeral" or "in_channel" as sent ("" = default ephemeral)
 	FromAck      bool   // shown because the app acked a slash command with a message
 	Attachments  json.RawMessage
+	FileIDs      []string  // files shared with the message (files.completeUploadExternal; see Files)
 	ReplyCount   int       // thread parents
 	Edits        int       // how many times the content was replaced
 	At           time.Time // posted (or last changed)

@@ -194,6 +194,19 @@ func (s *Server) routeLocked(w *httptest.ResponseRecorder, r *http.Request, c *a
 		writeJSON(w, 200, s.answerFull(c.site, a))
 	case segs[0] == "tags" && n == 1 && get:
 		s.listTags(w, c)
+	case segs[0] == "tags" && n >= 4 && n <= 5 && segs[2] == "subject-matter-experts" && segs[3] == "users" &&
+		(n == 4 && post || n == 5 && r.Method == http.MethodDelete):
+		tid, ok := id(1)
+		if !ok {
+			return
+		}
+		uid := 0
+		if n == 5 {
+			if uid, ok = id(4); !ok {
+				return
+			}
+		}
+		s.changeSMEUsers(w, c, tid, uid)
 	case segs[0] == "tags" && n >= 2 && n <= 3 && get:
 		tid, ok := id(1)
 		if !ok {
