@@ -29,7 +29,13 @@ const (
 	askBlockWhere  = "ask_where"
 	askBlockNotify = "ask_notify"
 
-	askActionTitle  = "title"
+	askBlockSimilar = "ask_similar" // the similar questions under the title
+	askBlockNote    = "ask_note"
+	askBlockError   = "ask_error"
+
+	// askActionTitle is routed: typing in the title (dispatch_action,
+	// on_character_entered) looks for similar questions.
+	askActionTitle  = "ask_title"
 	askActionBody   = "body"
 	actionAskTags   = "ask_tags" // external select: the router routes suggestions by this id
 	askActionWhere  = "where"
@@ -92,6 +98,9 @@ type askForm struct {
 	FieldErrors map[string][]string
 	// Note (mrkdwn) is an informational line at the top (e.g. the source message).
 	Note string
+	// Similar are questions like the title, found as the user typed (at most
+	// similarMax; none: no block).
+	Similar []similarQuestion
 }
 
 func scopeLabel(key string) string {
@@ -112,13 +121,18 @@ func tagOption(name string) *slack.OptionBlockObject {
 func formView(f askForm) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if f.Error != "" {
-		blocks = append(blocks, blockkit.Section(f.Error))
+		b := blockkit.Section(f.Error)
+		b.BlockID = askBlockError
+		blocks = append(blocks, b)
 	}
 	if f.Note != "" {
-		blocks = append(blocks, blockkit.Context(f.Note))
+		b := blockkit.Context(f.Note)
+		b.BlockID = askBlockNote
+		blocks = append(blocks, b)
 	}
 	blocks = append(blocks, titleInput(f.Draft.Title))
 	blocks = append(blocks, fieldErrors(f.FieldErrors["title"])...)
+	blocks = append(blocks, similarBlocks(f.Similar)...)
 	blocks = append(blocks, bodyInput(f.Draft.Body, f.Meta.Tail)...)
 	blocks = append(blocks, fieldErrors(f.FieldErrors["body"])...)
 	blocks = append(blocks, tagsInput(f.Draft.Tags))
@@ -151,8 +165,11 @@ func titleInput(title string) *slack.InputBlock {
 	in := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
 	in.InitialValue = mrkdwn.CutRunes(title, askMaxTitle)
 	in.MaxLength = askMaxTitle
-	return slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
+	in.DispatchActionConfig = &slack.DispatchActionConfig{TriggerActionsOn: []string{"on_character_entered"}}
+	b := slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
 		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), in)
+	b.DispatchAction = true
+	return b
 }
 
 // bodyInput is the body's text box and, when the body's end (tail
