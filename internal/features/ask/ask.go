@@ -69,6 +69,7 @@ type Router interface {
 		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
 	ConnectPrompt(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume, reconnect bool) chat.Message
 	Failed(ctx context.Context, env *chat.Envelope, l *linking.Link, err error) chat.Message
+	LinkPrompt(ctx context.Context, teamID, userID string, scope soe.Scope, resume *linking.Resume, reconnect bool, intro string) chat.Message
 }
 
 // Slack is what the feature does in Slack (chat.Slack).
@@ -81,6 +82,7 @@ type Slack interface {
 	UserInfo(ctx context.Context, user string) (*slack.User, error)
 	Permalink(ctx context.Context, channel, ts string) (string, error)
 	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
+	Update(ctx context.Context, channel, ts string, m chat.Message) error
 }
 
 // Links is what the feature reads of account linking (linking.Service).
@@ -176,6 +178,7 @@ func (a *Feature) Register(r *router.Router) {
 	r.Action(askActionTitle, a.titleTyped)
 	r.Suggest(actionAskTags, a.suggestTags)
 	r.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
+	a.registerSaved(r)
 }
 
 // AskButton is a button that opens the ask form prefilled with scope, tags

@@ -56,6 +56,15 @@ func TestAskViewsGolden(t *testing.T) {
 			{Title: "Found by its answer", URL: "https://acme.example/questions/9/one/10#10", Answers: -1, Accepted: true},
 		},
 	}))
+	goldenView(t, "save_modal", formView(askForm{
+		Draft: askDraft{Title: "How do I restart our deployment safely?", Body: "We tried it.\n\n*Asked in [Slack](https://acme.slack.com/archives/C1/p1) by @bob (a thread with 2 replies).*",
+			Tags: []string{"kubernetes", "kubectl"}, Scope: "main", Reply: "2.2"},
+		Meta:    askMeta{Channel: "CGENERAL", Scopes: []string{"main"}, Thread: "1.1"},
+		Note:    "Saving a thread started by bob (2 replies). Edit anything before saving.",
+		Replies: []replyChoice{{TS: "2.2", Label: "carol: Use kubectl rollout restart <!channel>"}, {TS: "3.3", Label: "dave: thanks"}},
+		FieldErrors: map[string][]string{"reply": {"That reply is no longer in the thread."}},
+	}))
+	goldenView(t, "save_answer_edit", savedEditView("Use `kubectl rollout restart`.", `{"q":1}`))
 	goldenView(t, "ask_modal_posting", postingView(askDraft{Title: "Why <!channel>?", Scope: "team:platform"}, askMeta{Scopes: []string{"main", "team:platform"}}))
 	goldenView(t, "ask_modal_posted", postedView(soe.MainSite(), hostileQuestion, askMeta{}))
 	goldenView(t, "ask_modal_loading", loadingView(askMeta{Channel: "C1"}))
@@ -66,6 +75,9 @@ func TestAskMessagesGolden(t *testing.T) {
 	golden(t, "ask_confirmation_dm_nobody", confirmation(soe.TeamScope("platform"), hostileQuestion, askMeta{},
 		nil, "These tags have no subject-matter experts (other than you), so I notified nobody."))
 	golden(t, "ask_shared", sharedCard(soe.MainSite(), hostileQuestion, "UALICE"))
+	golden(t, "save_thread_card", threadCard(soe.MainSite(), hostileQuestion, "UALICE", "", true))
+	golden(t, "save_thread_card_answered", threadCard(soe.TeamScope("platform"), hostileQuestion, "UALICE", "UCAROL", true))
+	golden(t, "save_answer_dm", savedAnswerDM("UALICE", hostileQuestion, `{"s":"main","q":4242}`))
 	golden(t, "ask_expert_dm", expertDM("UALICE", soe.MainSite(), hostileQuestion, []string{"kubernetes"}))
 	golden(t, "ask_expert_dm_tags", expertDM("UALICE", soe.MainSite(), hostileQuestion, []string{"kubernetes", "oncall", "go"}))
 	lost := lostDraftMessages(askDraft{Title: "Title <!channel>", Tags: []string{"go"}}, "```code``` & <@U1>", ":warning: Stack Overflow did not answer.")

@@ -3,6 +3,7 @@ package ask
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -230,12 +231,17 @@ var stopWords = map[string]bool{
 	"what": true, "why": true, "when": true, "where": true, "which": true, "who": true, "can": true, "could": true,
 	"should": true, "would": true, "my": true, "our": true, "it": true, "with": true, "and": true, "or": true,
 	"there": true, "be": true, "any": true, "anyone": true, "know": true, "get": true, "use": true, "me": true,
-	"this": true, "that": true, "from": true, "at": true, "by": true, "not": true, "no": true, "so": true,
+	"this": true, "us": true, "tried": true, "got": true, "have": true, "has": true, "that": true, "from": true, "at": true, "by": true, "not": true, "no": true, "so": true,
 }
 
 // searchTerms is the words of a title worth searching for: lower case,
-// without punctuation and stop words, at most 8.
+// without punctuation and stop words, at most 8 (at most 16 distinct words
+// of a longer text).
 func searchTerms(title string) string {
+	return terms(title, 8)
+}
+
+func terms(title string, limit int) string {
 	words := strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '.' && r != '#' && r != '+'
 	})
@@ -245,8 +251,11 @@ func searchTerms(title string) string {
 		if w == "" || stopWords[w] {
 			continue
 		}
+		if slices.Contains(out, w) {
+			continue
+		}
 		out = append(out, w)
-		if len(out) == 8 {
+		if len(out) == limit {
 			break
 		}
 	}

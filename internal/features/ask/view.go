@@ -64,6 +64,9 @@ type askMeta struct {
 	Scopes   []string `json:"o,omitempty"` // scope keys offered under "Where" (writable links)
 	Draft    string   `json:"d,omitempty"` // key of the body's end kept server-side
 	Tail     int      `json:"n,omitempty"` // its length in characters (for the hint)
+	// Thread is the ts of the thread's parent when the form saves a thread
+	// (Save to Stack Overflow); Channel is then the thread's channel.
+	Thread string `json:"th,omitempty"`
 }
 
 func (m askMeta) encode() string {
@@ -86,6 +89,7 @@ type askDraft struct {
 	Tags   []string
 	Scope  string // scope key
 	Notify bool
+	Reply  string // saving a thread: the ts of the reply that answers it ("" none)
 }
 
 // askForm is everything the form view shows.
@@ -101,6 +105,8 @@ type askForm struct {
 	// Similar are questions like the title, found as the user typed (at most
 	// similarMax; none: no block).
 	Similar []similarQuestion
+	// Replies are the choices of "Which reply answers it?" (saving a thread).
+	Replies []replyChoice
 }
 
 func scopeLabel(key string) string {
@@ -137,13 +143,21 @@ func formView(f askForm) slack.ModalViewRequest {
 	blocks = append(blocks, fieldErrors(f.FieldErrors["body"])...)
 	blocks = append(blocks, tagsInput(f.Draft.Tags))
 	blocks = append(blocks, fieldErrors(f.FieldErrors["tags"])...)
+	if f.Meta.Thread != "" {
+		blocks = append(blocks, replyInput(f.Replies, f.Draft.Reply))
+		blocks = append(blocks, fieldErrors(f.FieldErrors["reply"])...)
+	}
 	if showWhere(f.Meta.Scopes) {
 		blocks = append(blocks, whereInput(f.Meta.Scopes, f.Draft.Scope))
 	}
 	blocks = append(blocks, notifyInput(f.Draft.Notify))
+	title, submit := "Ask a question", "Post question"
+	if f.Meta.Thread != "" {
+		title, submit = "Save to Stack Overflow", "Save question"
+	}
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: askCallbackID,
-		Title: blockkit.Plain("Ask a question"), Submit: blockkit.Plain("Post question"), Close: blockkit.Plain("Cancel"),
+		Title: blockkit.Plain(title), Submit: blockkit.Plain(submit), Close: blockkit.Plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: f.Meta.encode(),
 	}
 }
@@ -333,6 +347,9 @@ func readDraft(values map[string]map[string]slack.BlockAction, meta askMeta) ask
 				d.Notify = true
 			}
 		}
+	}
+	if a, ok := get(askBlockReply, askActionReply); ok && a.SelectedOption.Value != replyNone {
+		d.Reply = a.SelectedOption.Value
 	}
 	d.Scope = soe.MainSite().Key()
 	if len(meta.Scopes) > 0 {

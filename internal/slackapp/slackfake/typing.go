@@ -3,6 +3,7 @@ package slackfake
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // TypeInView is the user typing into the text input actionID (block blockID,
@@ -127,4 +128,19 @@ func keepStateLocked(old, m map[string]any) {
 		}
 	}
 	m["state"] = map[string]any{"values": kept}
+}
+
+// DeleteAsUser is a person deleting their message ts in channel (no event
+// is sent). It reports whether there was such a message.
+func (f *Fake) DeleteAsUser(channel, ts string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.findMsgLocked(channel, ts)
+	if r == nil || r.m.Deleted {
+		return false
+	}
+	r.m.Deleted = true
+	r.m.At = time.Now()
+	f.notifyLocked()
+	return true
 }
