@@ -19,6 +19,7 @@ import (
 
 	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/features/home"
+	"github.com/soebot/soebot/internal/features/suggest"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
@@ -74,6 +75,7 @@ type App struct {
 	fc     featureConfig
 	home   *home.Feature
 	ask    *ask.Feature
+	sugg   *suggest.Feature
 	db     *store.DB
 	keys   *vault.Keyring
 	soe    *soe.Service

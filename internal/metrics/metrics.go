@@ -26,6 +26,7 @@ type Metrics struct {
 	PollDuration  prometheus.Histogram     // seconds per poll cycle
 	PollCalls     *prometheus.CounterVec   // SOE calls made by the poller, by scope kind
 	Handling      *prometheus.HistogramVec // seconds spent in handlers, by envelope type
+	Suggestions   *prometheus.CounterVec   // answer suggestions in channels, by outcome (shown, shared, dismissed)
 }
 
 // New creates the collectors on a fresh registry (with Go and process collectors).
@@ -66,9 +67,12 @@ func New() *Metrics {
 		Handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "soebot_handler_seconds", Help: "Time spent handling envelopes after the ack.",
 		}, []string{"type"}),
+		Suggestions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "soebot_suggestions_total", Help: "Answer suggestions in channels, by outcome (shown, shared, dismissed).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.Envelopes, m.AckLatency, m.HandlerErrors, m.SOECalls, m.SOETime, m.SlackCalls,
-		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling)
+		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling, m.Suggestions)
 	return m
 }
 

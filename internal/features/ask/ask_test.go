@@ -59,9 +59,9 @@ func TestAskViewsGolden(t *testing.T) {
 	goldenView(t, "save_modal", formView(askForm{
 		Draft: askDraft{Title: "How do I restart our deployment safely?", Body: "We tried it.\n\n*Asked in [Slack](https://acme.slack.com/archives/C1/p1) by @bob (a thread with 2 replies).*",
 			Tags: []string{"kubernetes", "kubectl"}, Scope: "main", Reply: "2.2"},
-		Meta:    askMeta{Channel: "CGENERAL", Scopes: []string{"main"}, Thread: "1.1"},
-		Note:    "Saving a thread started by bob (2 replies). Edit anything before saving.",
-		Replies: []replyChoice{{TS: "2.2", Label: "carol: Use kubectl rollout restart <!channel>"}, {TS: "3.3", Label: "dave: thanks"}},
+		Meta:        askMeta{Channel: "CGENERAL", Scopes: []string{"main"}, Thread: "1.1"},
+		Note:        "Saving a thread started by bob (2 replies). Edit anything before saving.",
+		Replies:     []replyChoice{{TS: "2.2", Label: "carol: Use kubectl rollout restart <!channel>"}, {TS: "3.3", Label: "dave: thanks"}},
 		FieldErrors: map[string][]string{"reply": {"That reply is no longer in the thread."}},
 	}))
 	goldenView(t, "save_answer_edit", savedEditView("Use `kubectl rollout restart`.", `{"q":1}`))
