@@ -357,3 +357,25 @@ func TestSaveThreadReadOnlyAuthorIsOfferedReconnect(t *testing.T) {
 		t.Fatalf("%d answers posted with a read-only connection", n)
 	}
 }
+
+// A parent longer than a Slack text box: the box keeps its start, the rest
+// is added when posting, as ask does.
+func TestSaveThreadLongParentKeepsItsEnd(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	long := "How do we size the postgres connection pool for the billing service?\n" + strings.Repeat("We measured latency at peak. ", 180) + "THE END"
+	parent := e.Slack.PostAsUser(SlackUser("bob"), General, long, "")
+	e.Slack.PostAsUser(SlackUser("frank"), General, "Use pgbouncer in transaction mode.", parent.TS)
+	v, sent := e.saveForm(t, alice, parent)
+	box := initial(t, v, "ask_body")
+	if n := len([]rune(box)); n > 3000 || !v.Matches("are not shown here") {
+		t.Fatalf("box of %d characters:\n%s", n, v.Flat())
+	}
+	vals := saveValues(t, v, "")
+	vals["ask_tags"] = map[string]any{"ask_tags": slackfake.OptionsValue("postgresql")} // "postgres" is no tag: none suggested
+	e.submitSave(t, alice, v, vals)
+	q := postedQuestion(t, e, soe.MainSite(), e.sees(t, sent, "Posted:"))
+	if !strings.Contains(q.BodyMarkdown, "THE END") || !strings.Contains(q.BodyMarkdown, "by @bob (a thread with 1 reply)") {
+		t.Errorf("the end of the message was lost: …%s", q.BodyMarkdown[max(0, len(q.BodyMarkdown)-200):])
+	}
+}
