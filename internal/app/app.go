@@ -20,6 +20,7 @@ import (
 
 	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/features/home"
+	"github.com/soebot/soebot/internal/features/suggest"
 	"github.com/soebot/soebot/internal/linking"
 	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
@@ -78,6 +79,7 @@ type App struct {
 	fc     featureConfig
 	home   *home.Feature
 	ask    *ask.Feature
+	sugg   *suggest.Feature
 	db     store.Store // rawDB, metered
 	// replica names this process; lease decides whether it polls; seen
 	// drops Slack retries another replica handled (PostgreSQL only).

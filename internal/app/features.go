@@ -9,6 +9,7 @@ import (
 	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/features/search"
 	"github.com/soebot/soebot/internal/features/subscriptions"
+	"github.com/soebot/soebot/internal/features/suggest"
 	"github.com/soebot/soebot/internal/features/unfurl"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/people"
@@ -52,7 +53,19 @@ func (a *App) addFeatures(cfg Config) error {
 	a.addUnfurl()
 	a.home.Register(a.router)
 	a.ask.Register(a.router)
+	a.addSuggest()               // issue 18; /soe config (subscriptions) sets it
 	return a.addNotify(cfg, who) // issue 8
+}
+
+// addSuggest registers answer suggestions in channels; its "Ask on Stack
+// Overflow" button is the ask feature's.
+func (a *App) addSuggest() {
+	a.sugg = suggest.New(suggest.Config{SOETimeout: a.fc.SOETimeout}, suggest.Deps{
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, Settings: a.chans, Asker: a.ask, Audience: a.aud,
+		Count:  func(outcome string) { a.met.Suggestions.WithLabelValues(outcome).Inc() },
+		Logger: a.log.With("component", "suggest"), Now: a.opts.Now,
+	})
+	a.sugg.Register(a.router)
 }
 
 // addAccount registers /soe link, whoami and unlink, and the replay of a
@@ -112,7 +125,7 @@ func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
-		Audit: svc, Users: a.slack.Slack(),
+		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg},
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)

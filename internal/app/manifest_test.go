@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -107,7 +108,16 @@ func TestManifestDeclaresWhatTheCodeHandles(t *testing.T) {
 	}
 	sort.Strings(cmds)
 	sort.Strings(shortcuts)
-	events := slices.Clone(m.Settings.EventSubscriptions.BotEvents)
+	// message.channels, message.groups…: Slack sends them all as "message".
+	var events []string
+	for _, ev := range m.Settings.EventSubscriptions.BotEvents {
+		if strings.HasPrefix(ev, "message.") {
+			ev = "message"
+		}
+		if !slices.Contains(events, ev) {
+			events = append(events, ev)
+		}
+	}
 	sort.Strings(events)
 
 	if !slices.Equal(cmds, h.Commands) {
@@ -135,6 +145,14 @@ func TestManifestDeclaresWhatTheCodeHandles(t *testing.T) {
 	}
 	if a.Parts.Router.HasSubcommand("subscriptions") { // subscriptions all: users.info is_admin/is_owner
 		need = append(need, "users:read")
+	}
+	for _, ev := range m.Settings.EventSubscriptions.BotEvents {
+		switch ev {
+		case "message.channels":
+			need = append(need, "channels:history")
+		case "message.groups":
+			need = append(need, "groups:history")
+		}
 	}
 	for _, s := range need {
 		if !slices.Contains(m.OAuth.Scopes.Bot, s) {

@@ -116,7 +116,7 @@ func (t *tour) askStep(ctx context.Context) error {
 	}
 
 	values := map[string]map[string]any{
-		"ask_title":  {"title": slackfake.TextValue(askTitle)},
+		"ask_title":  {"ask_title": slackfake.TextValue(askTitle)},
 		"ask_body":   {"body": slackfake.TextValue(askBody)},
 		"ask_tags":   {"ask_tags": slackfake.OptionsValue("kubernetes")},
 		"ask_notify": {"notify": slackfake.CheckboxValue(true, "notify")},

@@ -29,6 +29,7 @@ type Metrics struct {
 	PollerLeader  *prometheus.GaugeVec     // 1 for each scope this replica polls as the cluster's poller
 	DBErrors      *prometheus.CounterVec   // failed store transactions, by kind (update, view) and reason
 	DBTime        *prometheus.HistogramVec // seconds per store transaction, by kind
+	Suggestions   *prometheus.CounterVec   // answer suggestions in channels, by outcome (shown, shared, dismissed)
 }
 
 // New creates the collectors on a fresh registry (with Go and process collectors).
@@ -69,6 +70,9 @@ func New() *Metrics {
 		Handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "soebot_handler_seconds", Help: "Time spent handling envelopes after the ack.",
 		}, []string{"type"}),
+		Suggestions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "soebot_suggestions_total", Help: "Answer suggestions in channels, by outcome (shown, shared, dismissed).",
+		}, []string{"outcome"}),
 	}
 	m.PollerLeader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "soebot_poller_leader", Help: "1 for each SOE scope this replica polls as the cluster's notification poller (absent or 0 on the other replicas).",
@@ -81,7 +85,7 @@ func New() *Metrics {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"kind"})
 	reg.MustRegister(m.Envelopes, m.AckLatency, m.HandlerErrors, m.SOECalls, m.SOETime, m.SlackCalls,
-		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling, m.PollerLeader, m.DBErrors, m.DBTime)
+		m.Deliveries, m.PollDuration, m.PollCalls, m.Handling, m.PollerLeader, m.DBErrors, m.DBTime, m.Suggestions)
 	return m
 }
 

@@ -202,6 +202,9 @@ func TestOutputInjection(t *testing.T) {
 		if c.Method == "users.info" && c.Err == "user_not_found" {
 			continue // the typed title "<@UEVIL666>" is looked up, and is nobody
 		}
+		if c.Method == "views.update" && c.Err == "hash_conflict" {
+			continue // late similar questions, refused by design once the form was submitted
+		}
 		t.Errorf("Slack refused %s: %s %v %v %v", c.Method, c.Err, c.Errors, c.Form, c.JSON)
 	}
 	if strings.Contains(r.logs.String(), "panic") {

@@ -196,7 +196,7 @@ func askOnce(t *testing.T, r *rig, user, title string) slackfake.Message {
 		t.Fatal(err)
 	}
 	sub, err := r.Slack.ViewSubmission(user, v, map[string]map[string]any{
-		"ask_title":  {"title": slackfake.TextValue(title)},
+		"ask_title":  {"ask_title": slackfake.TextValue(title)},
 		"ask_body":   {"body": slackfake.TextValue("I would like to know how this works, in detail, please.")},
 		"ask_tags":   {"ask_tags": slackfake.OptionsValue("kubernetes")},
 		"ask_notify": {"notify": slackfake.CheckboxValue(true, "notify")},

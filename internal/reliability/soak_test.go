@@ -272,7 +272,7 @@ func TestSoak(t *testing.T) {
 				sock.RLock()
 				var sub *slackfake.Sent
 				sub, err = r.Slack.ViewSubmission(user, v, map[string]map[string]any{
-					"ask_title":  {"title": slackfake.TextValue(fmt.Sprintf("Soak modal question number %d?", i))},
+					"ask_title":  {"ask_title": slackfake.TextValue(fmt.Sprintf("Soak modal question number %d?", i))},
 					"ask_body":   {"body": slackfake.TextValue("Asked by the soak test, with enough words to be valid.")},
 					"ask_tags":   {"ask_tags": slackfake.OptionsValue("python")},
 					"ask_notify": {"notify": slackfake.CheckboxValue(false, "notify")},

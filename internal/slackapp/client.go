@@ -340,15 +340,39 @@ func (c *Client) ChannelMembers(ctx context.Context, channel string, limit int) 
 	return out[:limit], false, nil
 }
 
-// Replies returns a thread, parent first.
+// maxThread bounds how much of a thread Replies reads.
+const maxThread = 5000
+
+// Replies returns a thread, parent first: every page of
+// conversations.replies (up to maxThread messages).
 func (c *Client) Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error) {
 	var out []slack.Message
-	err := c.call(ctx, "conversations.replies", func() error {
-		msgs, _, _, err := c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200})
-		out = msgs
-		return err
-	})
-	return out, err
+	seen := map[string]bool{} // Slack repeats the parent on every page
+	cursor := ""
+	for len(out) < maxThread {
+		var page []slack.Message
+		var next string
+		err := c.call(ctx, "conversations.replies", func() error {
+			msgs, _, nc, err := c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: threadTS, Limit: 200, Cursor: cursor})
+			page, next = msgs, nc
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page {
+			if !seen[m.Timestamp] {
+				seen[m.Timestamp] = true
+				out = append(out, m)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return out, nil
 }
 
 // TeamName returns the workspace name (cached after the first success).

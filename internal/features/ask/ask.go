@@ -69,6 +69,7 @@ type Router interface {
 		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
 	ConnectPrompt(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume, reconnect bool) chat.Message
 	Failed(ctx context.Context, env *chat.Envelope, l *linking.Link, err error) chat.Message
+	LinkPrompt(ctx context.Context, teamID, userID string, scope soe.Scope, resume *linking.Resume, reconnect bool, intro string) chat.Message
 }
 
 // Slack is what the feature does in Slack (chat.Slack).
@@ -81,6 +82,7 @@ type Slack interface {
 	UserInfo(ctx context.Context, user string) (*slack.User, error)
 	Permalink(ctx context.Context, channel, ts string) (string, error)
 	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
+	Update(ctx context.Context, channel, ts string, m chat.Message) error
 }
 
 // Links is what the feature reads of account linking (linking.Service).
@@ -127,6 +129,11 @@ type Feature struct {
 	names    *ttlcache.Cache[string, string]           // Slack user id -> display name
 	tagHints *ttlcache.Cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
 	tails    *askDrafts
+	// similar questions: the last keystroke of a burst searches (typing),
+	// results are cached briefly per (scope, SOE user, query).
+	typing      *debouncer
+	debounce    time.Duration
+	similarHits *ttlcache.Cache[string, []similarQuestion]
 	// settle is the least time between the ack of a submission (which shows
 	// "Posting…" through response_action) and our own views.update: the ack
 	// travels over the socket, the update over HTTPS, and Slack applies them
@@ -146,6 +153,9 @@ func New(cfg Config, d Deps) *Feature {
 		tagHints: ttlcache.New[string, []soe.TagSummary](30*time.Second, 2000, d.Now),
 		tails:    newAskDrafts(2*time.Hour, 500, d.Now),
 		settle:   300 * time.Millisecond,
+
+		typing: newDebouncer(), debounce: similarDebounce,
+		similarHits: ttlcache.New[string, []similarQuestion](time.Minute, 2000, d.Now),
 	}
 }
 
@@ -165,8 +175,10 @@ func (a *Feature) Register(r *router.Router) {
 	r.Action(actionAskShare, a.share)
 	r.Action(actionAskShareReveal, a.share)
 	r.Action(actionAskShareAlways, a.share)
+	r.Action(askActionTitle, a.titleTyped)
 	r.Suggest(actionAskTags, a.suggestTags)
 	r.View(askCallbackID, router.ViewHandler{Ack: a.ack, Handle: a.submit})
+	a.registerSaved(r)
 }
 
 // AskButton is a button that opens the ask form prefilled with scope, tags
@@ -298,8 +310,14 @@ func (a *Feature) open(ctx context.Context, env *chat.Envelope, trigger string, 
 	d.Scope = initial
 	meta := askMeta{Channel: o.channel, Response: o.responseURL, Scopes: scopes}
 	a.keepTail(&d, &meta)
-	if _, err := a.slack.OpenView(ctx, trigger, formView(askForm{Draft: d, Meta: meta})); err != nil {
+	f := askForm{Draft: d, Meta: meta}
+	v, err := a.slack.OpenView(ctx, trigger, formView(f))
+	if err != nil {
 		a.openFailed(ctx, env, err)
+		return
+	}
+	if d.Title != "" {
+		a.similarAfterOpen(ctx, env, v, f)
 	}
 }
 
@@ -396,9 +414,13 @@ func (a *Feature) messageShortcut(ctx context.Context, env *chat.Envelope) {
 	d, note := a.prefillFromMessage(ctx, ic.Channel.ID, ic.Message)
 	d.Scope = initial
 	a.keepTail(&d, &meta)
-	if _, err := a.slack.UpdateView(ctx, v.ID, "", formView(askForm{Draft: d, Meta: meta, Note: note})); err != nil {
+	f := askForm{Draft: d, Meta: meta, Note: note}
+	filled, err := a.slack.UpdateView(ctx, v.ID, v.Hash, formView(f))
+	if err != nil {
 		a.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)
+		return
 	}
+	a.similarAfterOpen(ctx, env, filled, f)
 }
 
 // prefillFromMessage turns a Slack message into a draft: its text (or its

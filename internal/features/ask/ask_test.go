@@ -1,6 +1,7 @@
 package ask
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,6 +47,24 @@ func TestAskViewsGolden(t *testing.T) {
 			"tags":  {"Only moderators can create the tag 'helm-v4'.", "Second <@U1> problem."},
 		},
 	}))
+	goldenView(t, "ask_modal_similar", formView(askForm{
+		Draft: askDraft{Title: "How do I restart a kubernetes deployment", Scope: "main"},
+		Meta:  askMeta{Channel: "CGENERAL", Scopes: []string{"main"}},
+		Similar: []similarQuestion{
+			{Title: "How do I restart a Kubernetes deployment without downtime?", URL: "https://acme.example/questions/1/how", Answers: 2, Accepted: true},
+			{Title: "Why does <!channel> &amp; <@U999> restart?", URL: "https://acme.example/questions/7/why", Answers: 0},
+			{Title: "Found by its answer", URL: "https://acme.example/questions/9/one/10#10", Answers: -1, Accepted: true},
+		},
+	}))
+	goldenView(t, "save_modal", formView(askForm{
+		Draft: askDraft{Title: "How do I restart our deployment safely?", Body: "We tried it.\n\n*Asked in [Slack](https://acme.slack.com/archives/C1/p1) by @bob (a thread with 2 replies).*",
+			Tags: []string{"kubernetes", "kubectl"}, Scope: "main", Reply: "2.2"},
+		Meta:        askMeta{Channel: "CGENERAL", Scopes: []string{"main"}, Thread: "1.1"},
+		Note:        "Saving a thread started by bob (2 replies). Edit anything before saving.",
+		Replies:     []replyChoice{{TS: "2.2", Label: "carol: Use kubectl rollout restart <!channel>"}, {TS: "3.3", Label: "dave: thanks"}},
+		FieldErrors: map[string][]string{"reply": {"That reply is no longer in the thread."}},
+	}))
+	goldenView(t, "save_answer_edit", savedEditView("Use `kubectl rollout restart`.", `{"q":1}`))
 	goldenView(t, "ask_modal_posting", postingView(askDraft{Title: "Why <!channel>?", Scope: "team:platform"}, askMeta{Scopes: []string{"main", "team:platform"}}))
 	goldenView(t, "ask_modal_posted", postedView(soe.MainSite(), hostileQuestion, askMeta{}))
 	goldenView(t, "ask_modal_loading", loadingView(askMeta{Channel: "C1"}))
@@ -56,6 +75,9 @@ func TestAskMessagesGolden(t *testing.T) {
 	golden(t, "ask_confirmation_dm_nobody", confirmation(soe.TeamScope("platform"), hostileQuestion, askMeta{},
 		nil, "These tags have no subject-matter experts (other than you), so I notified nobody."))
 	golden(t, "ask_shared", sharedCard(soe.MainSite(), hostileQuestion, "UALICE"))
+	golden(t, "save_thread_card", threadCard(soe.MainSite(), hostileQuestion, "UALICE", "", true))
+	golden(t, "save_thread_card_answered", threadCard(soe.TeamScope("platform"), hostileQuestion, "UALICE", "UCAROL", true))
+	golden(t, "save_answer_dm", savedAnswerDM("UALICE", hostileQuestion, `{"s":"main","q":4242}`))
 	golden(t, "ask_expert_dm", expertDM("UALICE", soe.MainSite(), hostileQuestion, []string{"kubernetes"}))
 	golden(t, "ask_expert_dm_tags", expertDM("UALICE", soe.MainSite(), hostileQuestion, []string{"kubernetes", "oncall", "go"}))
 	lost := lostDraftMessages(askDraft{Title: "Title <!channel>", Tags: []string{"go"}}, "```code``` & <@U1>", ":warning: Stack Overflow did not answer.")
@@ -281,5 +303,81 @@ func TestAskMetaFitsPrivateMetadata(t *testing.T) {
 	back, ok := decodeAskMeta(m.encode())
 	if !ok || !reflect.DeepEqual(back, m) {
 		t.Fatal("metadata does not round-trip")
+	}
+}
+
+func TestSearchTerms(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"How do I restart a Kubernetes deployment?", "restart kubernetes deployment"},
+		{"Why does my Go service leak goroutines when the HTTP client times out?", "go service leak goroutines http client times out"},
+		{"C# vs. C++: which is faster?", "c# vs c++ faster"},
+		{"how do i", ""},
+		{"<!channel> node.js crash", "channel node.js crash"},
+	} {
+		if got := searchTerms(tc.in); got != tc.want {
+			t.Errorf("searchTerms(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSimilarFromKeepsQuestionsOnce(t *testing.T) {
+	got := similarFrom([]soe.SearchResult{
+		{Type: soe.ResultQuestion, ID: 1, Title: "Q1", WebURL: "https://x/q/1", AnswerCount: 2, HasAcceptedAnswer: true},
+		{Type: soe.ResultAnswer, ID: 11, ParentQuestionID: 1, Title: "Q1", WebURL: "https://x/q/1#11"},
+		{Type: soe.ResultArticle, ID: 5, Title: "A", WebURL: "https://x/a/5"},
+		{Type: soe.ResultAnswer, ID: 12, ParentQuestionID: 2, Title: "Q2", WebURL: "https://x/q/2#12", IsAccepted: true},
+		{Type: soe.ResultQuestion, ID: 3, Title: "Q3", WebURL: "https://x/q/3"},
+		{Type: soe.ResultQuestion, ID: 4, Title: "Q4", WebURL: "https://x/q/4"},
+	})
+	want := []similarQuestion{
+		{Title: "Q1", URL: "https://x/q/1", Answers: 2, Accepted: true},
+		{Title: "Q3", URL: "https://x/q/3"},
+		{Title: "Q4", URL: "https://x/q/4"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("similarFrom = %+v", got)
+	}
+}
+
+func TestDebouncerLetsTheLastCallThrough(t *testing.T) {
+	b := newDebouncer()
+	ctx := t.Context()
+	results := make(chan bool, 3)
+	for range 3 {
+		go func() { _, ok := b.wait(ctx, "V1", 50*time.Millisecond); results <- ok }()
+		time.Sleep(10 * time.Millisecond)
+	}
+	passed := 0
+	for range 3 {
+		if <-results {
+			passed++
+		}
+	}
+	if passed != 1 {
+		t.Fatalf("%d calls passed, want 1", passed)
+	}
+	gen, ok := b.wait(ctx, "V1", time.Millisecond)
+	if !ok || !b.current("V1", gen) {
+		t.Fatal("a lone call must pass and stay current")
+	}
+	b.done("V1", gen)
+	if len(b.last) != 0 || len(b.wake) != 0 {
+		t.Fatal("done must forget the key")
+	}
+}
+
+func TestFormFromViewKeepsWhatWasTyped(t *testing.T) {
+	f := askForm{Draft: askDraft{Title: "Old title here", Body: "b", Tags: []string{"go"}, Scope: "main"},
+		Meta: askMeta{Scopes: []string{"main"}}, Note: "Prefilled from x.", Error: ":warning: e"}
+	js := mustJSON(t, formView(f))
+	var v slack.View
+	if err := json.Unmarshal(js, &v); err != nil {
+		t.Fatal(err)
+	}
+	v.State = &slack.ViewState{Values: map[string]map[string]slack.BlockAction{askBlockTitle: {askActionTitle: {Value: "New title typed"}}}}
+	got := formFromView(&v)
+	if got.Draft.Title != "New title typed" || got.Draft.Body != "b" || !reflect.DeepEqual(got.Draft.Tags, []string{"go"}) ||
+		got.Note != f.Note || got.Error != f.Error || got.Meta.Scopes[0] != "main" {
+		t.Errorf("formFromView = %+v", got)
 	}
 }

@@ -45,7 +45,11 @@ func (a *Feature) submit(ctx context.Context, env *chat.Envelope) {
 		return // ack showed them
 	}
 	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
-	p := &posting{env: env, replyEnv: a.originEnv(env, meta), viewID: view.ID, d: d, meta: meta, scope: scope, start: start}
+	p := &posting{env: env, replyEnv: a.originEnv(env, meta), viewID: view.ID, d: d, meta: meta, scope: scope, start: start,
+		replies: replyChoicesFromView(view)}
+	if meta.Thread != "" && !a.threadStillThere(ctx, p) {
+		return
+	}
 	c, link, ok := a.writer(ctx, p)
 	if !ok {
 		return
@@ -66,6 +70,9 @@ type posting struct {
 	meta     askMeta
 	scope    soe.Scope
 	start    time.Time // when the submission arrived
+	// Saving a thread: the choices of the form, and the thread as it is now.
+	replies []replyChoice
+	thread  *thread
 }
 
 // body is the whole body: the text box and the end kept server-side.
@@ -82,7 +89,7 @@ func (a *Feature) body(p *posting) string {
 // the modal is gone (closed by the user) it sends them their text.
 func (a *Feature) showForm(ctx context.Context, p *posting, errText string, fields map[string][]string) {
 	a.settleSince(ctx, p.start)
-	f := askForm{Draft: p.d, Meta: p.meta, Error: errText, FieldErrors: fields}
+	f := askForm{Draft: p.d, Meta: p.meta, Error: errText, FieldErrors: fields, Replies: p.replies}
 	if _, err := a.slack.UpdateView(ctx, p.viewID, "", formView(f)); err != nil {
 		a.log.WarnContext(ctx, "ask: could not put the form back", "user", p.env.UserID, "err", err)
 		for _, m := range lostDraftMessages(p.d, a.body(p), errText) {
@@ -179,6 +186,9 @@ func (a *Feature) posted(ctx context.Context, p *posting, c *soe.Client, link *l
 		notified, notifyNote = a.notifyExperts(ctx, p.env, c, link, p.scope, q, p.d.Tags)
 	}
 	a.tell(ctx, p.env, p.meta, confirmation(p.scope, q, p.meta, notified, notifyNote))
+	if p.thread != nil {
+		a.threadSaved(ctx, p, q)
+	}
 }
 
 // settleSince waits until a.settle has passed since start (see ask.settle).

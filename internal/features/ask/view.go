@@ -29,7 +29,13 @@ const (
 	askBlockWhere  = "ask_where"
 	askBlockNotify = "ask_notify"
 
-	askActionTitle  = "title"
+	askBlockSimilar = "ask_similar" // the similar questions under the title
+	askBlockNote    = "ask_note"
+	askBlockError   = "ask_error"
+
+	// askActionTitle is routed: typing in the title (dispatch_action,
+	// on_character_entered) looks for similar questions.
+	askActionTitle  = "ask_title"
 	askActionBody   = "body"
 	actionAskTags   = "ask_tags" // external select: the router routes suggestions by this id
 	askActionWhere  = "where"
@@ -58,6 +64,9 @@ type askMeta struct {
 	Scopes   []string `json:"o,omitempty"` // scope keys offered under "Where" (writable links)
 	Draft    string   `json:"d,omitempty"` // key of the body's end kept server-side
 	Tail     int      `json:"n,omitempty"` // its length in characters (for the hint)
+	// Thread is the ts of the thread's parent when the form saves a thread
+	// (Save to Stack Overflow); Channel is then the thread's channel.
+	Thread string `json:"th,omitempty"`
 }
 
 func (m askMeta) encode() string {
@@ -80,6 +89,7 @@ type askDraft struct {
 	Tags   []string
 	Scope  string // scope key
 	Notify bool
+	Reply  string // saving a thread: the ts of the reply that answers it ("" none)
 }
 
 // askForm is everything the form view shows.
@@ -92,6 +102,11 @@ type askForm struct {
 	FieldErrors map[string][]string
 	// Note (mrkdwn) is an informational line at the top (e.g. the source message).
 	Note string
+	// Similar are questions like the title, found as the user typed (at most
+	// similarMax; none: no block).
+	Similar []similarQuestion
+	// Replies are the choices of "Which reply answers it?" (saving a thread).
+	Replies []replyChoice
 }
 
 func scopeLabel(key string) string {
@@ -112,24 +127,37 @@ func tagOption(name string) *slack.OptionBlockObject {
 func formView(f askForm) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if f.Error != "" {
-		blocks = append(blocks, blockkit.Section(f.Error))
+		b := blockkit.Section(f.Error)
+		b.BlockID = askBlockError
+		blocks = append(blocks, b)
 	}
 	if f.Note != "" {
-		blocks = append(blocks, blockkit.Context(f.Note))
+		b := blockkit.Context(f.Note)
+		b.BlockID = askBlockNote
+		blocks = append(blocks, b)
 	}
 	blocks = append(blocks, titleInput(f.Draft.Title))
 	blocks = append(blocks, fieldErrors(f.FieldErrors["title"])...)
+	blocks = append(blocks, similarBlocks(f.Similar)...)
 	blocks = append(blocks, bodyInput(f.Draft.Body, f.Meta.Tail)...)
 	blocks = append(blocks, fieldErrors(f.FieldErrors["body"])...)
 	blocks = append(blocks, tagsInput(f.Draft.Tags))
 	blocks = append(blocks, fieldErrors(f.FieldErrors["tags"])...)
+	if f.Meta.Thread != "" {
+		blocks = append(blocks, replyInput(f.Replies, f.Draft.Reply))
+		blocks = append(blocks, fieldErrors(f.FieldErrors["reply"])...)
+	}
 	if showWhere(f.Meta.Scopes) {
 		blocks = append(blocks, whereInput(f.Meta.Scopes, f.Draft.Scope))
 	}
 	blocks = append(blocks, notifyInput(f.Draft.Notify))
+	title, submit := "Ask a question", "Post question"
+	if f.Meta.Thread != "" {
+		title, submit = "Save to Stack Overflow", "Save question"
+	}
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: askCallbackID,
-		Title: blockkit.Plain("Ask a question"), Submit: blockkit.Plain("Post question"), Close: blockkit.Plain("Cancel"),
+		Title: blockkit.Plain(title), Submit: blockkit.Plain(submit), Close: blockkit.Plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: blocks}, PrivateMetadata: f.Meta.encode(),
 	}
 }
@@ -151,8 +179,11 @@ func titleInput(title string) *slack.InputBlock {
 	in := slack.NewPlainTextInputBlockElement(blockkit.Plain("e.g. How do I roll back a Helm release in the platform cluster?"), askActionTitle)
 	in.InitialValue = mrkdwn.CutRunes(title, askMaxTitle)
 	in.MaxLength = askMaxTitle
-	return slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
+	in.DispatchActionConfig = &slack.DispatchActionConfig{TriggerActionsOn: []string{"on_character_entered"}}
+	b := slack.NewInputBlock(askBlockTitle, blockkit.Plain("Title"),
 		blockkit.Plain(fmt.Sprintf("Be specific: imagine asking a colleague. %d–%d characters.", askMinTitle, askMaxTitle)), in)
+	b.DispatchAction = true
+	return b
 }
 
 // bodyInput is the body's text box and, when the body's end (tail
@@ -316,6 +347,9 @@ func readDraft(values map[string]map[string]slack.BlockAction, meta askMeta) ask
 				d.Notify = true
 			}
 		}
+	}
+	if a, ok := get(askBlockReply, askActionReply); ok && a.SelectedOption.Value != replyNone {
+		d.Reply = a.SelectedOption.Value
 	}
 	d.Scope = soe.MainSite().Key()
 	if len(meta.Scopes) > 0 {

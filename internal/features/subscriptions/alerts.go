@@ -197,6 +197,14 @@ func (n *Feature) toggle(ctx context.Context, env *chat.Envelope, a *slack.Block
 // --- /soe config ----------------------------------------------------------------------
 
 func (n *Feature) runConfig(ctx context.Context, r *router.Request) {
+	if len(r.Args) > 0 {
+		for _, s := range n.settings {
+			if strings.EqualFold(r.Args[0], s.ConfigName()) {
+				s.RunConfig(ctx, r, r.Args[1:])
+				return
+			}
+		}
+	}
 	cmd := n.router.Command()
 	usage := blockkit.Warning(fmt.Sprintf("Usage: %s to see this channel's default, %s to set it, %s to go back to the main site.",
 		mrkdwn.Code(cmd+" config"), mrkdwn.Code(cmd+" config team <slug>"), mrkdwn.Code(cmd+" config team none")))

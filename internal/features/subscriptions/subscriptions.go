@@ -119,10 +119,24 @@ type Deps struct {
 	Audience Audience
 	// Audit and Users serve /soe subscriptions all; Audit nil: not
 	// available; Users nil: only Config.AdminUsers are admins.
-	Audit  Auditor
-	Users  UserInfo
-	Logger *slog.Logger
-	Now    func() time.Time
+	Audit Auditor
+	Users UserInfo
+	// Settings are the channel settings other features own, set with
+	// /soe config <name> … (e.g. suggest).
+	Settings []ConfigSetting
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// ConfigSetting is a channel setting another feature owns: /soe config
+// <ConfigName> [args] runs RunConfig; ConfigUsage (e.g. "suggest on|off")
+// and ConfigSummary (e.g. "turn answer suggestions on or off") are added to
+// the command's usage and its line in /soe help.
+type ConfigSetting interface {
+	ConfigName() string
+	ConfigUsage() string
+	ConfigSummary() string
+	RunConfig(ctx context.Context, r *router.Request, args []string)
 }
 
 // Feature is channel subscriptions, personal alerts and channel default
@@ -139,6 +153,7 @@ type Feature struct {
 	audience Audience
 	audit    Auditor
 	users    UserInfo
+	settings []ConfigSetting
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -147,7 +162,7 @@ type Feature struct {
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, log: d.Logger, now: d.Now}
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and
@@ -172,8 +187,12 @@ func (n *Feature) Register(r *router.Router) {
 		Usage:   "notify [answers|expert] [on|off]",
 		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
 		Run:     n.runNotify})
-	r.Subcommand(&router.Subcommand{Name: "config", Usage: "config [team <slug>|team none]",
-		Summary: "Show or set this channel's default private team.", Run: n.runConfig, NamesTeam: router.TeamOption})
+	usage, summary := "config [team <slug>|team none", "Show or set this channel's default private team"
+	for _, s := range n.settings {
+		usage += "|" + s.ConfigUsage()
+		summary += ", or " + s.ConfigSummary()
+	}
+	r.Subcommand(&router.Subcommand{Name: "config", Usage: usage + "]", Summary: summary + ".", Run: n.runConfig, NamesTeam: router.TeamOption})
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionAlert, n.toggle)

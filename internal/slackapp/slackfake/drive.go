@@ -463,6 +463,8 @@ func (f *Fake) EventWithID(eventID, eventType string, event map[string]any, retr
 	if eventType == "message" || eventType == "app_mention" {
 		f.recordEventMessageLocked(ev)
 	}
+	ch, _ := ev["channel"].(string)
+	extShared := f.channels[ch] != nil && f.channels[ch].ExtShared
 	env := f.newEnvelopeLocked("events_api", eventType)
 	env.sent.EventID = eventID
 	if u, ok := ev["user"].(string); ok {
@@ -475,7 +477,7 @@ func (f *Fake) EventWithID(eventID, eventType string, event map[string]any, retr
 			"enterprise_id": nil, "team_id": f.opts.TeamID, "user_id": f.opts.BotUserID,
 			"is_bot": true, "is_enterprise_install": false,
 		}},
-		"is_ext_shared_channel": false, "event_context": "4-" + eventID,
+		"is_ext_shared_channel": extShared, "event_context": "4-" + eventID,
 	}
 	f.mu.Unlock()
 	reason := ""

@@ -167,6 +167,9 @@ type Channel struct {
 	ID, Name          string
 	Private, Archived bool
 	Members           []string
+	// ExtShared: a Slack Connect channel (shared with another organization);
+	// its events say is_ext_shared_channel.
+	ExtShared bool
 }
 
 type fault struct {

@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -183,5 +184,17 @@ func (x *Tester) ExpectNoErrors() {
 	x.t.Helper()
 	for _, c := range x.F.Errors() {
 		x.t.Errorf("slackfake: %s answered %d %q %v", c.Method, c.Status, c.Err, c.Errors)
+	}
+}
+
+// ExpectNoErrorsBut fails t if the fake answered any call with an error
+// other than the codes given (e.g. "hash_conflict": an update the app sent
+// with a stale hash on purpose, and Slack refused as it should).
+func (x *Tester) ExpectNoErrorsBut(codes ...string) {
+	x.t.Helper()
+	for _, c := range x.F.Errors() {
+		if !slices.Contains(codes, c.Err) {
+			x.t.Errorf("slackfake: %s answered %d %q %v", c.Method, c.Status, c.Err, c.Errors)
+		}
 	}
 }

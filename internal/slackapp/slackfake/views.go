@@ -43,6 +43,27 @@ func (v *View) Flat() string {
 	return "## " + v.Title + "\n" + fb
 }
 
+// Entered is what the user entered in the text input (blockID, actionID)
+// and Slack holds in the view's state (see TypeInView); ok is false when
+// nothing was entered there.
+func (v *View) Entered(blockID, actionID string) (text string, ok bool) {
+	var m struct {
+		State struct {
+			Values map[string]map[string]struct {
+				Value *string `json:"value"`
+			} `json:"values"`
+		} `json:"state"`
+	}
+	if json.Unmarshal(v.JSON, &m) != nil {
+		return "", false
+	}
+	e, ok := m.State.Values[blockID][actionID]
+	if !ok || e.Value == nil {
+		return "", false
+	}
+	return *e.Value, true
+}
+
 // Matches reports whether match occurs in the title or any text of the blocks.
 func (v *View) Matches(match string) bool {
 	return strings.Contains(v.Title, match) || matchText("", v.Blocks, nil, match)
@@ -328,6 +349,7 @@ func (f *Fake) replaceViewLocked(r *viewRec, m map[string]any) {
 	m["root_view_id"] = r.m["root_view_id"]
 	m["previous_view_id"] = r.m["previous_view_id"]
 	m["id"] = r.id
+	keepStateLocked(r.m, m)
 	r.hash = f.newHashLocked()
 	m["hash"] = r.hash
 	r.m = m

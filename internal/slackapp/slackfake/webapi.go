@@ -925,19 +925,32 @@ func (f *Fake) apiConvReplies(q *apiReq) apiResp {
 	}
 	withMeta := q.bool("include_all_metadata")
 	limit, _ := strconv.Atoi(q.str("limit"))
-	if limit <= 0 {
+	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	// Pages: the cursor is the ts of the next message; Slack returns the
+	// parent first on every page.
+	after := strings.TrimPrefix(q.str("cursor"), "ts:")
 	var msgs []any
+	next := ""
 	for _, r := range f.history[chID] {
 		if r.m.Deleted || (r.m.TS != root && r.m.ThreadTS != root) {
 			continue
 		}
-		if len(msgs) < limit {
-			msgs = append(msgs, f.historyJSONLocked(r.m, withMeta))
+		if r.m.TS != root && after != "" && tsLess(r.m.TS, after) {
+			continue
 		}
+		if len(msgs) == limit {
+			next = "ts:" + r.m.TS
+			break
+		}
+		msgs = append(msgs, f.historyJSONLocked(r.m, withMeta))
 	}
-	return ok(map[string]any{"messages": msgs, "has_more": false})
+	body := map[string]any{"messages": msgs, "has_more": next != ""}
+	if next != "" {
+		body["response_metadata"] = map[string]any{"next_cursor": next}
+	}
+	return ok(body)
 }
 
 // ---- users ----
