@@ -59,7 +59,7 @@ func replicaMain() int {
 // fleet is N bot processes on one database and one pair of fakes, behind
 // one PUBLIC_URL (a proxy that spreads browsers over the replicas).
 type fleet struct {
-	t     *testing.T
+	t     testing.TB
 	Slack *slackfake.Fake
 	SOE   *soefake.Server
 	PG    *pgtest.Cluster
@@ -84,11 +84,21 @@ type replica struct {
 	done chan error
 }
 
-// start runs a fleet of n replicas polling every poll.
-func start(t *testing.T, n int, poll time.Duration) *fleet {
+// start runs a fleet of n replicas on PostgreSQL polling every poll.
+func start(t testing.TB, n int, poll time.Duration) *fleet {
 	t.Helper()
-	c := &fleet{t: t, PG: pgtest.Start(t), dir: t.TempDir(), replicas: map[string]*replica{}}
-	c.dbURL = c.PG.NewDatabase(t)
+	return startOn(t, n, poll, true)
+}
+
+// startOn runs n replicas on PostgreSQL, or (onPG false, n 1) one bot on a
+// bbolt file, the single-process deployment.
+func startOn(t testing.TB, n int, poll time.Duration, onPG bool) *fleet {
+	t.Helper()
+	c := &fleet{t: t, dir: t.TempDir(), replicas: map[string]*replica{}}
+	if onPG {
+		c.PG = pgtest.Start(t)
+		c.dbURL = c.PG.NewDatabase(t)
+	}
 	c.Slack = slackfake.New(slackfake.Options{PingEvery: 100 * time.Millisecond, Seed: 7})
 	c.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true})
 	e2e.SeedSlack(c.Slack, c.SOE)
@@ -97,7 +107,7 @@ func start(t *testing.T, n int, poll time.Duration) *fleet {
 	c.env = map[string]string{
 		"SLACK_APP_TOKEN": c.Slack.AppToken(), "SLACK_BOT_TOKEN": c.Slack.BotToken(), "SLACK_API_URL": c.Slack.APIURL(),
 		"SOE_URL": c.SOE.SiteURL(), "SOE_API_URL": c.SOE.APIURL(), "SOE_CLIENT_ID": c.SOE.ClientID(),
-		"PUBLIC_URL": c.public, "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.dbURL,
+		"PUBLIC_URL": c.public, "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.dbURL, "DB_PATH": filepath.Join(c.dir, "soebot.db"),
 		"TOKEN_KEY":     base64.StdEncoding.EncodeToString([]byte("replicas-test-key-0123456789abcd")),
 		"POLL_INTERVAL": poll.String(), "LOG_LEVEL": "debug", "LOG_FORMAT": "text",
 	}
@@ -271,7 +281,7 @@ func (c *fleet) logTail(id string) string {
 	return strings.Join(lines, "\n")
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +290,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func wait(t *testing.T, d time.Duration) context.Context {
+func wait(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

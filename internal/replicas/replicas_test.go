@@ -18,7 +18,7 @@ import (
 )
 
 // slash types "/soe text" and waits for the ack (within Slack's 3 s).
-func (c *fleet) slash(t *testing.T, user, channel, text string) *slackfake.Sent {
+func (c *fleet) slash(t testing.TB, user, channel, text string) *slackfake.Sent {
 	t.Helper()
 	s, err := c.Slack.SlashCommand(user, channel, "/soe", text)
 	if err != nil {
@@ -35,7 +35,7 @@ func (c *fleet) slash(t *testing.T, user, channel, text string) *slackfake.Sent 
 }
 
 // sees waits for a reply to s containing match and returns it.
-func (c *fleet) sees(t *testing.T, s *slackfake.Sent, match string) slackfake.Message {
+func (c *fleet) sees(t testing.TB, s *slackfake.Sent, match string) slackfake.Message {
 	t.Helper()
 	m, err := c.Slack.WaitResponse(wait(t, 15*time.Second), s.ResponseURL, match)
 	if err != nil {
@@ -45,7 +45,7 @@ func (c *fleet) sees(t *testing.T, s *slackfake.Sent, match string) slackfake.Me
 }
 
 // connect walks login's browser through the link page and SOE's consent.
-func (c *fleet) connect(t *testing.T, linkURL, login string) string {
+func (c *fleet) connect(t testing.TB, linkURL, login string) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	su, _ := url.Parse(c.SOE.URL())
@@ -69,7 +69,7 @@ func (c *fleet) connect(t *testing.T, linkURL, login string) string {
 	return ""
 }
 
-func (c *fleet) link(t *testing.T, login string) {
+func (c *fleet) link(t testing.TB, login string) {
 	t.Helper()
 	m := c.sees(t, c.slash(t, e2e.SlackUser(login), e2e.General, "link"), "Connect your Stack Overflow account")
 	if body := c.connect(t, slackfake.ButtonURL(m.Blocks, "Connect"), login); !strings.Contains(body, "Connected") {
