@@ -56,7 +56,6 @@ func BenchmarkReplicas(b *testing.B) {
 	}
 }
 
-
 // rssMB is the mean resident set size of the replicas, from /proc.
 func (c *fleet) rssMB() float64 {
 	c.mu.Lock()
