@@ -70,60 +70,30 @@ func walk(tx *bbolt.Tx) (err error) {
 }
 
 // Sweep deletes the keys of bucket for which expired(k, v) is true and
-// returns how many it deleted. It works in batches: each transaction deletes
-// at most Options.SweepBatch keys and scans at most ten times that, so a
-// large bucket never holds the writer lock for long. k and v are only valid
-// during the call to expired. Nested buckets are skipped. A missing bucket is
-// an error wrapping ErrBucketNotFound.
+// returns how many it deleted (SweepStore with Options.SweepBatch).
 func (db *DB) Sweep(ctx context.Context, bucket []byte, expired func(k, v []byte) bool) (int, error) {
+	return SweepStore(ctx, db, db.sweepBatch, bucket, expired)
+}
+
+// SweepStore deletes the keys of bucket in s for which expired(k, v) is
+// true and returns how many it deleted. It works in batches: each write
+// transaction deletes at most batch keys and scans at most ten times that,
+// so a large bucket never holds the writer lock for long. k and v are only
+// valid during the call to expired. Nested buckets are skipped. A missing
+// bucket is an error wrapping ErrBucketNotFound. Both engines' Sweep is this.
+func SweepStore(ctx context.Context, s Store, batch int, bucket []byte, expired func(k, v []byte) bool) (int, error) {
 	if expired == nil {
 		return 0, errors.New("store: sweep: nil expired func")
 	}
-	maxScan := db.sweepBatch * 10
 	total := 0
 	var resume []byte // last key scanned by the previous batch
 	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
 		var done bool
 		var deleted int
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
-			b := tx.Bucket(bucket)
-			if b == nil {
-				return fmt.Errorf("bucket %q: %w", bucket, ErrBucketNotFound)
-			}
-			c := b.Cursor()
-			var k, v []byte
-			if resume == nil {
-				k, v = c.First()
-			} else {
-				k, v = c.Seek(resume)
-				if bytes.Equal(k, resume) {
-					k, v = c.Next()
-				}
-			}
-			var doomed [][]byte
-			scanned := 0
-			for ; k != nil; k, v = c.Next() {
-				if len(doomed) >= db.sweepBatch || scanned >= maxScan {
-					break
-				}
-				scanned++
-				resume = append(resume[:0], k...)
-				if v != nil && expired(k, v) {
-					doomed = append(doomed, bytes.Clone(k))
-				}
-			}
-			done = k == nil
-			// Delete after iterating: deleting under a live cursor can skip keys.
-			for _, dk := range doomed {
-				if err := b.Delete(dk); err != nil {
-					return err
-				}
-			}
-			deleted = len(doomed)
-			return nil
+		err := s.Update(ctx, func(tx Tx) error {
+			var err error
+			deleted, done, resume, err = sweepBatch(tx, batch, bucket, resume, expired)
+			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: sweep %q: %w", bucket, err)
@@ -133,6 +103,38 @@ func (db *DB) Sweep(ctx context.Context, bucket []byte, expired func(k, v []byte
 			return total, nil
 		}
 	}
+}
+
+// sweepBatch deletes up to batch expired keys after resume (from the start
+// when nil), scanning at most 10*batch; it returns how many it deleted,
+// whether it reached the end, and the last key scanned.
+func sweepBatch(tx Tx, batch int, bucket, resume []byte, expired func(k, v []byte) bool) (int, bool, []byte, error) {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return 0, true, resume, fmt.Errorf("bucket %q: %w", bucket, ErrBucketNotFound)
+	}
+	c := b.Cursor()
+	k, v := c.First()
+	if resume != nil {
+		if k, v = c.Seek(resume); bytes.Equal(k, resume) {
+			k, v = c.Next()
+		}
+	}
+	var doomed [][]byte
+	for scanned := 0; k != nil && len(doomed) < batch && scanned < batch*10; k, v = c.Next() {
+		scanned++
+		resume = append(resume[:0], k...)
+		if expired(k, v) {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+	}
+	// Delete after iterating: deleting under a live cursor can skip keys.
+	for _, dk := range doomed {
+		if err := b.Delete(dk); err != nil {
+			return 0, false, resume, err
+		}
+	}
+	return len(doomed), k == nil, resume, nil
 }
 
 // PutJSON stores v, encoded as JSON, under key in bucket. The bucket must

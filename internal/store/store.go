@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -308,48 +307,12 @@ func (db *DB) init(opts Options) error {
 		return nil
 	}
 
-	if err := db.ensureBuckets(opts.Buckets); err != nil {
-		return err
-	}
-	return db.migrate(opts.Migrations)
-}
-
-// ensureBuckets creates the meta bucket, the creation time and the owners'
-// buckets. It only starts a write transaction when something is missing, so
-// opening an up-to-date file does not write to it.
-func (db *DB) ensureBuckets(buckets [][]byte) error {
-	complete := true
-	_ = db.bolt.View(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket([]byte(MetaBucket))
-		complete = meta != nil && meta.Get([]byte(keyCreatedAt)) != nil
-		for _, b := range buckets {
-			complete = complete && tx.Bucket(b) != nil
-		}
-		return nil
-	})
-	if complete {
-		return nil
-	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists([]byte(MetaBucket))
-		if err != nil {
-			return fmt.Errorf("bucket %q: %w", MetaBucket, err)
-		}
-		if meta.Get([]byte(keyCreatedAt)) == nil {
-			now := time.Now().UTC().Format(time.RFC3339Nano)
-			if err := meta.Put([]byte(keyCreatedAt), []byte(now)); err != nil {
-				return fmt.Errorf("created_at: %w", err)
-			}
-		}
-		for _, b := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("bucket %q: %w", b, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	ctx := context.Background()
+	if err := EnsureBuckets(ctx, db, opts.Buckets); err != nil {
 		return fmt.Errorf("store: open %s: ensure buckets: %w", db.path, err)
+	}
+	if err := Migrate(ctx, db, opts.Migrations, db.log); err != nil {
+		return fmt.Errorf("store: open %s: %w", db.path, err)
 	}
 	return nil
 }
@@ -362,62 +325,6 @@ func (db *DB) verify(opts Options) error {
 		return fmt.Errorf("store: open %s: verify: %w", db.path, err)
 	}
 	return nil
-}
-
-func (db *DB) migrate(ms []Migration) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	cur, err := db.SchemaVersion(context.Background())
-	if err != nil {
-		return err
-	}
-	if last := ms[len(ms)-1].Version; cur > last {
-		return fmt.Errorf("store: open %s: stored version %d, known up to %d: %w", db.path, cur, last, ErrSchemaTooNew)
-	}
-	for _, m := range ms {
-		if m.Version <= cur {
-			continue
-		}
-		start := time.Now()
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
-			if err := runUp(m, boltTx{tx}); err != nil {
-				return err
-			}
-			return recordMigration(tx, m, start)
-		})
-		if err != nil {
-			return fmt.Errorf("store: open %s: migration %d %q: %w", db.path, m.Version, m.Name, err)
-		}
-		db.log.Info("store migration applied", slog.Int("version", m.Version), slog.String("name", m.Name),
-			slog.Duration("took", time.Since(start)))
-		cur = m.Version
-	}
-	return nil
-}
-
-// runUp calls m.Up, turning a panic into an error so the transaction rolls
-// back and Open reports the migration by name.
-func runUp(m Migration, tx Tx) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return m.Up(tx)
-}
-
-func recordMigration(tx *bbolt.Tx, m Migration, at time.Time) error {
-	meta := tx.Bucket([]byte(MetaBucket))
-	if meta == nil {
-		return fmt.Errorf("bucket %q: %w", MetaBucket, ErrBucketNotFound)
-	}
-	if err := meta.Put([]byte(keySchemaVersion), []byte(strconv.Itoa(m.Version))); err != nil {
-		return err
-	}
-	key := fmt.Sprintf("%s%010d", migrationPrefix, m.Version)
-	val := m.Name + " " + at.UTC().Format(time.RFC3339Nano)
-	return meta.Put([]byte(key), []byte(val))
 }
 
 // Close closes the database and releases the file lock.
@@ -459,23 +366,12 @@ func (db *DB) Ping(ctx context.Context) error { return ctx.Err() }
 func (db *DB) Engine() string { return "bbolt" }
 
 // SchemaVersion returns the stored schema version (0 if none was recorded).
-func (db *DB) SchemaVersion(_ context.Context) (int, error) {
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket([]byte(MetaBucket))
-		if meta == nil {
-			return nil
-		}
-		raw := meta.Get([]byte(keySchemaVersion))
-		if raw == nil {
-			return nil
-		}
-		n, err := strconv.Atoi(string(raw))
-		if err != nil || n < 0 {
-			return fmt.Errorf("invalid %s %q: %w", keySchemaVersion, raw, ErrCorrupt)
-		}
-		v = n
-		return nil
+	err := db.View(ctx, func(tx Tx) error {
+		var err error
+		v, err = SchemaVersionTx(tx)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: schema version: %w", err)

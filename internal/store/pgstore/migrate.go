@@ -2,12 +2,8 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -29,10 +25,13 @@ func (db *DB) migrate(ctx context.Context, opts store.Options) error {
 	if err := db.migrateSchema(ctx); err != nil {
 		return err
 	}
-	if err := db.ensureBuckets(ctx, opts.Buckets); err != nil {
-		return err
+	if err := store.EnsureBuckets(ctx, db, opts.Buckets); err != nil {
+		return fmt.Errorf("pgstore: ensure buckets: %w", err)
 	}
-	return db.migrateData(ctx, opts.Migrations)
+	if err := store.Migrate(ctx, db, opts.Migrations, db.log); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	return nil
 }
 
 func (db *DB) migrateSchema(ctx context.Context) error {
@@ -79,98 +78,12 @@ func schemaNotNewer(ctx context.Context, p *goose.Provider) error {
 	return nil
 }
 
-func (db *DB) ensureBuckets(ctx context.Context, buckets [][]byte) error {
-	err := db.Update(ctx, func(tx store.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists([]byte(store.MetaBucket))
-		if err != nil {
-			return err
-		}
-		if meta.Get([]byte("created_at")) == nil {
-			if err := meta.Put([]byte("created_at"), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-				return err
-			}
-		}
-		for _, b := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: ensure buckets: %w", err)
-	}
-	return nil
-}
-
-func (db *DB) migrateData(ctx context.Context, ms []store.Migration) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	last := ms[len(ms)-1].Version
-	for _, m := range ms {
-		applied := false
-		err := db.Update(ctx, func(tx store.Tx) error {
-			cur, err := schemaVersion(tx)
-			switch {
-			case err != nil:
-				return err
-			case cur > last:
-				return fmt.Errorf("the stored data version is %d but this binary knows versions up to %d; run the newer soebot: %w",
-					cur, last, store.ErrSchemaTooNew)
-			case cur >= m.Version:
-				return nil
-			}
-			if err := m.Up(tx); err != nil {
-				return err
-			}
-			applied = true
-			return recordMigration(tx, m)
-		})
-		if err != nil {
-			return fmt.Errorf("pgstore: migration %d %q: %w", m.Version, m.Name, err)
-		}
-		if applied {
-			db.log.Info("store migration applied", slog.Int("version", m.Version), slog.String("name", m.Name))
-		}
-	}
-	return nil
-}
-
-func recordMigration(tx store.Tx, m store.Migration) error {
-	meta := tx.Bucket([]byte(store.MetaBucket))
-	if meta == nil {
-		return fmt.Errorf("bucket %q: %w", store.MetaBucket, store.ErrBucketNotFound)
-	}
-	if err := meta.Put([]byte("schema_version"), []byte(strconv.Itoa(m.Version))); err != nil {
-		return err
-	}
-	key := fmt.Sprintf("migration/%010d", m.Version)
-	return meta.Put([]byte(key), []byte(m.Name+" "+time.Now().UTC().Format(time.RFC3339Nano)))
-}
-
-func schemaVersion(tx store.Tx) (int, error) {
-	meta := tx.Bucket([]byte(store.MetaBucket))
-	if meta == nil {
-		return 0, nil
-	}
-	raw := meta.Get([]byte("schema_version"))
-	if raw == nil {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(string(raw))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid schema_version %q: %w", raw, store.ErrCorrupt)
-	}
-	return n, nil
-}
-
 // SchemaVersion returns the version of the last data migration applied.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := db.View(ctx, func(tx store.Tx) error {
 		var err error
-		v, err = schemaVersion(tx)
+		v, err = store.SchemaVersionTx(tx)
 		return err
 	})
 	if err != nil {
@@ -180,56 +93,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // Sweep deletes the keys of bucket for which expired is true, in batches of
-// at most SweepBatch deletions (scanning at most ten times that) per write
-// transaction, so the writer lock is never held long.
+// SweepBatch deletions per write transaction (store.SweepStore).
 func (db *DB) Sweep(ctx context.Context, bucket []byte, expired func(k, v []byte) bool) (int, error) {
-	if expired == nil {
-		return 0, errors.New("pgstore: sweep: nil expired func")
-	}
-	total := 0
-	var resume []byte
-	for {
-		var done bool
-		var deleted int
-		err := db.Update(ctx, func(tx store.Tx) error {
-			var err error
-			deleted, done, resume, err = db.sweepBatchTx(tx, bucket, resume, expired)
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("pgstore: sweep %q: %w", bucket, err)
-		}
-		total += deleted
-		if done {
-			return total, nil
-		}
-	}
-}
-
-func (db *DB) sweepBatchTx(tx store.Tx, bucket, resume []byte, expired func(k, v []byte) bool) (int, bool, []byte, error) {
-	b := tx.Bucket(bucket)
-	if b == nil {
-		return 0, true, resume, fmt.Errorf("bucket %q: %w", bucket, store.ErrBucketNotFound)
-	}
-	c := b.Cursor()
-	k, v := c.First()
-	if resume != nil {
-		if k, v = c.Seek(resume); k != nil && string(k) == string(resume) {
-			k, v = c.Next()
-		}
-	}
-	var doomed [][]byte
-	for scanned := 0; k != nil && len(doomed) < db.sweepBatch && scanned < db.sweepBatch*10; k, v = c.Next() {
-		scanned++
-		resume = append(resume[:0], k...)
-		if expired(k, v) {
-			doomed = append(doomed, append([]byte(nil), k...))
-		}
-	}
-	for _, dk := range doomed {
-		if err := b.Delete(dk); err != nil {
-			return 0, false, resume, err
-		}
-	}
-	return len(doomed), k == nil, resume, nil
+	return store.SweepStore(ctx, db, db.sweepBatch, bucket, expired)
 }
