@@ -189,7 +189,21 @@ func TestRotateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	keys, err := app.LoadKeys(newKey, e.DBPath(), false, nil)
+	aliceWorks(t, e, db, newKey)
+	if code, _, _ := runBot(t, env, "rotate-keys", "extra"); code != 2 {
+		t.Fatal("extra args accepted")
+	}
+	// No key at all: refuses.
+	if code, _, errs := runBot(t, map[string]string{"DB_PATH": e.DBPath()}, "rotate-keys"); code != 2 || !strings.Contains(errs, "TOKEN_KEY") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// aliceWorks checks that key alone opens alice's stored token in db and that
+// the fake SOE accepts it.
+func aliceWorks(t *testing.T, e *e2e.Env, db store.Store, key string) {
+	t.Helper()
+	keys, err := app.LoadKeys(key, e.DBPath(), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +216,6 @@ func TestRotateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	if me, err := c.Me(context.Background()); err != nil || me.Name != "Alice Anderson" {
-		t.Fatalf("%+v %v", me, err)
-	}
-	if code, _, _ := runBot(t, env, "rotate-keys", "extra"); code != 2 {
-		t.Fatal("extra args accepted")
-	}
-	// No key at all: refuses.
-	if code, _, errs := runBot(t, map[string]string{"DB_PATH": e.DBPath()}, "rotate-keys"); code != 2 || !strings.Contains(errs, "TOKEN_KEY") {
-		t.Fatalf("exit %d: %s", code, errs)
+		t.Fatalf("alice's token: %+v %v", me, err)
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"testing"
 
 	"github.com/soebot/soebot/internal/app"
-	"github.com/soebot/soebot/internal/e2e"
-	"github.com/soebot/soebot/internal/linking"
-	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/store/pgstore/pgtest"
 )
 
@@ -45,19 +42,5 @@ func TestMigrateStoreThenRotateOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = db.Close() }()
-	keys, err := app.LoadKeys(newKey, "", false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := linking.New(linking.Config{}, db, keys, soe.OAuthConfig{}, soe.NewService(soe.Config{APIURL: e.SOE.APIURL()}), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := svc.Client(context.Background(), e.Slack.TeamID(), e2e.SlackUser("alice"), soe.MainSite())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if me, err := c.Me(context.Background()); err != nil || me.Name != "Alice Anderson" {
-		t.Fatalf("alice after migrate and rotate: %+v %v", me, err)
-	}
+	aliceWorks(t, e, db, newKey)
 }

@@ -247,17 +247,24 @@ func (s *Service) describeAccess() string {
 var errLinkGone = errors.New("link unknown or used")
 var errLinkExpired = errors.New("link expired")
 
+// livePost checks a form post to /link/{id}: from the link page itself
+// (not another site), for a live link. It answers the refusal itself.
+func (s *Service) livePost(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.crossSite(r) {
+		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
+		return "", false
+	}
+	id := r.PathValue("id")
+	return id, s.pendingLive(r.Context(), w, id)
+}
+
 // serveContinue consumes the link id and starts the OAuth flow. Unknown and
 // expired ids are answered from a read-only transaction: only a live id
 // (a secret) takes the database's write lock.
 func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if s.crossSite(r) {
-		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
-		return
-	}
-	id := r.PathValue("id")
-	if !s.pendingLive(ctx, w, id) {
+	id, ok := s.livePost(w, r)
+	if !ok {
 		return
 	}
 	nonce := s.browserNonce(r)

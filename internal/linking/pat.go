@@ -59,12 +59,8 @@ func readPATForm(w http.ResponseWriter, r *http.Request) (f patForm, problem str
 // live; anything else consumes the link.
 func (s *Service) servePAT(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if s.crossSite(r) {
-		s.page(w, http.StatusForbidden, pageData{Title: "Request refused", Message: "This form can only be sent from the soebot link page."})
-		return
-	}
-	id := r.PathValue("id")
-	if !s.pendingLive(ctx, w, id) {
+	id, ok := s.livePost(w, r)
+	if !ok {
 		return
 	}
 	pend, err := s.lookupPending(ctx, id)
