@@ -290,15 +290,10 @@ func (a *Feature) answered(ctx context.Context, env *chat.Envelope, v savedAnswe
 	}
 }
 
-// replaceOrReply replaces the DM with the buttons when it can, else replies.
+// replaceOrReply replaces the DM with the buttons when it can (the reply
+// chain tries the response_url first), else replies.
 func (a *Feature) replaceOrReply(ctx context.Context, env *chat.Envelope, m chat.Message) {
-	if u := env.ResponseURL(); u != "" {
-		m.ReplaceOriginal = true
-		if a.slack.Respond(ctx, u, m) == nil {
-			return
-		}
-		m.ReplaceOriginal = false
-	}
+	m.ReplaceOriginal = true
 	a.r.Reply(ctx, env, m)
 }
 

@@ -43,9 +43,8 @@ type Router interface {
 		f func(ctx context.Context, c *soe.Client, l *linking.Link) error)
 }
 
-// Slack replaces the "working on it" message and uploads the chart (chat.Slack).
+// Slack uploads the chart, to the channel or the caller's DM (chat.Slack).
 type Slack interface {
-	Respond(ctx context.Context, responseURL string, m chat.Message) error
 	DM(ctx context.Context, user string, m chat.Message) (channel, ts string, err error)
 	UploadFile(ctx context.Context, channel, threadTS, comment string, f chat.File) (string, error)
 }
@@ -216,15 +215,10 @@ func (f *Feature) answer(ctx context.Context, env *chat.Envelope, c reportSOE, c
 	return nil
 }
 
-// show replaces the working message (response_url) or replies anew.
+// show replaces the working message (the reply chain tries the
+// response_url first) or replies anew.
 func (f *Feature) show(ctx context.Context, env *chat.Envelope, m chat.Message) {
-	if u := env.ResponseURL(); u != "" {
-		m.ReplaceOriginal = true
-		if err := f.slack.Respond(ctx, u, m); err == nil {
-			return
-		}
-		m.ReplaceOriginal = false
-	}
+	m.ReplaceOriginal = true
 	f.router.Reply(ctx, env, m)
 }
 

@@ -313,15 +313,7 @@ func (x *Feature) answer(ctx context.Context, env *chat.Envelope, scope soe.Scop
 			return err
 		}
 		m := x.render(res, renderSearchOpts{trimmed: trimmed})
-		if replace {
-			m.ReplaceOriginal = true
-			if u := env.ResponseURL(); u != "" {
-				if err := x.slack.Respond(ctx, u, m); err == nil {
-					return nil
-				}
-			}
-			m.ReplaceOriginal = false
-		}
+		m.ReplaceOriginal = replace // response_url only: a fallback message is new
 		x.router.Reply(ctx, env, m)
 		return nil
 	})

@@ -76,13 +76,7 @@ func (n *Feature) runAudit(ctx context.Context, env *chat.Envelope, page int, re
 	}
 	slices.SortStableFunc(entries, func(a, b notify.AuditEntry) int { return strings.Compare(a.ChannelID, b.ChannelID) })
 	m := renderAudit(entries, page, n.router.Command(), n.now())
-	if replace {
-		m.ReplaceOriginal = true
-		if u := env.ResponseURL(); u != "" && n.slack.Respond(ctx, u, m) == nil {
-			return
-		}
-		m.ReplaceOriginal = false
-	}
+	m.ReplaceOriginal = replace // response_url only: a fallback message is new
 	n.router.Reply(ctx, env, m)
 }
 

@@ -67,7 +67,6 @@ type Router interface {
 type Slack interface {
 	Post(ctx context.Context, channel string, m chat.Message) (string, error)
 	PostEphemeral(ctx context.Context, channel, user string, m chat.Message) error
-	Respond(ctx context.Context, responseURL string, m chat.Message) error
 	ConversationInfo(ctx context.Context, channel string) (*slack.Channel, error)
 }
 
@@ -361,15 +360,10 @@ func (f *Feature) notHelpful(ctx context.Context, env *chat.Envelope, act *slack
 	f.replace(ctx, env, blockkit.Text("Thanks, noted: in this channel I will suggest only stronger matches from now on."))
 }
 
-// replace replaces the suggestion (an ephemeral) through its response_url.
+// replace replaces the suggestion (an ephemeral) through its response_url;
+// the reply chain falls back to a new message when it cannot.
 func (f *Feature) replace(ctx context.Context, env *chat.Envelope, m chat.Message) {
-	if u := env.ResponseURL(); u != "" {
-		m.ReplaceOriginal = true
-		if f.slack.Respond(ctx, u, m) == nil {
-			return
-		}
-		m.ReplaceOriginal = false
-	}
+	m.ReplaceOriginal = true
 	f.r.Reply(ctx, env, m)
 }
 
