@@ -47,6 +47,7 @@ func (a *App) addNotify(cfg Config, who *people.Directory) error {
 func (a *App) observeCycle(st notify.CycleStats) {
 	a.met.PollDuration.Observe(st.Duration.Seconds())
 	a.met.PollCalls.WithLabelValues("all").Add(float64(st.SOECalls))
+	a.met.PollerLeader.Reset() // a scope nobody follows any more drops out
 	for _, k := range st.ScopeKeys {
 		a.met.PollerLeader.WithLabelValues(k).Set(1)
 	}

@@ -10,8 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-
-	"github.com/soebot/soebot/internal/store"
 )
 
 var (
@@ -33,7 +31,3 @@ func ReplicaID() string {
 	_, _ = rand.Read(b[:])
 	return host + "-" + hex.EncodeToString(b[:])
 }
-
-// StoreOptions opens a store with just this package's buckets (tests and
-// tools that read the lease).
-func StoreOptions() store.Options { return store.Options{Buckets: Buckets()} }

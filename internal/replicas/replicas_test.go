@@ -7,14 +7,15 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/soebot/soebot/internal/app"
 	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/e2e"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/soe"
-	"github.com/soebot/soebot/internal/store/pgstore"
 )
 
 // slash types "/soe text" and waits for the ack (within Slack's 3 s).
@@ -146,7 +147,7 @@ func (c *fleet) leader(t *testing.T) string {
 // holder is the unexpired holder of the poller lease, or "".
 func (c *fleet) holder(t *testing.T) string {
 	t.Helper()
-	db, err := pgstore.Open(context.Background(), c.dbURL, cluster.StoreOptions())
+	db, err := app.OpenStorage(context.Background(), c.dbURL, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestDatabaseRestart(t *testing.T) {
 	c.link(t, "alice")
 	c.PG.Stop(t)
 	s := c.slash(t, e2e.SlackUser("alice"), e2e.General, "experts kubernetes")
-	c.sees(t, s, "try again")
+	c.sees(t, s, "cannot reach my database")
 	for _, id := range c.ids() {
 		if ready(c.replicas[id].addr) {
 			t.Errorf("replica %s reports ready while the database is down", id)
@@ -255,4 +256,50 @@ func TestDatabaseRestart(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatal("no replica recovered after PostgreSQL came back")
+}
+
+// TestSlackRetryOnAnotherReplicaIsDropped: Slack re-sends an event (same
+// event_id, retry_attempt > 0) and may give it to another replica's
+// connection; the shared seen-events table lets exactly one replica handle it.
+func TestSlackRetryOnAnotherReplicaIsDropped(t *testing.T) {
+	c := start(t, 3, time.Minute)
+	var mu sync.Mutex
+	publishes := 0
+	c.Slack.SetCallObserver(func(call slackfake.Call) {
+		if call.Method == "views.publish" {
+			mu.Lock()
+			publishes++
+			mu.Unlock()
+		}
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return publishes }
+	user := e2e.SlackUser("alice")
+	ev := map[string]any{"user": user, "channel": "D" + user[1:], "tab": "home"}
+	first, err := c.Slack.EventWithID("Ev0RETRY1", "app_home_opened", ev, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Slack.WaitHome(wait(t, 15*time.Second), user, "Stack Overflow"); err != nil {
+		t.Fatalf("no Home: %v", err)
+	}
+	time.Sleep(time.Second)
+	once := count()
+	conns := map[int]bool{first.Conn: true}
+	for attempt := 1; attempt <= 6; attempt++ {
+		s, err := c.Slack.EventWithID("Ev0RETRY1", "app_home_opened", ev, attempt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Slack.WaitAck(wait(t, 10*time.Second), s.EnvelopeID); err != nil {
+			t.Fatalf("retry %d not acked: %v", attempt, err)
+		}
+		conns[s.Conn] = true
+	}
+	time.Sleep(time.Second)
+	if got := count(); got != once {
+		t.Errorf("views.publish calls: %d after the first delivery, %d after 6 retries; want no more", once, got)
+	}
+	if len(conns) < 2 {
+		t.Logf("every delivery went to one connection; only the in-memory dedupe was exercised")
+	}
 }

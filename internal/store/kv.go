@@ -109,15 +109,6 @@ func (t boltTx) DeleteBucket(name []byte) error {
 
 func (t boltTx) Writable() bool { return t.tx.Writable() }
 
-// BoltTx returns the bbolt transaction behind tx, or nil when tx is of
-// another engine. Only bbolt-specific maintenance (Check) uses it.
-func BoltTx(tx Tx) *bbolt.Tx {
-	if bt, ok := tx.(boltTx); ok {
-		return bt.tx
-	}
-	return nil
-}
-
 type boltBucket struct{ b *bbolt.Bucket }
 
 func (b boltBucket) Get(key []byte) []byte                    { return b.b.Get(key) }

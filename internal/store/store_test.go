@@ -778,7 +778,7 @@ func TestSweep(t *testing.T) {
 						return err
 					}
 				}
-				_, err := BoltTx(tx).Bucket(bucket).CreateBucket([]byte("nested"))
+				_, err := tx.(boltTx).tx.Bucket(bucket).CreateBucket([]byte("nested"))
 				return err
 			})
 			if err != nil {
@@ -808,8 +808,8 @@ func TestSweep(t *testing.T) {
 					live++
 					return nil
 				})
-				if live != n || BoltTx(tx).Bucket(bucket).Bucket([]byte("nested")) == nil {
-					t.Errorf("live = %d, nested kept = %v", live, BoltTx(tx).Bucket(bucket).Bucket([]byte("nested")) != nil)
+				if live != n || tx.(boltTx).tx.Bucket(bucket).Bucket([]byte("nested")) == nil {
+					t.Errorf("live = %d, nested kept = %v", live, tx.(boltTx).tx.Bucket(bucket).Bucket([]byte("nested")) != nil)
 				}
 				return nil
 			})

@@ -95,10 +95,6 @@ func describe(cfg *pgxpool.Config) string {
 // Engine is "postgres".
 func (db *DB) Engine() string { return "postgres" }
 
-// Pool is the connection pool, for the lease and metrics code of this
-// package's callers that need plain SQL.
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
-
 // Close closes every connection.
 func (db *DB) Close() error {
 	db.pool.Close()
