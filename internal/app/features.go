@@ -3,6 +3,7 @@ package app
 import (
 	"time"
 
+	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/ask"
 	"github.com/soebot/soebot/internal/features/experts"
@@ -85,7 +86,7 @@ func (a *App) newHome(cfg Config, who *people.Directory) {
 	bc := a.fc
 	a.home = home.New(home.Config{Command: bc.Command, SiteURL: bc.SiteURL, TTL: cfg.CacheTTL, Now: a.opts.Now}, home.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who,
-		Logger: a.log.With("component", "home"),
+		Order: cluster.NewLatest(a.db, 0), Logger: a.log.With("component", "home"),
 	})
 }
 

@@ -9,12 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -84,7 +81,19 @@ type Deps struct {
 	Slack  Slack
 	Links  Links
 	People People
+	// Order keeps an older render of a user's Home from replacing a newer
+	// one, across replicas (cluster.Latest); nil publishes every render.
+	Order  Order
 	Logger *slog.Logger
+}
+
+// Order numbers renders as they start gathering and publishes one only
+// while no newer render of that user was published (cluster.Latest). Say
+// the Home was opened, and while it was being gathered the user clicked
+// Disconnect (perhaps on another replica): the Disconnect's Home must stay.
+type Order interface {
+	Begin(ctx context.Context) (uint64, error)
+	Publish(ctx context.Context, key string, n uint64, pub func() error) (stale bool, err error)
 }
 
 // Feature is the App Home.
@@ -99,7 +108,7 @@ type Feature struct {
 	// expertise caches the derived SME tags and questions per user link;
 	// the SME lists themselves are the directory's (shared by every user).
 	expertise *ttlcache.Cache[string, *expertise]
-	order     order
+	order     Order
 }
 
 // New builds the Home; Register adds it to a router.
@@ -113,10 +122,21 @@ func New(cfg Config, d Deps) *Feature {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Order == nil {
+		d.Order = unordered{}
+	}
 	return &Feature{
 		cfg: cfg, router: d.Router, slack: d.Slack, links: d.Links, people: d.People, log: d.Logger,
-		expertise: ttlcache.New[string, *expertise](cfg.TTL, 5000, cfg.Now),
+		expertise: ttlcache.New[string, *expertise](cfg.TTL, 5000, cfg.Now), order: d.Order,
 	}
+}
+
+// unordered is the Order of a Home without one: every render is published.
+type unordered struct{}
+
+func (unordered) Begin(context.Context) (uint64, error) { return 0, nil }
+func (unordered) Publish(_ context.Context, _ string, _ uint64, pub func() error) (bool, error) {
+	return false, pub()
 }
 
 // Register adds the app_home_opened event and the Disconnect buttons, and
@@ -162,10 +182,14 @@ func (f *Feature) PublishHome(ctx context.Context, teamID, userID string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	n := f.order.start()
+	n, err := f.order.Begin(ctx)
+	if err != nil {
+		f.log.WarnContext(ctx, "home: cannot number the render; not publishing", "user", userID, "err", err)
+		return
+	}
 	d := f.gather(ctx, teamID, userID)
 	v := slack.HomeTabViewRequest{Type: slack.VTHomeTab, CallbackID: "soe_home", Blocks: slack.Blocks{BlockSet: f.render(d)}}
-	stale, err := f.order.publish(teamID+"/"+userID, n, func() error { return f.slack.PublishHome(ctx, userID, v) })
+	stale, err := f.order.Publish(ctx, teamID+"/"+userID, n, func() error { return f.slack.PublishHome(ctx, userID, v) })
 	switch {
 	case err != nil:
 		f.log.WarnContext(ctx, "views.publish failed", "user", userID, "err", err)
@@ -185,45 +209,6 @@ func (f *Feature) disconnect(ctx context.Context, env *chat.Envelope, a *slack.B
 		}
 	}
 	f.PublishHome(ctx, env.TeamID, env.UserID)
-}
-
-// order keeps an older render of a user's Home from replacing a newer
-// one: renders are numbered when they start gathering, publishes of one
-// user are serialized, and a render older than the one last published is
-// dropped (say the Home was opened, and while it was being gathered the
-// user clicked Disconnect: the Disconnect's Home must stay).
-type order struct {
-	seq       atomic.Uint64
-	shards    [32]sync.Mutex
-	mu        sync.Mutex
-	published map[string]uint64 // team/user -> number of the render last published
-}
-
-func (o *order) start() uint64 { return o.seq.Add(1) }
-
-// publish runs pub unless a newer render of key was published already.
-func (o *order) publish(key string, n uint64, pub func() error) (stale bool, err error) {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	shard := &o.shards[h.Sum32()%uint32(len(o.shards))]
-	shard.Lock()
-	defer shard.Unlock()
-	o.mu.Lock()
-	last := o.published[key]
-	o.mu.Unlock()
-	if last > n {
-		return true, nil
-	}
-	if err := pub(); err != nil {
-		return false, err
-	}
-	o.mu.Lock()
-	if o.published == nil {
-		o.published = map[string]uint64{}
-	}
-	o.published[key] = n
-	o.mu.Unlock()
-	return false, nil
 }
 
 // data is everything the Home shows, gathered before rendering.

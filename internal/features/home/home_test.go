@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,58 +98,6 @@ func TestHomeSectionsRunInOrderAndSurvivePanics(t *testing.T) {
 	i, j := strings.Index(js, "first T1 U1"), strings.Index(js, "second")
 	if i < 0 || j < i {
 		t.Errorf("sections missing or out of order: %s", js)
-	}
-}
-
-// A Home render that started before another, but finishes after it, is not
-// published over it; publishes of one user never overlap.
-func TestHomeOrderDropsOlderRender(t *testing.T) {
-	var o order
-	older, newer := o.start(), o.start()
-	var published []uint64
-	pub := func(n uint64) func() error {
-		return func() error { published = append(published, n); return nil }
-	}
-	if stale, err := o.publish("T1/U1", newer, pub(newer)); stale || err != nil {
-		t.Fatalf("newer: stale %v, err %v", stale, err)
-	}
-	if stale, err := o.publish("T1/U1", older, pub(older)); !stale || err != nil {
-		t.Fatalf("older after newer: stale %v, err %v", stale, err)
-	}
-	// Another user is independent.
-	if stale, _ := o.publish("T1/U2", older, pub(older)); stale {
-		t.Fatal("another user's render dropped")
-	}
-	if !slices.Equal(published, []uint64{newer, older}) {
-		t.Fatalf("published %v", published)
-	}
-	// A failed publish does not count as published.
-	third := o.start()
-	if _, err := o.publish("T1/U1", third, func() error { return errors.New("slack down") }); err == nil {
-		t.Fatal("error lost")
-	}
-	if stale, _ := o.publish("T1/U1", third, pub(third)); stale {
-		t.Fatal("retry of a failed publish dropped")
-	}
-
-	var wg sync.WaitGroup
-	var inFlight, overlaps atomic.Int32
-	for range 50 {
-		n := o.start()
-		wg.Go(func() {
-			_, _ = o.publish("T1/U3", n, func() error {
-				if inFlight.Add(1) > 1 {
-					overlaps.Add(1)
-				}
-				time.Sleep(100 * time.Microsecond)
-				inFlight.Add(-1)
-				return nil
-			})
-		})
-	}
-	wg.Wait()
-	if overlaps.Load() != 0 {
-		t.Fatalf("%d overlapping publishes for one user", overlaps.Load())
 	}
 }
 
