@@ -303,3 +303,57 @@ func TestSlackRetryOnAnotherReplicaIsDropped(t *testing.T) {
 		t.Logf("every delivery went to one connection; only the in-memory dedupe was exercised")
 	}
 }
+
+// TestRollingRestart replaces every replica, one at a time (start the new
+// one, SIGTERM the old one), while commands keep coming: every command is
+// acked and answered exactly once.
+func TestRollingRestart(t *testing.T) {
+	c := start(t, 3, time.Minute)
+	c.link(t, "alice")
+	stop := make(chan struct{})
+	var sent []*slackfake.Sent
+	var sendErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { // typed commands, 50 a second, while replicas come and go
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			s, err := c.Slack.SlashCommand(e2e.SlackUser("alice"), e2e.General, "/soe", "experts kubernetes")
+			if err != nil {
+				sendErr = err
+				return
+			}
+			sent = append(sent, s)
+		}
+	})
+	for _, old := range c.ids() {
+		c.add()
+		c.stop(old)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if sendErr != nil {
+		t.Fatalf("typing a command: %v", sendErr)
+	}
+	for _, s := range sent {
+		ack, err := c.Slack.WaitAck(wait(t, 10*time.Second), s.EnvelopeID)
+		if err != nil {
+			t.Fatalf("command %s (connection %d) never acked: %v", s.EnvelopeID, s.Conn, err)
+		}
+		if d := ack.At.Sub(s.SentAt); d > 3*time.Second {
+			t.Errorf("command %s acked after %v", s.EnvelopeID, d)
+		}
+		c.sees(t, s, "Experts on kubernetes")
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, s := range sent {
+		if got := len(c.Slack.Responses(s.ResponseURL)); got != 1 {
+			t.Errorf("command %s: %d answers, want 1", s.EnvelopeID, got)
+		}
+	}
+	t.Logf("%d commands across a rolling restart of 3 replicas", len(sent))
+}
