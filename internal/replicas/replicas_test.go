@@ -233,11 +233,19 @@ func countCards(c *fleet, titles []string) int {
 }
 
 // TestDatabaseRestart: while PostgreSQL is down, replicas are not ready and
-// a command is told to try again; when it is back they recover by themselves.
+// a command is told to try again; when it is back they recover by themselves,
+// and the questions asked around the outage reach the channel exactly once.
 func TestDatabaseRestart(t *testing.T) {
-	c := start(t, 2, time.Minute)
+	const interval = time.Second
+	c := start(t, 2, interval)
 	c.link(t, "alice")
+	c.sees(t, c.slash(t, e2e.SlackUser("alice"), e2e.General, "subscribe go"), "subscribed this channel")
+	time.Sleep(2 * interval) // the subscription's start is polled once
+	judy := c.SOE.UserByName("judy").ID
+	titles := []string{"Before the outage: go vet in CI?", "During the outage: go test caching?"}
+	c.SOE.AddQuestion(soe.MainSite(), judy, titles[0], "Body.", "go")
 	c.PG.Stop(t)
+	c.SOE.AddQuestion(soe.MainSite(), judy, titles[1], "Body.", "go")
 	s := c.slash(t, e2e.SlackUser("alice"), e2e.General, "experts kubernetes")
 	c.sees(t, s, "cannot reach my database")
 	for _, id := range c.ids() {
@@ -245,17 +253,29 @@ func TestDatabaseRestart(t *testing.T) {
 			t.Errorf("replica %s reports ready while the database is down", id)
 		}
 	}
+	time.Sleep(2 * interval) // poll cycles fail meanwhile
 	c.PG.Restart(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	recovered := false
+	for deadline := time.Now().Add(30 * time.Second); !recovered && time.Now().Before(deadline); {
 		s = c.slash(t, e2e.SlackUser("alice"), e2e.General, "experts kubernetes")
 		m, err := c.Slack.WaitResponse(wait(t, 10*time.Second), s.ResponseURL, "")
-		if err == nil && strings.Contains(m.Text+slackfake.Flatten(m.Blocks), "Experts on kubernetes") {
-			return
+		recovered = err == nil && strings.Contains(m.Text+slackfake.Flatten(m.Blocks), "Experts on kubernetes")
+		if !recovered {
+			time.Sleep(500 * time.Millisecond)
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
-	t.Fatal("no replica recovered after PostgreSQL came back")
+	if !recovered {
+		t.Fatal("no replica recovered after PostgreSQL came back")
+	}
+	for deadline := time.Now().Add(30 * time.Second); countCards(c, titles) < len(titles) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * interval) // a duplicate would be posted by now
+	for _, title := range titles {
+		if got := cardsFor(c, title); got != 1 {
+			t.Errorf("%q posted %d times, want once", title, got)
+		}
+	}
 }
 
 // TestSlackRetryOnAnotherReplicaIsDropped: Slack re-sends an event (same
