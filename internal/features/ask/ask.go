@@ -401,20 +401,37 @@ func displayName(u *slack.User) string {
 // trigger_id never runs out.
 func (a *Feature) messageShortcut(ctx context.Context, env *chat.Envelope) {
 	ic := env.Interaction
-	scopes, initial, ok := a.choices(ctx, env, "")
+	v, meta, initial, ok := a.openLoading(ctx, env, loadingView)
 	if !ok {
-		return
-	}
-	meta := askMeta{Channel: ic.Channel.ID, Response: ic.ResponseURL, Scopes: scopes}
-	v, err := a.slack.OpenView(ctx, ic.TriggerID, loadingView(meta))
-	if err != nil {
-		a.openFailed(ctx, env, err)
 		return
 	}
 	d, note := a.prefillFromMessage(ctx, ic.Channel.ID, ic.Message)
 	d.Scope = initial
-	a.keepTail(&d, &meta)
-	f := askForm{Draft: d, Meta: meta, Note: note}
+	a.fill(ctx, env, v, askForm{Draft: d, Meta: meta, Note: note})
+}
+
+// openLoading opens the modal at once, as loading(meta) says, for a message
+// shortcut, so that the trigger_id never runs out while Slack and SOE are
+// read. It returns the view, the form's metadata and the initial scope.
+func (a *Feature) openLoading(ctx context.Context, env *chat.Envelope, loading func(askMeta) slack.ModalViewRequest) (*slack.View, askMeta, string, bool) {
+	ic := env.Interaction
+	scopes, initial, ok := a.choices(ctx, env, "")
+	if !ok {
+		return nil, askMeta{}, "", false
+	}
+	meta := askMeta{Channel: ic.Channel.ID, Response: ic.ResponseURL, Scopes: scopes}
+	v, err := a.slack.OpenView(ctx, ic.TriggerID, loading(meta))
+	if err != nil {
+		a.openFailed(ctx, env, err)
+		return nil, meta, "", false
+	}
+	return v, meta, initial, true
+}
+
+// fill replaces the loading view v with the form f (keeping a long body's
+// tail in the metadata), then looks up similar questions for its title.
+func (a *Feature) fill(ctx context.Context, env *chat.Envelope, v *slack.View, f askForm) {
+	a.keepTail(&f.Draft, &f.Meta)
 	filled, err := a.slack.UpdateView(ctx, v.ID, v.Hash, formView(f))
 	if err != nil {
 		a.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)

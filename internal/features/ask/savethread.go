@@ -121,15 +121,10 @@ func (th *thread) find(ts string) (slack.Message, bool) {
 // once the thread is read, so the trigger_id never runs out.
 func (a *Feature) saveShortcut(ctx context.Context, env *chat.Envelope) {
 	ic := env.Interaction
-	scopes, initial, ok := a.choices(ctx, env, "")
+	v, meta, initial, ok := a.openLoading(ctx, env, func(meta askMeta) slack.ModalViewRequest {
+		return statusView("Save to Stack Overflow", "Cancel", meta, blockkit.Section(":hourglass_flowing_sand: Reading the thread…"))
+	})
 	if !ok {
-		return
-	}
-	meta := askMeta{Channel: ic.Channel.ID, Response: ic.ResponseURL, Scopes: scopes}
-	loading := statusView("Save to Stack Overflow", "Cancel", meta, blockkit.Section(":hourglass_flowing_sand: Reading the thread…"))
-	v, err := a.slack.OpenView(ctx, ic.TriggerID, loading)
-	if err != nil {
-		a.openFailed(ctx, env, err)
 		return
 	}
 	root := ic.Message.ThreadTimestamp
@@ -148,14 +143,7 @@ func (a *Feature) saveShortcut(ctx context.Context, env *chat.Envelope) {
 	d, note, choices := a.prefillFromThread(ctx, ic.Channel.ID, th)
 	d.Scope = initial
 	d.Tags = a.tagsFor(ctx, env, initial, th.parent.Text)
-	a.keepTail(&d, &meta)
-	f := askForm{Draft: d, Meta: meta, Note: note, Replies: choices}
-	filled, err := a.slack.UpdateView(ctx, v.ID, v.Hash, formView(f))
-	if err != nil {
-		a.log.WarnContext(ctx, "ask: filling the save form failed", "user", env.UserID, "err", err)
-		return
-	}
-	a.similarAfterOpen(ctx, env, filled, f)
+	a.fill(ctx, env, v, askForm{Draft: d, Meta: meta, Note: note, Replies: choices})
 }
 
 // threadProblem says why a thread cannot be read (mrkdwn).
