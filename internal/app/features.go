@@ -35,7 +35,7 @@ type featureConfig struct {
 // newAsk builds the ask feature; experts and search offer its buttons.
 func (a *App) newAsk(who *people.Directory) {
 	a.ask = ask.New(ask.Config{Command: a.fc.Command, SOETimeout: a.fc.SOETimeout}, ask.Deps{
-		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who, Audience: a.aud,
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who, Audience: a.aud, Sealer: a.keys,
 		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
 	})
 }

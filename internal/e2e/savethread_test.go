@@ -235,6 +235,13 @@ func TestSaveThreadAuthorDeclinesOrEditsFirst(t *testing.T) {
 	}
 	// Someone else cannot use carol's buttons.
 	e.sees(t, e.Slack.T(t).Click(dave, dm, "saved_answer_post", ""), "Only the author of that reply")
+	// Nor forge a value naming another saver or another bot message: the
+	// buttons' value is sealed with the bot's key.
+	forged := fmt.Sprintf(`{"s":"main","q":%d,"c":%q,"t":%q,"r":%q,"m":"1.000001","b":"UDAVE"}`, q.ID, General, th.parent.TS, th.answer.TS)
+	e.sees(t, e.slash(t, carol, General, "saved-answer "+forged), "That button is out of date")
+	if strings.Contains(buttonValue(t, dm, "saved_answer_post"), carol) {
+		t.Error("the button value shows its content in clear")
+	}
 	e.sees(t, e.Slack.T(t).Click(carol, dm, "saved_answer_decline", ""), "I did not post your reply")
 	if _, err := e.Slack.WaitDM(wait(t), alice, "preferred not to post their reply"); err != nil {
 		t.Fatal(err)

@@ -110,8 +110,18 @@ type Deps struct {
 	People People
 	// Audience nil: a private team's question is shared only after asking.
 	Audience reveal.Audience
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Sealer seals the value of the buttons that ask a reply's author to
+	// post it (the bot's *vault.Keyring), so nobody can forge one; nil: no
+	// such buttons are sent.
+	Sealer Sealer
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Sealer encrypts and authenticates small values (*vault.Keyring).
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
 }
 
 // Feature is /soe ask, the ask shortcuts, the question form and what
@@ -123,6 +133,7 @@ type Feature struct {
 	links  Links
 	people People
 	aud    reveal.Audience
+	sealer Sealer
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -148,7 +159,7 @@ func New(cfg Config, d Deps) *Feature {
 	}
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{
-		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, aud: d.Audience, log: d.Logger, now: d.Now,
+		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, aud: d.Audience, sealer: d.Sealer, log: d.Logger, now: d.Now,
 		names:    ttlcache.New[string, string](10*time.Minute, 5000, d.Now),
 		tagHints: ttlcache.New[string, []soe.TagSummary](30*time.Second, 2000, d.Now),
 		tails:    newAskDrafts(2*time.Hour, 500, d.Now),

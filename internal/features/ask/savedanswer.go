@@ -2,6 +2,7 @@ package ask
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,7 +36,10 @@ const (
 )
 
 // savedAnswer is the value of the DM's buttons: which reply, of which thread,
-// for which question. Everything it names is checked again on use.
+// for which question, saved by whom, and the bot's message to update. It is
+// sealed with the bot's key (sealSaved), so a crafted value (for the hidden
+// /soe saved-answer) cannot name another saver or another bot message; the
+// reply's author is still checked against Slack on use.
 type savedAnswer struct {
 	Scope   string `json:"s"`
 	ID      int    `json:"q"`
@@ -46,9 +50,35 @@ type savedAnswer struct {
 	Saver   string `json:"b"`
 }
 
-func parseSavedAnswer(s string) (savedAnswer, soe.Scope, bool) {
+// savedAAD binds sealed button values to this use.
+var savedAAD = []byte("soebot/ask/saved-answer/v1")
+
+// sealSaved is the buttons' value for v: sealed JSON, base64url.
+func (a *Feature) sealSaved(v savedAnswer) (string, error) {
+	if a.sealer == nil {
+		return "", errors.New("ask: no sealer for the saved-answer buttons")
+	}
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := a.sealer.Seal(plain, savedAAD)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// parseSavedAnswer opens a value made by sealSaved; anything else (forged,
+// altered, or sealed with a key the bot no longer has) is not ok.
+func (a *Feature) parseSavedAnswer(s string) (savedAnswer, soe.Scope, bool) {
 	var v savedAnswer
-	if json.Unmarshal([]byte(strings.TrimSpace(s)), &v) != nil || v.ID <= 0 || !chat.ValidID(v.Channel) || !chat.ValidID(v.Saver) ||
+	sealed, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || a.sealer == nil {
+		return v, soe.Scope{}, false
+	}
+	plain, err := a.sealer.Open(sealed, savedAAD)
+	if err != nil || json.Unmarshal(plain, &v) != nil || v.ID <= 0 || !chat.ValidID(v.Channel) || !chat.ValidID(v.Saver) ||
 		v.Thread == "" || v.Reply == "" {
 		return v, soe.Scope{}, false
 	}
@@ -101,7 +131,11 @@ func (a *Feature) threadSaved(ctx context.Context, p *posting, q *soe.Question) 
 		notes = append(notes, "The reply you chose was not written by a person, so nobody was asked to post it.")
 	default:
 		v := savedAnswer{Scope: p.scope.Key(), ID: q.ID, Channel: channel, Thread: p.meta.Thread, Reply: reply.Timestamp, Msg: msgTS, Saver: saver}
-		if _, _, err := a.slack.DM(ctx, reply.User, savedAnswerDM(saver, q, blockkit.Value(v))); err != nil {
+		value, err := a.sealSaved(v)
+		if err == nil {
+			_, _, err = a.slack.DM(ctx, reply.User, savedAnswerDM(saver, q, value))
+		}
+		if err != nil {
 			a.log.WarnContext(ctx, "ask: could not DM the reply's author", "err", err)
 			notes = append(notes, "I could not send "+mrkdwn.Mention(reply.User)+" a message about their reply.")
 		} else {
@@ -188,7 +222,7 @@ func (a *Feature) authorsReply(ctx context.Context, env *chat.Envelope, v savedA
 // answer, with their own token. Not connected: they connect first, and the
 // post resumes after linking.
 func (a *Feature) postSaved(ctx context.Context, env *chat.Envelope, value, body string) {
-	v, scope, ok := parseSavedAnswer(value)
+	v, scope, ok := a.parseSavedAnswer(value)
 	if !ok {
 		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
@@ -299,7 +333,7 @@ func (a *Feature) replaceOrReply(ctx context.Context, env *chat.Envelope, m chat
 
 // declineSaved: nothing is posted; the saver is told.
 func (a *Feature) declineSaved(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
-	v, _, ok := parseSavedAnswer(act.Value)
+	v, _, ok := a.parseSavedAnswer(act.Value)
 	if !ok {
 		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
@@ -322,7 +356,7 @@ func (a *Feature) declineSaved(ctx context.Context, env *chat.Envelope, act *sla
 // editSaved opens a form with the reply as the answer's body, to edit
 // before posting. Not connected: the Connect prompt (press Edit first again).
 func (a *Feature) editSaved(ctx context.Context, env *chat.Envelope, act *slack.BlockAction) {
-	v, scope, ok := parseSavedAnswer(act.Value)
+	v, scope, ok := a.parseSavedAnswer(act.Value)
 	if !ok {
 		a.r.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return
