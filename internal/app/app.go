@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.replica = cmp.Or(opts.ReplicaID, cluster.ReplicaID())
 	var seen slackapp.Seen
 	if a.rawDB.Engine() != "bbolt" { // one process on bbolt: the in-memory dedupe is enough
-		a.seen = cluster.NewSeen(a.db, time.Hour, nil)
+		a.seen = cluster.NewSeen(a.db, "slack-event/", time.Hour, nil)
 		seen = a.seen
 	}
 	a.dbOpen.Store(true)
@@ -310,9 +310,7 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.runNotify(ctx) }()
-	if a.seen != nil {
-		wg.Go(func() { a.seen.Run(ctx) })
-	}
+	wg.Go(func() { cluster.RunSweeper(ctx, a.db) }) // expired "seen lately" entries
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -64,6 +64,8 @@ func (a *App) addSuggest() {
 	a.sugg = suggest.New(suggest.Config{SOETimeout: a.fc.SOETimeout}, suggest.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Links: a.links, Settings: a.chans, Asker: a.ask, Audience: a.aud,
 		Count:  func(outcome string) { a.met.Suggestions.WithLabelValues(outcome).Inc() },
+		Shown:  cluster.NewSeen(a.db, "suggest-shown/", suggest.PerPerson, a.opts.Now),
+		Hints:  cluster.NewSeen(a.db, "suggest-hint/", suggest.HintEvery, a.opts.Now),
 		Logger: a.log.With("component", "suggest"), Now: a.opts.Now,
 	})
 	a.sugg.Register(a.router)

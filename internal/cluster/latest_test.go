@@ -18,7 +18,7 @@ import (
 
 // engines opens a fresh store with the cluster's buckets on bbolt and on
 // PostgreSQL.
-func engines(t *testing.T) map[string]func(t *testing.T) store.Store {
+func engines() map[string]func(t *testing.T) store.Store {
 	opts := store.Options{Buckets: cluster.Buckets()}
 	return map[string]func(t *testing.T) store.Store{
 		"bbolt": func(t *testing.T) store.Store {
@@ -45,7 +45,7 @@ func engines(t *testing.T) map[string]func(t *testing.T) store.Store {
 // published over it; attempts of one key never overlap, even from two
 // Latest values on one database (two replicas).
 func TestLatestDropsOlderAttempt(t *testing.T) {
-	for name, open := range engines(t) {
+	for name, open := range engines() {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := context.Background()

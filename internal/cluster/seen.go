@@ -9,29 +9,33 @@ import (
 	"github.com/soebot/soebot/internal/store"
 )
 
-// Seen is the cluster-wide set of Slack event ids already handled. Slack
-// retries an event it thinks was not acked, and may give the retry to
-// another replica's connection; the first replica to record an id handles
-// it, the others drop it.
+// Seen is a cluster-wide "seen lately" set kept in the store: the Slack
+// event ids already handled (Slack may give a retry to another replica's
+// connection: the first replica to record an id handles it), or who got an
+// answer suggestion or a connect hint lately. Each entry keeps its own
+// expiry, so sets of different lengths share one bucket (their keys carry a
+// prefix of their own) and one Sweep clears them all.
 type Seen struct {
-	db   store.Store
-	keep time.Duration
-	now  func() time.Time
+	db     store.Store
+	prefix string
+	keep   time.Duration
+	now    func() time.Time
 }
 
-// NewSeen keeps ids for keep (Slack's retries come within minutes; default
-// one hour).
-func NewSeen(db store.Store, keep time.Duration, now func() time.Time) *Seen {
+// NewSeen is the set of keys under prefix, each kept for keep.
+func NewSeen(db store.Store, prefix string, keep time.Duration, now func() time.Time) *Seen {
 	if keep <= 0 {
 		keep = time.Hour
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Seen{db: db, keep: keep, now: now}
+	return &Seen{db: db, prefix: prefix, keep: keep, now: now}
 }
 
-// First records id and reports whether no replica had recorded it before.
+// First records id and reports whether no replica had recorded it within
+// keep. On an error it reports true (callers would rather act twice than
+// never).
 func (s *Seen) First(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return true, nil
@@ -39,41 +43,69 @@ func (s *Seen) First(ctx context.Context, id string) (bool, error) {
 	now := s.now()
 	first := false
 	err := s.db.Update(ctx, func(tx store.Tx) error {
-		b := tx.Bucket(bucketSeen)
-		if b == nil {
-			return fmt.Errorf("bucket %q: %w", bucketSeen, store.ErrBucketNotFound)
+		b, err := seenBucket(tx)
+		if err != nil {
+			return err
 		}
-		if at, ok := parseUnix(b.Get([]byte(id))); ok && now.Sub(at) < s.keep {
+		key := []byte(s.prefix + id)
+		if until, ok := parseUnix(b.Get(key)); ok && now.Before(until) {
 			return nil
 		}
 		first = true
-		return b.Put([]byte(id), strconv.AppendInt(nil, now.Unix(), 10))
+		return b.Put(key, strconv.AppendInt(nil, now.Add(s.keep).Unix(), 10))
 	})
 	if err != nil {
-		return true, fmt.Errorf("cluster: seen events: %w", err)
+		return true, fmt.Errorf("cluster: seen: %w", err)
 	}
 	return first, nil
 }
 
-// Sweep forgets ids older than keep.
-func (s *Seen) Sweep(ctx context.Context) (int, error) {
+// Recent reports, without recording anything, whether id was recorded
+// within keep (a cheap check before work that First then claims).
+func (s *Seen) Recent(ctx context.Context, id string) (bool, error) {
 	now := s.now()
-	return s.db.Sweep(ctx, bucketSeen, func(_, v []byte) bool {
-		at, ok := parseUnix(v)
-		return !ok || now.Sub(at) >= s.keep
+	recent := false
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		b, err := seenBucket(tx)
+		if err != nil {
+			return err
+		}
+		until, ok := parseUnix(b.Get([]byte(s.prefix + id)))
+		recent = ok && now.Before(until)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("cluster: seen: %w", err)
+	}
+	return recent, nil
+}
+
+func seenBucket(tx store.Tx) (store.Bucket, error) {
+	b := tx.Bucket(bucketSeen)
+	if b == nil {
+		return nil, fmt.Errorf("bucket %q: %w", bucketSeen, store.ErrBucketNotFound)
+	}
+	return b, nil
+}
+
+// SweepSeen forgets every expired entry of every set.
+func SweepSeen(ctx context.Context, db store.Store, now time.Time) (int, error) {
+	return db.Sweep(ctx, bucketSeen, func(_, v []byte) bool {
+		until, ok := parseUnix(v)
+		return !ok || !now.Before(until)
 	})
 }
 
-// Run sweeps every ten minutes until ctx is done.
-func (s *Seen) Run(ctx context.Context) {
+// RunSweeper calls SweepSeen every ten minutes until ctx is done.
+func RunSweeper(ctx context.Context, db store.Store) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			_, _ = s.Sweep(ctx)
+		case now := <-t.C:
+			_, _ = SweepSeen(ctx, db, now)
 		}
 	}
 }

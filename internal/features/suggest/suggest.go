@@ -26,7 +26,6 @@ import (
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
 	"github.com/soebot/soebot/internal/soetext"
-	"github.com/soebot/soebot/internal/ttlcache"
 )
 
 // Action ids of the suggestion's buttons.
@@ -98,10 +97,29 @@ type Deps struct {
 	// Audience nil: private-team content is never suggested.
 	Audience reveal.Seer
 	// Count counts suggestions by outcome: shown, shared, dismissed (nil: not counted).
-	Count  func(outcome string)
+	Count func(outcome string)
+	// Shown (kept perPerson) and Hints (kept hintEvery) are cluster-wide
+	// "lately" sets (cluster.Seen), so the limits hold whichever replica gets
+	// the message; both required.
+	Shown  Lately
+	Hints  Lately
 	Logger *slog.Logger
 	Now    func() time.Time
 }
+
+// Lately is a cluster-wide set of keys seen lately (cluster.Seen).
+type Lately interface {
+	// Recent reports whether key was recorded lately, recording nothing.
+	Recent(ctx context.Context, key string) (bool, error)
+	// First records key and reports whether it was not recorded lately.
+	First(ctx context.Context, key string) (bool, error)
+}
+
+// PerPerson and HintEvery are how long Deps.Shown and Deps.Hints keep a key.
+const (
+	PerPerson = perPerson
+	HintEvery = hintEvery
+)
 
 // Feature is answer suggestions in channels.
 type Feature struct {
@@ -116,8 +134,8 @@ type Feature struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	shown *ttlcache.Cache[string, bool] // team/channel/user: a suggestion shown lately
-	hints *ttlcache.Recent              // team/user: connect hint given today
+	shown Lately // team/channel/user: a suggestion shown lately
+	hints Lately // team/user: connect hint given today
 }
 
 // New builds the feature; Register puts it on a router.
@@ -128,8 +146,7 @@ func New(cfg Config, d Deps) *Feature {
 	}
 	return &Feature{cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, settings: d.Settings, asker: d.Asker,
 		aud: d.Audience, count: d.Count, log: d.Logger, now: d.Now,
-		shown: ttlcache.New[string, bool](perPerson, 20000, d.Now),
-		hints: ttlcache.NewRecent(hintEvery, 20000),
+		shown: d.Shown, hints: d.Hints,
 	}
 }
 
@@ -177,8 +194,8 @@ func (f *Feature) message(ctx context.Context, env *chat.Envelope) {
 		return
 	}
 	key := env.TeamID + "/" + ev.Channel + "/" + ev.User
-	if _, recent := f.shown.Get(key); recent {
-		return
+	if recent, err := f.shown.Recent(ctx, key); recent || err != nil {
+		return // shown lately, or we cannot tell (then we would rather not)
 	}
 	scope := f.scope(ctx, env.TeamID, ev.Channel)
 	if !reveal.MayShow(ctx, f.aud, f.log, env.TeamID, ev.Channel, scope) {
@@ -196,7 +213,9 @@ func (f *Feature) message(ctx context.Context, env *chat.Envelope) {
 	if len(hits) == 0 {
 		return
 	}
-	f.shown.Put(key, true)
+	if first, _ := f.shown.First(ctx, key); !first {
+		return // another replica showed one meanwhile
+	}
 	m := suggestion(scope, hits, ev.Channel, ev.TimeStamp, f.askButton(scope, ev.Text), f.r.Command())
 	if err := f.slack.PostEphemeral(ctx, ev.Channel, ev.User, m); err != nil {
 		f.log.WarnContext(ctx, "suggest: could not show the suggestion", "channel", ev.Channel, "err", err)
@@ -223,7 +242,7 @@ func (f *Feature) client(ctx context.Context, teamID string, ev *slackevents.Mes
 	c, _, err := f.links.Client(ctx, teamID, ev.User, scope)
 	switch {
 	case errors.Is(err, linking.ErrNotLinked), errors.Is(err, linking.ErrLinkInvalid):
-		if f.hints.First(teamID+"/"+ev.User, f.now()) {
+		if first, _ := f.hints.First(ctx, teamID+"/"+ev.User); first {
 			intro := "I can suggest Stack Overflow answers to questions you ask in this channel, found with your own account. " +
 				"Connect it to get them (only you see the suggestions)."
 			if err := f.slack.PostEphemeral(ctx, ev.Channel, ev.User, f.r.ConnectMessage(ctx, teamID, ev.User, scope, intro)); err != nil {
