@@ -62,6 +62,9 @@ type Parts struct {
 	Store   store.Store
 	Notify  *notify.Service
 	Metrics *metrics.Metrics
+	// Lease says whether this replica polls and delivers (tests with
+	// several replicas wait for it).
+	Lease *cluster.Lease
 }
 
 // App is one running soebot.
@@ -185,7 +188,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.slack.SetHandler(a.router)
 	a.ready = append(a.ready, a.slack.Connected)
 
-	a.Parts = Parts{Router: a.router, Links: a.links, Store: a.db, Notify: a.notify, Metrics: a.met}
+	a.Parts = Parts{Router: a.router, Links: a.links, Store: a.db, Notify: a.notify, Metrics: a.met, Lease: a.lease}
 	a.routes()
 	if err = a.listen(ctx); err != nil {
 		return nil, err

@@ -108,6 +108,7 @@ func (a *App) addUnfurl() {
 	bc := a.fc
 	unfurl.New(unfurl.Config{SiteURL: bc.SiteURL, SOETimeout: bc.SOETimeout}, unfurl.Deps{
 		Slack: a.slack.Slack(), Links: a.links, Prompts: a.router, Audience: a.aud,
+		Hints:  cluster.NewSeen(a.db, "unfurl-hint/", unfurl.HintEvery, a.opts.Now),
 		Logger: a.log.With("component", "unfurl"), Now: a.opts.Now,
 	}).Register(a.router)
 }

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,23 +16,57 @@ import (
 	"github.com/soebot/soebot/internal/reference"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/soe/soefake"
+	"github.com/soebot/soebot/internal/store/pgstore/pgtest"
 )
 
 var verbose = flag.Bool("e2e.log", false, "print the bot's logs")
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+// replicaMode runs every scenario on PostgreSQL with this many replicas
+// (SOEBOT_E2E_REPLICAS, set by .ci/run for a second run of this package);
+// pg is then the throwaway PostgreSQL they share.
+var (
+	replicaMode, _ = strconv.Atoi(os.Getenv("SOEBOT_E2E_REPLICAS"))
+	pg             *pgtest.Cluster
+)
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests runs the tests (on a shared throwaway PostgreSQL in replica
+// mode, removed before the leak check) and then checks for leaked goroutines.
+func runTests(m *testing.M) int {
+	stop := func() {}
+	if replicaMode > 1 {
+		c, stopPG, err := pgtest.StartShared()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: SOEBOT_E2E_REPLICAS needs PostgreSQL:", err)
+			return 1
+		}
+		pg, stop = c, stopPG
+	}
+	code := m.Run()
+	stop()
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(
 		// httptest servers' idle keep-alive conns can linger briefly.
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-	)
+	); err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return 0
 }
 
 // bot starts a fresh environment for t.
 func bot(t *testing.T, mods ...func(*Options)) *Env {
 	t.Helper()
 	o := Options{Dir: t.TempDir()}
+	if replicaMode > 1 {
+		o.DatabaseURL, o.Replicas = pg.NewDatabase(t), replicaMode
+	}
 	if *verbose {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -163,4 +199,13 @@ func (e *Env) link(t *testing.T, login string, team ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_, _ = e.Slack.WaitHome(ctx, SlackUser(login), "Stack Overflow")
+}
+
+// oneProcess skips t in replica mode: what it checks lives in one process
+// by design (why), so several replicas legitimately differ.
+func oneProcess(t *testing.T, why string) {
+	t.Helper()
+	if replicaMode > 1 {
+		t.Skipf("with %d replicas: %s", replicaMode, why)
+	}
 }

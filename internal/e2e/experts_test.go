@@ -133,6 +133,7 @@ func TestExpertsSOEDownSaysTryAgain(t *testing.T) {
 }
 
 func TestExpertsBurstCostsOneLookup(t *testing.T) {
+	oneProcess(t, "the SME cache is per replica")
 	e := bot(t)
 	e.link(t, "alice")
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "experts python"), "Experts on python")

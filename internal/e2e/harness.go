@@ -34,7 +34,7 @@ type Options struct {
 	// Slack and SOE, when set, are reused instead of starting new fakes.
 	Slack *slackfake.Fake
 	SOE   *soefake.Server
-	// Prepare runs after the app is built and before it runs (register test-only handlers).
+	// Prepare runs after each app (every replica) is built and before it runs (register test-only handlers).
 	Prepare func(*app.App)
 	// LinkBurst overrides the per-client burst of the link pages' rate
 	// limit (default: production's), for tests that flood them on purpose.
@@ -43,6 +43,12 @@ type Options struct {
 	// Basic/Business site for this team (SOE_URL …/c/<team>; people connect
 	// with personal access tokens).
 	BasicBusiness string
+	// DatabaseURL puts the bot on PostgreSQL; with Replicas > 1 that many
+	// bots run on it and on the same fakes (each with its own Socket Mode
+	// connection; the fake Slack gives each envelope to one at random). App
+	// is the first, which holds the poller lease.
+	DatabaseURL string
+	Replicas    int
 }
 
 // Env is one running bot with its fakes.
@@ -55,6 +61,13 @@ type Env struct {
 	owned  bool
 
 	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan error
+	extras []*replica // Replicas beyond App
+}
+
+// replica is one more running bot of a multi-replica Env.
+type replica struct {
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -124,27 +137,61 @@ func seedSlack(f *slackfake.Fake, s *soefake.Server) {
 }
 
 func (e *Env) start(ctx context.Context) error {
+	a, cfg, cancel, done, err := e.run(ctx, "")
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.App, e.Config, e.cancel, e.done = a, cfg, cancel, done
+	e.mu.Unlock()
+	if e.opts.Replicas <= 1 {
+		return nil
+	}
+	if err := waitFor(ctx, done, a.Parts.Lease.Leading, "the first replica to hold the poller lease"); err != nil {
+		cancel()
+		return err
+	}
+	for i := 2; i <= e.opts.Replicas; i++ {
+		_, _, rcancel, rdone, err := e.run(ctx, fmt.Sprintf("e2e-r%d", i))
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.extras = append(e.extras, &replica{cancel: rcancel, done: rdone})
+		e.mu.Unlock()
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	return e.Slack.WaitConnections(wctx, e.opts.Replicas)
+}
+
+// run builds one bot on the Env's fakes and runs it until its cancel, once
+// it is ready. replicaID "" is the first (App).
+func (e *Env) run(ctx context.Context, replicaID string) (*app.App, app.Config, context.CancelFunc, chan error, error) {
 	o := e.opts
 	env := map[string]string{
 		"SLACK_APP_TOKEN": e.Slack.AppToken(), "SLACK_BOT_TOKEN": e.Slack.BotToken(), "SLACK_API_URL": e.Slack.APIURL(),
 		"SOE_URL": e.SOE.SiteURL(), "SOE_API_URL": e.SOE.APIURL(),
-		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(o.Dir, "soebot.db"),
+		"HTTP_ADDR": "127.0.0.1:0", "DB_PATH": filepath.Join(o.Dir, "soebot.db"), "DATABASE_URL": o.DatabaseURL,
 		"TOKEN_KEY":     base64.StdEncoding.EncodeToString([]byte("e2e-test-key-0123456789abcdefghi")),
 		"POLL_INTERVAL": o.PollInterval.String(), "LOG_LEVEL": "debug",
 	}
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, app.Config{}, nil, nil, err
 	}
 	adminLn, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = ln.Close()
-		return err
+		return nil, app.Config{}, nil, nil, err
 	}
 	if !e.SOE.BasicBusiness() {
 		env["SOE_CLIENT_ID"] = e.SOE.ClientID()
 	}
 	env["PUBLIC_URL"] = "http://" + ln.Addr().String()
+	if replicaID != "" {
+		env["PUBLIC_URL"] = e.Config.PublicURL // one public address; any replica serves the link pages
+	}
 	env["ADMIN_ADDR"] = adminLn.Addr().String()
 	for k, v := range o.Env {
 		env[k] = v
@@ -153,37 +200,41 @@ func (e *Env) start(ctx context.Context) error {
 	if err != nil {
 		_ = ln.Close()
 		_ = adminLn.Close()
-		return err
+		return nil, cfg, nil, nil, err
 	}
 	a, err := app.New(ctx, cfg, app.Options{
 		Logger: o.Logger, Listener: ln, AdminListener: adminLn, PingInterval: 2 * time.Second,
-		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst,
+		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst, ReplicaID: replicaID,
 	})
 	if err != nil {
 		_ = ln.Close()
 		_ = adminLn.Close()
-		return err
+		return nil, cfg, nil, nil, err
 	}
 	if o.Prepare != nil {
-		o.Prepare(a)
+		o.Prepare(a) // on every replica: each may get any envelope
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(runCtx) }()
-	e.mu.Lock()
-	e.App, e.Config, e.cancel, e.done = a, cfg, cancel, done
-	e.mu.Unlock()
+	if err := waitFor(ctx, done, a.Ready, "the bot to become ready"); err != nil {
+		cancel()
+		return nil, cfg, nil, nil, err
+	}
+	return a, cfg, cancel, done, nil
+}
 
+// waitFor waits up to 10s for ok, or until the bot stops (done).
+func waitFor(ctx context.Context, done chan error, ok func() bool, what string) error {
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
-	for !a.Ready() {
+	for !ok() {
 		select {
 		case err := <-done:
-			cancel()
-			return fmt.Errorf("bot stopped while starting: %w", err)
+			done <- err
+			return fmt.Errorf("bot stopped while waiting for %s: %w", what, err)
 		case <-wctx.Done():
-			cancel()
-			return fmt.Errorf("bot did not become ready: %w", errors.Join(wctx.Err(), <-done))
+			return fmt.Errorf("waiting for %s: %w", what, wctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -194,14 +245,19 @@ func (e *Env) start(ctx context.Context) error {
 // fakes stay up; Close stops them.
 func (e *Env) Stop() error {
 	e.mu.Lock()
-	cancel, done := e.cancel, e.done
-	e.cancel, e.done = nil, nil
+	cancel, done, extras := e.cancel, e.done, e.extras
+	e.cancel, e.done, e.extras = nil, nil, nil
 	e.mu.Unlock()
-	if cancel == nil {
-		return nil
+	var errs []error
+	for _, r := range extras { // the other replicas first: App takes the poller lease again on Restart
+		r.cancel()
+		errs = append(errs, <-r.done)
 	}
-	cancel()
-	return <-done
+	if cancel != nil {
+		cancel()
+		errs = append(errs, <-done)
+	}
+	return errors.Join(errs...)
 }
 
 // Restart stops the bot and starts a new one on the same database and fakes.

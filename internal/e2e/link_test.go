@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soebot/soebot/internal/app"
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
 	"github.com/soebot/soebot/internal/store"
 	"github.com/soebot/soebot/internal/vault"
@@ -83,7 +84,7 @@ func (e *Env) storedToken(t *testing.T, user, scopeKey string) string {
 	if err := e.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(e.DBPath(), store.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := app.OpenStorage(wait(t), e.opts.DatabaseURL, e.DBPath(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

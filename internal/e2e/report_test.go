@@ -87,7 +87,7 @@ func TestReportOnATag(t *testing.T) {
 	// Cached: the same report again costs no /questions call.
 	calls := e.questionCalls()
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "report kubernetes"), "Report on kubernetes")
-	if got := e.questionCalls(); got != calls {
+	if got := e.questionCalls(); got != calls && replicaMode <= 1 { // the cache is per replica
 		t.Errorf("a cached report cost %d /questions calls", got-calls)
 	}
 }

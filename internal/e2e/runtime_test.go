@@ -58,6 +58,7 @@ func TestHandlerPanicApologisesAndKeepsServing(t *testing.T) {
 }
 
 func TestFullPoolStillAcksAndSaysRetry(t *testing.T) {
+	oneProcess(t, "the worker pool is per replica")
 	release := make(chan struct{})
 	e := bot(t, func(o *Options) {
 		o.Workers = 1

@@ -81,7 +81,7 @@ func TestSearchPagingAndShare(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d search messages shown, want 1", n)
 	}
-	if got := e.searchCalls(); got != calls {
+	if got := e.searchCalls(); got != calls && replicaMode <= 1 { // the page cache is per replica
 		t.Errorf("page 2 of the same SOE page cost %d more /search calls", got-calls)
 	}
 	if _, err := e.Slack.BlockAction(alice, General, &cur, "search_page:prev", "", ""); err != nil {

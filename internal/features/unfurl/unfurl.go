@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/reveal"
-	"github.com/soebot/soebot/internal/ttlcache"
 
 	"github.com/slack-go/slack"
 
@@ -33,10 +32,6 @@ import (
 const (
 	// maxLinks bounds the links of one message we look at.
 	maxLinks = 10
-	// hintEvery is how often a user without a connection may be told that
-	// connecting would show link previews.
-	hintEvery = 24 * time.Hour
-	maxHinted = 10000
 )
 
 // Config is what the feature needs to know about its surroundings.
@@ -66,14 +61,28 @@ type Prompts interface {
 
 // Deps are the services the feature uses. Links nil: no previews.
 // Audience nil: private-team links are never previewed in channels.
+// Hints nil: no connect hints.
 type Deps struct {
 	Slack    Slack
 	Links    Links
 	Prompts  Prompts
 	Audience reveal.Audience
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Hints is who got a connect hint lately, kept HintEvery, cluster-wide
+	// (cluster.Seen), so a person gets one whichever replica sees the link.
+	Hints  Lately
+	Logger *slog.Logger
+	Now    func() time.Time
 }
+
+// Lately is a cluster-wide set of keys seen lately (cluster.Seen).
+type Lately interface {
+	// First records key and reports whether it was not recorded lately.
+	First(ctx context.Context, key string) (bool, error)
+}
+
+// HintEvery is how often a user without a connection may be told that
+// connecting would show link previews (the keep of Deps.Hints).
+const HintEvery = 24 * time.Hour
 
 // Feature is the link preview feature.
 type Feature struct {
@@ -86,7 +95,7 @@ type Feature struct {
 	now     func() time.Time
 	web     *http.Client // the SOE web site, for share-link redirects (no token)
 	site    soelink.Site
-	hints   *ttlcache.Recent
+	hints   Lately
 }
 
 // New builds the feature.
@@ -97,7 +106,7 @@ func New(cfg Config, d Deps) *Feature {
 		d.Logger.Warn("link previews are off: the SOE site URL is not an absolute http(s) URL")
 	}
 	return &Feature{cfg: cfg, slack: d.Slack, links: d.Links, prompts: d.Prompts, aud: d.Audience, log: d.Logger, now: d.Now,
-		site: site, hints: ttlcache.NewRecent(hintEvery, maxHinted), web: &http.Client{
+		site: site, hints: d.Hints, web: &http.Client{
 			Timeout: 3 * time.Second,
 			// Read the redirect of a share link; never follow it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -175,7 +184,7 @@ func (u *Feature) handle(ctx context.Context, env *chat.Envelope) {
 	}
 	// A link still in the composer has no channel to show a hint in; the
 	// hint comes when the message is sent (Slack sends link_shared again).
-	if len(unlinked) > 0 && !ev.inComposer() && u.hints.First(env.TeamID+"/"+ev.User, u.now()) {
+	if len(unlinked) > 0 && !ev.inComposer() && u.firstHint(ctx, env.TeamID+"/"+ev.User) {
 		scope := unlinked[0]
 		if slices.ContainsFunc(unlinked, func(s soe.Scope) bool { return !s.IsTeam() }) {
 			scope = soe.MainSite()
@@ -285,4 +294,16 @@ func (u *Feature) hint(ctx context.Context, env *chat.Envelope, ev linkSharedEve
 	if err := u.slack.PostEphemeral(ctx, ev.Channel, ev.User, m); err != nil {
 		u.log.InfoContext(ctx, "link_shared: could not show the connect hint", "channel", ev.Channel, "err", err)
 	}
+}
+
+// firstHint reports whether key gets a connect hint now (none lately).
+func (u *Feature) firstHint(ctx context.Context, key string) bool {
+	if u.hints == nil {
+		return false
+	}
+	first, err := u.hints.First(ctx, key)
+	if err != nil {
+		u.log.WarnContext(ctx, "unfurl: cannot tell whether a hint was given lately", "err", err)
+	}
+	return first
 }

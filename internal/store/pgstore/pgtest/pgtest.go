@@ -42,31 +42,47 @@ type Cluster struct {
 // Start returns a running cluster for t, stopped and removed when t ends.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	c, stop, err := StartShared()
+	if err != nil {
+		unavailable(t, err)
+	}
+	t.Cleanup(stop)
+	return c
+}
+
+// StartShared starts a cluster for a whole test binary (from TestMain; each
+// test takes a database of its own with NewDatabase); stop removes it. Its
+// error says why PostgreSQL cannot start; see Required.
+func StartShared() (c *Cluster, stop func(), err error) {
 	if raw := os.Getenv("SOEBOT_TEST_DATABASE_URL"); raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil {
-			t.Fatalf("SOEBOT_TEST_DATABASE_URL: cannot parse it")
+			return nil, nil, errors.New("SOEBOT_TEST_DATABASE_URL: cannot parse it")
 		}
-		return &Cluster{admin: u}
+		return &Cluster{admin: u}, func() {}, nil
 	}
 	bin, err := findBinaries()
 	if err != nil {
-		unavailable(t, err)
+		return nil, nil, err
 	}
-	srv, err := newServer(t, bin)
+	srv, err := newServer(bin)
 	if err != nil {
-		unavailable(t, err)
+		return nil, nil, err
 	}
-	t.Cleanup(srv.remove)
 	if err := srv.start(); err != nil {
-		unavailable(t, err)
+		srv.remove()
+		return nil, nil, err
 	}
-	return &Cluster{admin: srv.url("postgres"), local: srv}
+	return &Cluster{admin: srv.url("postgres"), local: srv}, srv.remove, nil
 }
+
+// Required reports whether PostgreSQL must be there (SOEBOT_REQUIRE_POSTGRES=1,
+// set by .ci/run): then a cluster that cannot start fails the tests.
+func Required() bool { return os.Getenv("SOEBOT_REQUIRE_POSTGRES") == "1" }
 
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv("SOEBOT_REQUIRE_POSTGRES") == "1" {
+	if Required() {
 		t.Fatalf("PostgreSQL is required here (SOEBOT_REQUIRE_POSTGRES=1) but cannot start: %v", err)
 	}
 	t.Skipf("skipping the PostgreSQL tests: %v (install PostgreSQL or set SOEBOT_TEST_DATABASE_URL)", err)
@@ -161,16 +177,17 @@ func isFile(p string) bool {
 
 // server is a postgres process this package runs.
 type server struct {
-	t    testing.TB
 	bin  binaries
 	dir  string // data directory's parent (also the socket directory)
 	port int
 	cred *syscall.Credential // nil unless running as root
 	cmd  *exec.Cmd
 	exit chan error
+	// killed is how the server ended when it had to be killed at stop.
+	killed error
 }
 
-func newServer(t testing.TB, bin binaries) (*server, error) {
+func newServer(bin binaries) (*server, error) {
 	cred, err := unprivileged()
 	if err != nil {
 		return nil, err
@@ -181,7 +198,7 @@ func newServer(t testing.TB, bin binaries) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{t: t, bin: bin, dir: dir, cred: cred}
+	s := &server{bin: bin, dir: dir, cred: cred}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			_ = os.RemoveAll(dir)
@@ -296,7 +313,7 @@ func (s *server) stop() error {
 		_ = err // a fast shutdown exits non-zero; nothing to report
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
-		s.t.Logf("postgres did not stop within 30s; killed: %v", <-s.exit)
+		s.killed = <-s.exit // it did not stop within 30s
 	}
 	s.cmd = nil
 	return nil
