@@ -36,6 +36,7 @@ type featureConfig struct {
 func (a *App) newAsk(who *people.Directory) {
 	a.ask = ask.New(ask.Config{Command: a.fc.Command, SOETimeout: a.fc.SOETimeout}, ask.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Links: a.links, People: who, Audience: a.aud, Sealer: a.keys,
+		Drafts: cluster.NewStash(a.db, "ask-draft/", ask.DraftsKeep, a.opts.Now),
 		Logger: a.log.With("component", "ask"), Now: a.opts.Now,
 	})
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -110,9 +111,14 @@ func RunSweeper(ctx context.Context, db store.Store) {
 	}
 }
 
+// parseUnix reads an entry's expiry: decimal Unix seconds, alone (Seen) or
+// before a newline and the entry's text (Stash).
 func parseUnix(v []byte) (time.Time, bool) {
 	if v == nil {
 		return time.Time{}, false
+	}
+	if i := bytes.IndexByte(v, '\n'); i >= 0 {
+		v = v[:i]
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {

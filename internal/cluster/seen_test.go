@@ -48,3 +48,45 @@ func TestSeenAcrossReplicasAndSets(t *testing.T) {
 		})
 	}
 }
+
+// What one replica stashes another reads until it expires; Delete forgets
+// it; the sweeper drops expired texts and keeps live ones.
+func TestStashAcrossReplicas(t *testing.T) {
+	for name, open := range engines() {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := context.Background()
+			now := time.Unix(1_800_000_000, 0)
+			clock := func() time.Time { return now }
+			a := cluster.NewStash(db, "draft/", time.Minute, clock)
+			b := cluster.NewStash(db, "draft/", time.Minute, clock)
+			for _, k := range []string{"x", "y", "z"} {
+				if err := a.Put(ctx, k, "text of "+k+"\nwith a second line"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v, ok, err := b.Get(ctx, "x"); !ok || err != nil || v != "text of x\nwith a second line" {
+				t.Fatalf("Get on the other replica = %q, %v, %v", v, ok, err)
+			}
+			if err := b.Delete(ctx, "y"); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, _ := a.Get(ctx, "y"); ok {
+				t.Fatal("y not deleted")
+			}
+			now = now.Add(2 * time.Minute)
+			if _, ok, _ := a.Get(ctx, "x"); ok {
+				t.Fatal("x did not expire")
+			}
+			if err := a.Put(ctx, "w", "fresh"); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := cluster.SweepSeen(ctx, db, now); err != nil || n != 2 {
+				t.Fatalf("SweepSeen = %d, %v; want 2 (x, z)", n, err)
+			}
+			if v, ok, _ := b.Get(ctx, "w"); !ok || v != "fresh" {
+				t.Fatal("the sweeper dropped a live text")
+			}
+		})
+	}
+}

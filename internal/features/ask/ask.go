@@ -7,6 +7,7 @@
 package ask
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -110,6 +111,9 @@ type Deps struct {
 	People People
 	// Audience nil: a private team's question is shared only after asking.
 	Audience reveal.Audience
+	// Drafts keep the ends of long prefilled bodies (cluster.Stash, so a
+	// form opened on one replica can be submitted to another); nil: memory.
+	Drafts Drafts
 	// Sealer seals the value of the buttons that ask a reply's author to
 	// post it (the bot's *vault.Keyring), so nobody can forge one; nil: no
 	// such buttons are sent.
@@ -139,7 +143,7 @@ type Feature struct {
 
 	names    *ttlcache.Cache[string, string]           // Slack user id -> display name
 	tagHints *ttlcache.Cache[string, []soe.TagSummary] // (scope, SOE user, query) -> tags
-	tails    *askDrafts
+	tails    Drafts
 	// similar questions: the last keystroke of a burst searches (typing),
 	// results are cached briefly per (scope, SOE user, query).
 	typing      *debouncer
@@ -162,7 +166,7 @@ func New(cfg Config, d Deps) *Feature {
 		cfg: cfg, r: d.Router, slack: d.Slack, links: d.Links, people: d.People, aud: d.Audience, sealer: d.Sealer, log: d.Logger, now: d.Now,
 		names:    ttlcache.New[string, string](10*time.Minute, 5000, d.Now),
 		tagHints: ttlcache.New[string, []soe.TagSummary](30*time.Second, 2000, d.Now),
-		tails:    newAskDrafts(2*time.Hour, 500, d.Now),
+		tails:    cmp.Or[Drafts](d.Drafts, newMemDrafts(DraftsKeep, 500, d.Now)),
 		settle:   300 * time.Millisecond,
 
 		typing: newDebouncer(), debounce: similarDebounce,
@@ -320,7 +324,7 @@ func (a *Feature) open(ctx context.Context, env *chat.Envelope, trigger string, 
 	}
 	d.Scope = initial
 	meta := askMeta{Channel: o.channel, Response: o.responseURL, Scopes: scopes}
-	a.keepTail(&d, &meta)
+	a.keepTail(ctx, &d, &meta)
 	f := askForm{Draft: d, Meta: meta}
 	v, err := a.slack.OpenView(ctx, trigger, formView(f))
 	if err != nil {
@@ -343,16 +347,21 @@ func (a *Feature) openFailed(ctx context.Context, env *chat.Envelope, err error)
 
 // keepTail cuts a body longer than the text box can hold: the box keeps its
 // start and the rest waits, under a draft key, to be added when posting.
-func (a *Feature) keepTail(d *askDraft, meta *askMeta) {
+func (a *Feature) keepTail(ctx context.Context, d *askDraft, meta *askMeta) {
 	if d.Body == "" {
 		return
 	}
 	box, tail := splitBody(d.Body, askBoxBudget)
-	if tail != "" {
-		d.Body = box
-		meta.Draft, meta.Tail = newDraftKey(), len([]rune(tail))
-		a.tails.Put(meta.Draft, tail)
+	if tail == "" {
+		return
 	}
+	d.Body = box // whatever happens next: Slack refuses a longer text box
+	key := newDraftKey()
+	if err := a.tails.Put(ctx, key, tail); err != nil {
+		a.log.WarnContext(ctx, "ask: cannot keep the end of a long message; the form shows its start", "err", err)
+		return
+	}
+	meta.Draft, meta.Tail = key, len([]rune(tail))
 }
 
 func newDraftKey() string {
@@ -442,7 +451,7 @@ func (a *Feature) openLoading(ctx context.Context, env *chat.Envelope, loading f
 // fill replaces the loading view v with the form f (keeping a long body's
 // tail in the metadata), then looks up similar questions for its title.
 func (a *Feature) fill(ctx context.Context, env *chat.Envelope, v *slack.View, f askForm) {
-	a.keepTail(&f.Draft, &f.Meta)
+	a.keepTail(ctx, &f.Draft, &f.Meta)
 	filled, err := a.slack.UpdateView(ctx, v.ID, v.Hash, formView(f))
 	if err != nil {
 		a.log.WarnContext(ctx, "ask: filling the form failed", "user", env.UserID, "err", err)

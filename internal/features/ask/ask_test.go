@@ -1,6 +1,7 @@
 package ask
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/soebot/soebot/internal/chat"
 	goldenpkg "github.com/soebot/soebot/internal/golden"
 	"github.com/soebot/soebot/internal/soe"
 )
@@ -147,9 +149,6 @@ func askState(title, body string, tags []string, where string, notify bool) map[
 }
 
 func TestParseSubmission(t *testing.T) {
-	now := time.Now()
-	tails := newAskDrafts(time.Hour, 10, func() time.Time { return now })
-	tails.Put("kept", strings.Repeat("x", 100))
 	main := askMeta{Scopes: []string{"main"}}
 	teams := askMeta{Scopes: []string{"main", "team:platform"}}
 	good := "How do I roll back a Helm release?"
@@ -179,16 +178,14 @@ func TestParseSubmission(t *testing.T) {
 			problems: []string{askBlockTags}, contains: "longer than 35"},
 		{name: "scope not offered", meta: teams, state: askState(good, "b", []string{"go"}, "team:security", false),
 			problems: []string{askBlockWhere}},
-		{name: "body too long with tail", meta: askMeta{Scopes: []string{"main"}, Draft: "kept"}, state: askState(good, strings.Repeat("b", 29950), []string{"go"}, "", false),
+		{name: "body too long with tail", meta: askMeta{Scopes: []string{"main"}, Draft: "kept", Tail: 100}, state: askState(good, strings.Repeat("b", 29950), []string{"go"}, "", false),
 			problems: []string{askBlockBody}, contains: "30000"},
-		{name: "tail lost", meta: askMeta{Scopes: []string{"main"}, Draft: "gone"}, state: askState(good, "b", []string{"go"}, "", false),
-			problems: []string{askBlockBody}, contains: "no longer available"},
-		{name: "empty box but tail", meta: askMeta{Scopes: []string{"main"}, Draft: "kept"}, state: askState(good, "", []string{"go"}, "", false),
+		{name: "empty box but tail", meta: askMeta{Scopes: []string{"main"}, Draft: "kept", Tail: 100}, state: askState(good, "", []string{"go"}, "", false),
 			want: askDraft{Title: good, Tags: []string{"go"}, Scope: "main"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, _, problems := parseSubmission(submission(tt.meta, tt.state), tails)
+			d, _, problems := parseSubmission(submission(tt.meta, tt.state))
 			var keys []string
 			for k := range problems {
 				keys = append(keys, k)
@@ -267,28 +264,43 @@ func TestSplitBody(t *testing.T) {
 	}
 }
 
-func TestAskDraftsBoundedAndExpiring(t *testing.T) {
-	now := time.Unix(1000, 0)
-	d := newAskDrafts(time.Minute, 2, func() time.Time { return now })
-	d.Put("a", "1")
-	now = now.Add(time.Second)
-	d.Put("b", "2")
-	now = now.Add(time.Second)
-	d.Put("c", "3") // evicts the oldest (a)
-	if _, ok := d.Get("a"); ok {
-		t.Error("a was not evicted")
+// A submission whose server-side end is gone (its form was open longer than
+// drafts are kept) puts the form back saying so, and posts nothing.
+func TestSubmitWithLostTailPutsFormBack(t *testing.T) {
+	sl := &viewSlack{}
+	a := New(Config{}, Deps{Slack: sl})
+	p := &posting{env: &chat.Envelope{UserID: "U1"}, viewID: "V1", meta: askMeta{Scopes: []string{"main"}, Draft: "gone", Tail: 100},
+		d: askDraft{Title: "How do I roll back a Helm release?", Body: "b"}}
+	if a.loadTail(context.Background(), p) {
+		t.Fatal("a lost tail was not noticed")
 	}
-	if v, ok := d.Get("b"); !ok || v != "2" {
-		t.Error("b lost")
+	if len(sl.updates) != 1 || !strings.Contains(flatten(sl.updates[0]), "no longer available") {
+		t.Fatalf("form put back = %d updates: %v", len(sl.updates), sl.updates)
 	}
-	now = now.Add(2 * time.Minute)
-	if _, ok := d.Get("c"); ok {
-		t.Error("c did not expire")
+	// A tail that is there is added to the body.
+	if err := a.tails.Put(context.Background(), "kept", " and the end"); err != nil {
+		t.Fatal(err)
 	}
-	d.Delete("b")
-	if _, ok := d.Get("b"); ok {
-		t.Error("b not deleted")
+	p.meta.Draft = "kept"
+	if !a.loadTail(context.Background(), p) || a.body(p) != "b and the end" {
+		t.Fatalf("body = %q", a.body(p))
 	}
+}
+
+// viewSlack records views.update (the rest of Slack is not used).
+type viewSlack struct {
+	Slack
+	updates []slack.ModalViewRequest
+}
+
+func (s *viewSlack) UpdateView(_ context.Context, _, _ string, v slack.ModalViewRequest) (*slack.View, error) {
+	s.updates = append(s.updates, v)
+	return &slack.View{}, nil
+}
+
+func flatten(v slack.ModalViewRequest) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func TestAskMetaFitsPrivateMetadata(t *testing.T) {

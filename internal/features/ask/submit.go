@@ -26,7 +26,7 @@ import (
 // are shown next to their fields and nothing is posted; otherwise the modal
 // turns into "Posting your question…" and submit (after the ack) posts.
 func (a *Feature) ack(_ context.Context, env *chat.Envelope) any {
-	d, meta, problems := parseSubmission(&env.Interaction.View, a.tails)
+	d, meta, problems := parseSubmission(&env.Interaction.View)
 	if len(problems) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(problems)
 	}
@@ -40,13 +40,16 @@ func (a *Feature) ack(_ context.Context, env *chat.Envelope) any {
 func (a *Feature) submit(ctx context.Context, env *chat.Envelope) {
 	start := time.Now()
 	view := &env.Interaction.View
-	d, meta, problems := parseSubmission(view, a.tails)
+	d, meta, problems := parseSubmission(view)
 	if len(problems) > 0 {
 		return // ack showed them
 	}
 	scope, _ := soe.ParseScopeKey(d.Scope) // validated by parseSubmission
 	p := &posting{env: env, replyEnv: a.originEnv(env, meta), viewID: view.ID, d: d, meta: meta, scope: scope, start: start,
 		replies: replyChoicesFromView(view)}
+	if !a.loadTail(ctx, p) {
+		return
+	}
 	if meta.Thread != "" && !a.threadStillThere(ctx, p) {
 		return
 	}
@@ -73,17 +76,32 @@ type posting struct {
 	// Saving a thread: the choices of the form, and the thread as it is now.
 	replies []replyChoice
 	thread  *thread
+	tail    string // the end of the body kept server-side (meta.Draft)
+}
+
+// loadTail reads the end of the body kept server-side, if any; when it is
+// gone the form comes back saying so, nothing posted.
+func (a *Feature) loadTail(ctx context.Context, p *posting) bool {
+	if p.meta.Draft == "" {
+		return true
+	}
+	tail, ok, err := a.tails.Get(ctx, p.meta.Draft)
+	switch {
+	case err != nil:
+		a.log.WarnContext(ctx, "ask: reading the end of the body failed", "err", err)
+		a.showForm(ctx, p, ":warning: I could not read the end of your message just now, so I posted nothing. Please press *Post question* again in a moment.", nil)
+		return false
+	case !ok:
+		p.meta.Draft, p.meta.Tail = "", 0
+		a.showForm(ctx, p, ":warning: "+lostTail, map[string][]string{"body": {lostTail}})
+		return false
+	}
+	p.tail = tail
+	return true
 }
 
 // body is the whole body: the text box and the end kept server-side.
-func (a *Feature) body(p *posting) string {
-	body := p.d.Body
-	if p.meta.Draft != "" {
-		tail, _ := a.tails.Get(p.meta.Draft)
-		body += tail
-	}
-	return body
-}
+func (a *Feature) body(p *posting) string { return p.d.Body + p.tail }
 
 // showForm puts the form back, with the user's values and the error; when
 // the modal is gone (closed by the user) it sends them their text.
@@ -174,7 +192,9 @@ func (a *Feature) recordWrite(ctx context.Context, link *linking.Link, err error
 // confirms where the user started.
 func (a *Feature) posted(ctx context.Context, p *posting, c *soe.Client, link *linking.Link, q *soe.Question) {
 	if p.meta.Draft != "" {
-		a.tails.Delete(p.meta.Draft)
+		if err := a.tails.Delete(ctx, p.meta.Draft); err != nil {
+			a.log.InfoContext(ctx, "ask: could not forget the end of the body; it expires", "err", err)
+		}
 	}
 	a.settleSince(ctx, p.start)
 	if _, err := a.slack.UpdateView(ctx, p.viewID, "", postedView(p.scope, q, p.meta)); err != nil {

@@ -1,17 +1,18 @@
 package ask
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/router"
+	"github.com/soebot/soebot/internal/ttlcache"
 
 	"github.com/slack-go/slack"
 
@@ -50,7 +51,7 @@ const (
 	askMaxBody  = soe.MaxBodyLength  // 30000
 	askMaxTags  = soe.MaxTags        // 5
 	// askMaxBox is Slack's cap on a plain_text_input (max_length ≤ 3000). A
-	// longer prefilled body keeps its end server-side (see askDrafts).
+	// longer prefilled body keeps its end server-side (see Drafts).
 	askMaxBox = 3000
 	// askBoxBudget is how much of a prefilled body goes into the box, in
 	// UTF-16 code units (how Slack counts), leaving room for edits.
@@ -293,9 +294,10 @@ func postedView(scope soe.Scope, q *soe.Question, meta askMeta) slack.ModalViewR
 }
 
 // parseSubmission reads the submitted view: the draft, the metadata and the
-// problems to show inline (block id → message). It does no I/O; tails is
-// consulted (memory only) for the server-side end of the body.
-func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[string]string) {
+// problems to show inline (block id → message). It does no I/O: the
+// server-side end of the body counts by its length (meta.Tail); whether it
+// is still there is checked after the ack (Feature.loadTail).
+func parseSubmission(v *slack.View) (askDraft, askMeta, map[string]string) {
 	meta, _ := decodeAskMeta(v.PrivateMetadata)
 	var values map[string]map[string]slack.BlockAction
 	if v.State != nil {
@@ -306,7 +308,7 @@ func parseSubmission(v *slack.View, tails *askDrafts) (askDraft, askMeta, map[st
 	if p := titleProblem(d.Title); p != "" {
 		problems[askBlockTitle] = p
 	}
-	if p := bodyProblem(d.Body, meta, tails); p != "" {
+	if p := bodyProblem(d.Body, meta); p != "" {
 		problems[askBlockBody] = p
 	}
 	if p := tagsProblem(d.Tags); p != "" {
@@ -373,17 +375,12 @@ func titleProblem(title string) string {
 	return ""
 }
 
-// bodyProblem checks the body with its server-side end (meta.Draft), which
-// must still be there.
-func bodyProblem(body string, meta askMeta, tails *askDrafts) string {
-	problem := ""
+// bodyProblem checks the body with its server-side end (meta.Tail
+// characters under meta.Draft).
+func bodyProblem(body string, meta askMeta) string {
 	tailLen := 0
 	if meta.Draft != "" {
-		tail, ok := tails.Get(meta.Draft)
-		if !ok {
-			problem = "The end of the original message is no longer available (I was restarted). Paste what you need into the body, or run the shortcut again."
-		}
-		tailLen = utf8.RuneCountInString(tail)
+		tailLen = meta.Tail
 	}
 	switch n := utf8.RuneCountInString(body) + tailLen; {
 	case strings.TrimSpace(body) == "" && tailLen == 0:
@@ -391,8 +388,12 @@ func bodyProblem(body string, meta askMeta, tails *askDrafts) string {
 	case n > askMaxBody:
 		return fmt.Sprintf("The body can have at most %d characters (it has %d).", askMaxBody, n)
 	}
-	return problem
+	return ""
 }
+
+// lostTail is said when the end kept server-side is gone (its form was open
+// longer than the drafts are kept).
+const lostTail = "The end of the original message is no longer available (the form was open too long). Paste what you need into the body, or run the shortcut again."
 
 func tagsProblem(tags []string) string {
 	switch {
@@ -454,70 +455,30 @@ func splitBody(s string, budget int) (box, tail string) {
 	return s[:cut], s[cut:]
 }
 
-// askDrafts keeps the ends of long prefilled bodies (beyond the text box)
-// by key, bounded and expiring. Losing one (restart, expiry) is reported to
-// the user inline, never silently.
-type askDrafts struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	max int
-	now func() time.Time
-	m   map[string]askTail
+// DraftsKeep is how long the end of a long prefilled body is kept for its
+// form (the keep of Deps.Drafts).
+const DraftsKeep = 2 * time.Hour
+
+// Drafts keep the ends of long prefilled bodies (beyond the text box) until
+// the form is submitted, by draft key, on any replica (cluster.Stash).
+type Drafts interface {
+	Put(ctx context.Context, key, text string) error
+	Get(ctx context.Context, key string) (string, bool, error)
+	Delete(ctx context.Context, key string) error
 }
 
-type askTail struct {
-	text    string
-	expires time.Time
+// memDrafts are Drafts in this process's memory (a Feature without Deps.Drafts).
+type memDrafts struct {
+	c *ttlcache.Cache[string, string]
 }
 
-func newAskDrafts(ttl time.Duration, limit int, now func() time.Time) *askDrafts {
-	return &askDrafts{ttl: ttl, max: limit, now: now, m: map[string]askTail{}}
+func newMemDrafts(ttl time.Duration, limit int, now func() time.Time) memDrafts {
+	return memDrafts{ttlcache.New[string, string](ttl, limit, now)}
 }
 
-// Put stores text under key.
-func (d *askDrafts) Put(key, text string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := d.now()
-	if len(d.m) >= d.max {
-		var oldestKey string
-		var oldest time.Time
-		for k, t := range d.m {
-			if !now.Before(t.expires) {
-				delete(d.m, k)
-				continue
-			}
-			if oldestKey == "" || t.expires.Before(oldest) {
-				oldestKey, oldest = k, t.expires
-			}
-		}
-		if len(d.m) >= d.max {
-			delete(d.m, oldestKey)
-		}
-	}
-	d.m[key] = askTail{text: text, expires: now.Add(d.ttl)}
-}
-
-// Get returns the text under key (and keeps it alive).
-func (d *askDrafts) Get(key string) (string, bool) {
-	if d == nil {
-		return "", false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.m[key]
-	if !ok || !d.now().Before(t.expires) {
-		delete(d.m, key)
-		return "", false
-	}
-	t.expires = d.now().Add(d.ttl)
-	d.m[key] = t
-	return t.text, true
-}
-
-// Delete forgets key.
-func (d *askDrafts) Delete(key string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.m, key)
+func (d memDrafts) Put(_ context.Context, key, text string) error { d.c.Put(key, text); return nil }
+func (d memDrafts) Delete(_ context.Context, key string) error    { d.c.Delete(key); return nil }
+func (d memDrafts) Get(_ context.Context, key string) (string, bool, error) {
+	text, ok := d.c.Get(key)
+	return text, ok, nil
 }
