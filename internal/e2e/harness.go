@@ -49,6 +49,9 @@ type Options struct {
 	// is the first, which holds the poller lease.
 	DatabaseURL string
 	Replicas    int
+	// Clock, when set, is the clock of the bot and of the fakes it starts
+	// (NewClock; tests move it with Advance). Nil: the wall clock.
+	Clock *Clock
 }
 
 // Env is one running bot with its fakes.
@@ -102,8 +105,8 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	e := &Env{opts: o, Slack: o.Slack, SOE: o.SOE}
 	if e.Slack == nil {
 		e.owned = true
-		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake")})
-		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true, BasicBusiness: o.BasicBusiness})
+		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake"), Now: o.now()})
+		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true, BasicBusiness: o.BasicBusiness, Now: o.now()})
 		seedSlack(e.Slack, e.SOE)
 	}
 	if err := e.start(ctx); err != nil {
@@ -205,6 +208,7 @@ func (e *Env) run(ctx context.Context, replicaID string) (*app.App, app.Config, 
 	a, err := app.New(ctx, cfg, app.Options{
 		Logger: o.Logger, Listener: ln, AdminListener: adminLn, PingInterval: 2 * time.Second,
 		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst, ReplicaID: replicaID,
+		Now: o.now(),
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -650,3 +650,6 @@ func (t *throttle) retryAfter(now time.Time) string {
 	}
 	return itoa(max(1, ceilSecs(time.Duration((1-t.burst)/burstPerSec*float64(time.Second)))))
 }
+
+// Now is the fake's clock (Options.Now).
+func (s *Server) Now() time.Time { return s.opts.Now() }
