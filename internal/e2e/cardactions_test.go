@@ -232,3 +232,27 @@ func TestCardActionsSlackRefusingTheUpdateIsNotRetried(t *testing.T) {
 		t.Fatalf("edits = %d, want 1", m.Edits)
 	}
 }
+
+// A search result shared in the channel carries the same buttons.
+func TestCardActionsOnASharedSearchResult(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	main := soe.MainSite()
+	qid := e.SOE.AddQuestion(main, e.soeUser("judy"), "How do we rotate zebrafish staging certificates?", "By hand today.", "tls")
+	e.sees(t, e.slash(t, alice, General, "search zebrafish"), "zebrafish", "Share")
+	cur := e.ephemeral(t, alice, "zebrafish")
+	if _, err := e.Slack.BlockAction(alice, General, &cur, "search_share:0", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := e.Slack.WaitMessage(wait(t), General, "Shared by")
+	if err != nil || !strings.Contains(shared.Flat(), "Upvote (score 0)") {
+		t.Fatalf("shared card = %v\n%s", err, shared.Flat())
+	}
+	e.sees(t, e.clickCard(t, alice, General, shared.TS, "card_upvote"), "You upvoted", "score is now 1")
+	if q, _ := e.SOE.QuestionByID(main, qid); q.Score != 1 {
+		t.Fatalf("score = %d", q.Score)
+	}
+	if _, err := e.Slack.WaitMessage(wait(t), General, "Upvote (score 1)"); err != nil {
+		t.Fatalf("shared card not refreshed: %v", err)
+	}
+}

@@ -148,3 +148,13 @@ func rowState(ab *slack.ActionBlock) State {
 	}
 	return st
 }
+
+// RowFor is the row of buttons of a fetched card (a question or an
+// answer; ok is false for articles).
+func RowFor(p *Card) (*slack.ActionBlock, bool) {
+	if p == nil || p.Post.QuestionID <= 0 {
+		return nil, false
+	}
+	score := p.Score
+	return ActionRow(p.Post, State{Score: &score, Accepted: p.Post.IsAnswer() && p.Accepted}), true
+}
