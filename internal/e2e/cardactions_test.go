@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,7 +205,7 @@ func TestCardActionsPrivateTeamCardActsInTheTeam(t *testing.T) {
 	}
 	found := false
 	for _, r := range e.SOE.Requests() {
-		found = found || (r.Method == "POST" && strings.HasSuffix(r.Path, "/teams/platform/questions/"+strconv.Itoa(qid)+"/upvote"))
+		found = found || (r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/teams/platform/questions/"+strconv.Itoa(qid)+"/upvote"))
 	}
 	if !found {
 		t.Fatal("the upvote did not go to the team")
