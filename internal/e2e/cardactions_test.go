@@ -18,7 +18,7 @@ import (
 // not, with SOE's refusals and the card refreshed in place.
 
 // postedCard subscribes General to tag as alice and makes the poller post
-// one card: a new question by judy (answer "" ) or, when answer is set, an
+// one card: a new question by judy (answer empty) or, when answer is set, an
 // answer by erin to judy's question. It returns the card and the ids.
 func (e *Env) postedCard(t *testing.T, scope soe.Scope, channel, tag, answer string) (card slackfake.Message, qid, aid int) {
 	t.Helper()
@@ -45,7 +45,7 @@ func (e *Env) postedCard(t *testing.T, scope soe.Scope, channel, tag, answer str
 	return cs[0], qid, aid
 }
 
-// click clicks the button whose action id starts with prefix on the card's
+// clickCard clicks the button whose action id starts with prefix on the card's
 // current version.
 func (e *Env) clickCard(t *testing.T, user, channel, ts, prefix string) *slackfake.Sent {
 	t.Helper()
