@@ -257,3 +257,30 @@ func TestCardActionsOnASharedSearchResult(t *testing.T) {
 		t.Fatalf("shared card not refreshed: %v", err)
 	}
 }
+
+// On Stack Overflow for Teams Basic/Business the same buttons act in the
+// team; a token SOE no longer accepts gets Reconnect, and the click is
+// carried out after the new token is pasted.
+func TestCardActionsBasicBusinessAndRevokedToken(t *testing.T) {
+	e := bbBot(t)
+	e.linkPAT(t, "alice", true)
+	dave, pat := e.linkPAT(t, "dave", true)
+	card, qid, aid := e.postedCard(t, soe.MainSite(), General, "go", "Use the `toolchain` directive in go.mod.")
+	e.sees(t, e.clickCard(t, dave, General, card.TS, "card_upvote"), "You upvoted", "score is now 1")
+	if got := e.SOE.AnswerScore(soe.MainSite(), aid); got != 1 {
+		t.Fatalf("answer score = %d", got)
+	}
+
+	e.SOE.RevokeToken(pat)
+	click := e.clickCard(t, dave, General, card.TS, "card_bookmark")
+	prompt := e.sees(t, click, "Reconnect", "I will finish your command once you are connected")
+	if status, body := e.pastePAT(t, buttonURL(t, prompt, "Reconnect"), e.SOE.MintPAT(e.soeUser("dave"), true), true); status != http.StatusOK {
+		t.Fatalf("reconnect: %d\n%s", status, body)
+	}
+	if _, err := e.Slack.WaitResponse(wait(t), click.ResponseURL, "You bookmarked"); err != nil {
+		t.Fatalf("not replayed after reconnecting: %v%s", err, dump(e.Slack.Responses(click.ResponseURL)))
+	}
+	if !e.SOE.Bookmarked(soe.MainSite(), qid, e.soeUser("dave")) {
+		t.Fatal("not bookmarked")
+	}
+}

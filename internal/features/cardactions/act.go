@@ -39,6 +39,9 @@ func (f *Feature) act(ctx context.Context, env *chat.Envelope, j job, card *slac
 		case errors.Is(err, soe.ErrWriteAccess):
 			f.readOnly(ctx, env, ref.Scope, resume)
 			return nil
+		case errors.Is(err, soe.ErrUnauthorized):
+			f.reconnect(ctx, env, l, resume)
+			return nil
 		case err != nil:
 			if m, ok := f.refusal(ctx, c, l, j, err); ok {
 				f.r.Reply(ctx, env, m)
@@ -56,6 +59,18 @@ func (f *Feature) act(ctx context.Context, env *chat.Envelope, j job, card *slac
 // (the click is replayed after).
 func (f *Feature) readOnly(ctx context.Context, env *chat.Envelope, scope soe.Scope, resume *linking.Resume) {
 	f.r.Reply(ctx, env, f.r.LinkPrompt(ctx, env.TeamID, env.UserID, scope, resume, true, ReadOnlyIntro))
+}
+
+// reconnect marks a token SOE no longer accepts and shows Reconnect; the
+// click is replayed after (the router's own handling would lose it: a
+// click is no slash command).
+func (f *Feature) reconnect(ctx context.Context, env *chat.Envelope, l *linking.Link, resume *linking.Resume) {
+	if f.links != nil {
+		if err := f.links.Invalidate(ctx, l.TeamID, l.UserID, l.Scope, "Stack Overflow refused the token"); err != nil {
+			f.log.WarnContext(ctx, "cardactions: could not invalidate link", "err", err)
+		}
+	}
+	f.r.Reply(ctx, env, f.r.LinkPrompt(ctx, env.TeamID, env.UserID, l.Scope, resume, true, ""))
 }
 
 // call is the one SOE write of j (never retried).

@@ -59,9 +59,11 @@ type Slack interface {
 	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
 }
 
-// Links learns what a write said about a link's access (linking.Service).
+// Links learns what a write said about a link's access, and marks a link
+// SOE no longer accepts (linking.Service).
 type Links interface {
 	RecordWrite(ctx context.Context, teamID, userID string, scope soe.Scope, ok bool) error
+	Invalidate(ctx context.Context, teamID, userID string, scope soe.Scope, reason string) error
 }
 
 // Sealer encrypts and authenticates small values (*vault.Keyring).
