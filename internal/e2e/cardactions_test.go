@@ -104,8 +104,17 @@ func TestCardActionsOnAQuestionCard(t *testing.T) {
 	if q, _ := e.SOE.QuestionByID(main, qid); q.Score != 1 {
 		t.Fatalf("score = %d, want 1", q.Score)
 	}
-	if _, err := e.Slack.WaitMessage(wait(t), General, "Upvote (score 1)"); err != nil {
+	refreshed, err := e.Slack.WaitMessage(wait(t), General, "Upvote (score 1)")
+	if err != nil {
 		t.Fatalf("card not refreshed: %v%s", err, dump(e.cards(General)))
+	}
+	for _, keep := range []string{"Which Go linter settings", "Asked by", "Answer on Stack Overflow", "Bookmark"} {
+		if !strings.Contains(refreshed.Flat(), keep) {
+			t.Errorf("the refreshed card lost %q:\n%s", keep, refreshed.Flat())
+		}
+	}
+	if refreshed.MetadataType != "soe_event" || refreshed.Text != card.Text {
+		t.Errorf("the refreshed card lost its metadata or text: %q %q", refreshed.MetadataType, refreshed.Text)
 	}
 
 	// Again: SOE counts one vote per person.
