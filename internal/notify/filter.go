@@ -322,3 +322,33 @@ func (s *Service) auditOf(ctx context.Context, subs []Subscription) ([]AuditEntr
 	}
 	return out, nil
 }
+
+// UnsubscribeCommunity removes the channel's subscriptions that follow a
+// community whose name is (match). It returns how many it removed.
+func (s *Service) UnsubscribeCommunity(ctx context.Context, teamID, channelID string, match func(name string) bool) (int, error) {
+	if err := checkIDs(teamID, channelID); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		n = 0
+		subs, err := channelSubsTx(tx, teamID, channelID)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			if sub.Community == nil || !match(sub.Community.Name) {
+				continue
+			}
+			if err := deleteSubTx(tx, sub); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("notify: unsubscribe community: %w", err)
+	}
+	return n, nil
+}
