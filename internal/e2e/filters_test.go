@@ -60,8 +60,8 @@ func TestFiltersExcludeAndRequireTags(t *testing.T) {
 
 	// The listing shows each subscription in the grammar, to copy back,
 	// with owners, mode, last delivery and last error.
-	e.sees(t, e.slash(t, alice, General, "subscriptions"), "`/soe subscribe go -golang-generics`", "Kept running by @UALICE",
-		"mode: questions, answers", "Last delivery: just now", "no errors")
+	e.sees(t, e.slash(t, alice, General, "subscriptions"), "`/soe subscribe go -golang-generics`", "kept running by @UALICE",
+		"mode: questions, answers", "last delivery: just now", "no errors")
 	e.sees(t, e.slash(t, alice, General, "subscriptions mine"), "`/soe subscribe go+kubernetes`", "`/soe subscribe go -golang-generics`")
 
 	// Subscribing the same filters again replaces it; one of its tags stops it.

@@ -352,3 +352,20 @@ func (s *Service) UnsubscribeCommunity(ctx context.Context, teamID, channelID st
 	}
 	return n, nil
 }
+
+// namedTags are the tags a subscription names positively (plain, in groups,
+// its community's), for notices that list them.
+func (s *Subscription) namedTags() []string {
+	out := slices.Clone(s.Tags)
+	for _, g := range s.AllOf {
+		for _, t := range g {
+			out = appendOnce(out, t)
+		}
+	}
+	if s.Community != nil {
+		for _, t := range s.Community.Tags {
+			out = appendOnce(out, t)
+		}
+	}
+	return out
+}

@@ -47,33 +47,34 @@ func renderListing(entries []notify.AuditEntry, mine bool, cmd string, now time.
 	return chat.Message{Text: fmt.Sprintf("%d subscriptions", len(entries)), Blocks: blocks}
 }
 
-// listingEntry is one subscription: the command that makes it, then who
-// keeps it running, how it posts, its state, last delivery and error.
+// listingEntry is one subscription: what it selects, how it posts, where
+// from, who keeps it running and its state; then the command that makes it,
+// its last delivery and last error.
 func listingEntry(e notify.AuditEntry, withChannel bool, cmd string, now time.Time) string {
-	first := mrkdwn.Code(mrkdwn.Truncate(cmd+" subscribe "+expression(e.Subscription), 400))
+	first := "• "
 	if withChannel {
-		first = mrkdwn.ChannelMention(e.ChannelID) + ": " + first
+		first += mrkdwn.ChannelMention(e.ChannelID) + ": "
 	}
 	var owners []string
 	for _, o := range e.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
 	}
-	state := ":large_green_circle: active"
+	first += fmt.Sprintf("%s — mode: %s, one post each as it happens · %s · kept running by %s", what(e.Subscription), e.Kinds.String(),
+		mrkdwn.Escape(e.Scope.String()), strings.Join(owners, ", "))
 	switch {
 	case e.Disabled:
-		state = fmt.Sprintf(":no_entry: off (I cannot post there: %s)", mrkdwn.Escape(e.DisabledReason))
+		first += fmt.Sprintf(" · :no_entry: *off* (I cannot post there: %s)", mrkdwn.Escape(e.DisabledReason))
 	case e.Paused:
-		state = ":double_vertical_bar: paused (none of its owners can read it on Stack Overflow any more)"
+		first += " · :double_vertical_bar: *paused* (none of its owners can read it on Stack Overflow any more)"
 	}
-	second := fmt.Sprintf("Kept running by %s · mode: %s, one post each as it happens · %s", strings.Join(owners, ", "), e.Kinds.String(), state)
-	third := "Last delivery: " + ago(e.LastDelivery, now)
+	second := "   " + mrkdwn.Code(mrkdwn.Truncate(cmd+" subscribe "+expression(e.Subscription), 400)) + " · last delivery: " + ago(e.LastDelivery, now)
 	if e.LastError != "" {
-		third += fmt.Sprintf(" · last error %s: %s", ago(e.LastErrorAt, now), mrkdwn.Code(mrkdwn.Truncate(e.LastError, 200)))
+		second += fmt.Sprintf(" · last error %s: %s", ago(e.LastErrorAt, now), mrkdwn.Code(mrkdwn.Truncate(e.LastError, 200)))
 	} else {
-		third += " · no errors"
+		second += " · no errors"
 	}
 	if c := e.Community; c != nil {
-		third += fmt.Sprintf(" · community %s: %s", mrkdwn.Escape(c.Name), communityTagCount(c))
+		second += fmt.Sprintf(" · community %s: %s", mrkdwn.Escape(c.Name), communityTagCount(c))
 	}
-	return strings.Join([]string{first, second, third}, "\n")
+	return first + "\n" + second
 }
