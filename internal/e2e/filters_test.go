@@ -160,17 +160,46 @@ func TestFiltersBadInputChangesNothing(t *testing.T) {
 	e, _ := filtersBot(t)
 	e.notifyLink(t, "alice", "")
 	alice := SlackUser("alice")
-	for _, tt := range []struct{ text, want string }{
-		{"subscribe go !legacy", "I do not know the filter `!legacy`"},
-		{"subscribe go --old", "`go+kubernetes`: only questions with both tags"},
-		{"subscribe go community", "`community` needs a name"},
-		{"subscribe -python", "alone excludes from nothing"},
-		{"subscribe go -go", "could never match a question (`go` is both wanted and excluded)"},
-		{"subscribe go+kubernetes -kubernetes", "`go+kubernetes` needs `kubernetes` but excludes it"},
-		{"subscribe all go+kubernetes", "either tags or `all`"},
-		{"subscribe go -nosuchtag", "There is no tag `nosuchtag`"},
+	for _, tt := range []struct{ text, want, also string }{
+		{"subscribe go !legacy", "I do not know the filter `!legacy`", ""},
+		{"subscribe go --old", "`go+kubernetes`: only questions with both tags", ""},
+		{"subscribe go community", "`community` needs a name", ""},
+		{"subscribe -python", "alone excludes from nothing", ""},
+		{"subscribe go -go", "could never match a question (`go` is both wanted and excluded)", ""},
+		{"subscribe go+kubernetes -kubernetes", "`go+kubernetes` needs `kubernetes` but excludes it", ""},
+		{"subscribe all go+kubernetes", "either tags or `all`", ""},
+		{"subscribe go -nosuchtag", "There is no tag `nosuchtag`", ""},
+		{"subscribe go except golang-generics", "I do not know the filter `except`", "For example `/soe subscribe go -legacy`"},
+		{"subscribe community cloud-native -kubernetes -terraform", "could never match a question (every tag of the community Cloud Native is excluded)", ""},
 	} {
-		e.sees(t, e.slash(t, alice, General, tt.text), tt.want)
+		want := []string{tt.want}
+		if tt.also != "" {
+			want = append(want, tt.also)
+		}
+		e.sees(t, e.slash(t, alice, General, tt.text), want...)
 	}
 	e.sees(t, e.slash(t, alice, General, "subscriptions"), "no subscriptions")
+}
+
+func TestFiltersPrivateTeamConfirmKeepsFilters(t *testing.T) {
+	e, clock := filtersBot(t)
+	carol := SlackUser("carol")
+	e.notifyLink(t, "carol", "platform")
+	platform := soe.TeamScope("platform")
+	m := e.sees(t, e.slash(t, carol, General, "subscribe kubernetes -argocd team platform"), "`kubernetes -argocd team platform`", "Subscribe anyway")
+	ok := e.Slack.T(t).Click(carol, m, "notify_sub_confirm", "")
+	if _, err := e.Slack.WaitResponse(wait(t), ok.ResponseURL, "subscribed this channel to"); err != nil {
+		t.Fatalf("%v%s", err, dump(e.Slack.Responses(ok.ResponseURL)))
+	}
+	e.sees(t, e.slash(t, carol, General, "subscriptions"), "`/soe subscribe kubernetes -argocd team platform`")
+	e.cycle(t)
+	clock.Advance(time.Second)
+	dave := e.soeUser("dave")
+	e.SOE.AddQuestion(platform, dave, "Cluster autoscaler limits", "x", "kubernetes")
+	e.SOE.AddQuestion(platform, dave, "Argo CD sync waves on the cluster", "x", "kubernetes", "argocd")
+	clock.Advance(time.Second)
+	e.cycle(t)
+	if got := e.cardTitles(General); len(e.cards(General)) != 1 || !strings.Contains(got, "Cluster autoscaler limits") {
+		t.Fatalf("team filter posted:\n%s", got)
+	}
 }

@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -95,6 +96,10 @@ func splitPlus(word string) []string {
 	return append(out, word[start:])
 }
 
+// fillerWords are words people write for filters in prose; they are never
+// taken for tags (brackets still can: [not]).
+var fillerWords = []string{"not", "except", "without", "exclude", "excluding", "and", "or", "but", "only", "with"}
+
 // filterTerm reads one word that is a filter (-tag, tag+tag) or looks like
 // a filter word soebot does not know. It reports whether the word was one.
 func (a *subscribeArgs) filterTerm(part string) (bool, string) {
@@ -108,6 +113,9 @@ func (a *subscribeArgs) filterTerm(part string) (bool, string) {
 			a.Filter.Exclude = append(a.Filter.Exclude, t)
 		}
 		return true, ""
+	}
+	if slices.Contains(fillerWords, strings.ToLower(part)) {
+		return true, unknown + ": to leave a tag out write `-legacy`, to need two tags `go+kubernetes`"
 	}
 	if strings.ContainsAny(part, "!~:=") && !strings.ContainsAny(part, "<>") {
 		return true, unknown // not:go, tag:go, !go, ~go: not our grammar
@@ -179,8 +187,10 @@ func (n *Feature) filterUsage(problem string) chat.Message {
 }
 
 // refusal answers contradictory filters: why nothing would ever be posted.
-func refusal(why string) chat.Message {
-	return blockkit.Warning(fmt.Sprintf("I did not subscribe: these filters could never match a question (%s). Nothing changed.", mrkdwn.Escape(why)))
+func refusal(why string) chat.Message { return blockkit.Warning(refusalText(why)) }
+
+func refusalText(why string) string {
+	return fmt.Sprintf("I did not subscribe: these filters could never match a question (%s). Nothing changed.", mrkdwn.Escape(why))
 }
 
 // problemMessage is the reply to a parse problem of /soe subscribe.
@@ -236,11 +246,16 @@ func (n *Feature) resolveCommunity(ctx context.Context, c *soe.Client, name stri
 		}
 		known = append(known, mrkdwn.Code(communitySlug(cm.Name)))
 	}
+	return nil, noCommunityText(name, known), nil
+}
+
+// noCommunityText answers a community SOE does not have, naming some it has.
+func noCommunityText(name string, known []string) string {
 	text := fmt.Sprintf("There is no community %s on Stack Overflow, so nothing changed.", mrkdwn.Code(mrkdwn.Truncate(name, 60)))
 	if len(known) > 0 {
 		text += " Communities: " + strings.Join(known[:min(len(known), 10)], ", ") + "."
 	}
-	return nil, text, nil
+	return text
 }
 
 // notifyFilter resolves spec into the stored filter (community expanded).
@@ -256,7 +271,7 @@ func (n *Feature) notifyFilter(ctx context.Context, c *soe.Client, tags []string
 	}
 	sub := notify.Subscription{Tags: tags, Filter: f}
 	if why := sub.Contradiction(); why != "" {
-		return f, refusal(why).Text, nil
+		return f, refusalText(why), nil
 	}
 	return f, "", nil
 }
@@ -264,7 +279,7 @@ func (n *Feature) notifyFilter(ctx context.Context, c *soe.Client, tags []string
 // --- the grammar, written back ---------------------------------------------------
 
 // grammarWords are words a tag must be bracketed as to be read as a tag.
-var grammarWords = []string{"all", "team", "community", "preview", "questions", "question", "answers", "answer",
+var grammarWords = []string{"not", "except", "without", "exclude", "excluding", "and", "or", "but", "only", "with", "all", "team", "community", "preview", "questions", "question", "answers", "answer",
 	"accepted", "accept", "accepts", "acceptance"}
 
 func grammarTag(t string) string {
@@ -366,7 +381,19 @@ func filteredWhat(cmd string, sub notify.Subscription) (string, string) {
 	default:
 		stop += "all"
 	}
-	return what(sub), stop
+	w := what(sub)
+	if c := sub.Community; c != nil {
+		tags := make([]string, 0, len(c.Tags))
+		for _, t := range c.Tags[:min(len(c.Tags), 10)] {
+			tags = append(tags, mrkdwn.Code(t))
+		}
+		more := ""
+		if len(c.Tags) > 10 {
+			more = fmt.Sprintf(" and %d more", len(c.Tags)-10)
+		}
+		w += fmt.Sprintf(" (%s today: %s%s; followed as it changes)", mrkdwn.Escape(c.Name), cmp.Or(strings.Join(tags, ", "), "no tags"), more)
+	}
+	return w, stop
 }
 
 // validFilters checks the filters a Confirm button carried.
@@ -400,19 +427,29 @@ func (n *Feature) unsubscribeCommunity(ctx context.Context, r *router.Request, n
 		return
 	}
 	want := communitySlug(name)
+	if want == "" {
+		n.router.Reply(ctx, r.Env, unsubscribedCommunityMessage(n.router.Command(), r.UserID, name, 0))
+		return
+	}
 	count, err := n.svc.UnsubscribeCommunity(ctx, r.TeamID, r.ChannelID, func(c string) bool { return communitySlug(c) == want })
 	if err != nil {
 		n.log.ErrorContext(ctx, "unsubscribe community failed", "err", err)
 		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not change the subscriptions. Please try again."))
 		return
 	}
-	if count == 0 {
-		n.router.Reply(ctx, r.Env, blockkit.Text(fmt.Sprintf("This channel follows no community %s, so nothing changed. See %s.",
-			mrkdwn.Code(mrkdwn.Truncate(name, 60)), mrkdwn.Code(n.router.Command()+" subscriptions"))))
-		return
+	n.router.Reply(ctx, r.Env, unsubscribedCommunityMessage(n.router.Command(), r.UserID, name, count))
+	if count > 0 {
+		n.refreshHome(ctx, r.TeamID, r.UserID)
 	}
-	m := blockkit.Text(fmt.Sprintf(":no_bell: %s unsubscribed this channel from the community %s.", mrkdwn.Mention(r.UserID), mrkdwn.Code(want)))
+}
+
+// unsubscribedCommunityMessage says what /soe unsubscribe community did.
+func unsubscribedCommunityMessage(cmd, user, name string, count int) chat.Message {
+	if count == 0 {
+		return blockkit.Text(fmt.Sprintf("This channel follows no community %s, so nothing changed. See %s.",
+			mrkdwn.Code(mrkdwn.Truncate(name, 60)), mrkdwn.Code(cmd+" subscriptions")))
+	}
+	m := blockkit.Text(fmt.Sprintf(":no_bell: %s unsubscribed this channel from the community %s.", mrkdwn.Mention(user), mrkdwn.Code(communitySlug(name))))
 	m.InChannel = true
-	n.router.Reply(ctx, r.Env, m)
-	n.refreshHome(ctx, r.TeamID, r.UserID)
+	return m
 }

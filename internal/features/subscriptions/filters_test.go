@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/golden"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/router"
@@ -41,11 +42,13 @@ func TestParseSubscribeFilters(t *testing.T) {
 		{in: "community cloud-native", want: subscribeArgs{Kinds: d, Filter: filterSpec{Community: "cloud-native"}}},
 		{in: `community "Cloud Native" -terraform questions`, want: subscribeArgs{Kinds: notify.KindQuestions, Filter: filterSpec{Community: "Cloud Native", Exclude: []string{"terraform"}}}},
 		{in: "go preview", want: subscribeArgs{Tags: []string{"go"}, Kinds: d, Preview: true}},
+		{in: "[not] go", want: subscribeArgs{Tags: []string{"not", "go"}, Kinds: d}},
 		{in: "[preview] [community]", want: subscribeArgs{Tags: []string{"preview", "community"}, Kinds: d}},
 		{in: "go+kubernetes team platform preview", want: subscribeArgs{Kinds: d, Team: "platform", Preview: true, Filter: filterSpec{AllOf: [][]string{{"go", "kubernetes"}}}}},
 		// Unknown filter words get the grammar.
 		{in: "go !legacy", kind: problemFilter, problem: "I do not know the filter `!legacy`"},
 		{in: "go not:legacy", kind: problemFilter, problem: "I do not know the filter"},
+		{in: "go except legacy", kind: problemFilter, problem: "I do not know the filter `except`: to leave a tag out write `-legacy`"},
 		{in: "go --legacy", kind: problemFilter, problem: "I do not know the filter"},
 		{in: "go -", kind: problemFilter, problem: "I do not know the filter `-`"},
 		{in: "+go", kind: problemFilter, problem: "I do not know the filter `+go`"},
@@ -79,7 +82,7 @@ func TestParseSubscribeFilters(t *testing.T) {
 // subscription.
 func TestExpressionRoundTrip(t *testing.T) {
 	for _, in := range []string{"go", "go kubernetes -legacy", "go+kubernetes terraform", "all -legacy accepted", "all",
-		"[preview] -[all] questions answers accepted", "c+++go -java", "go+kubernetes team platform", "community cloud-native -terraform"} {
+		"[preview] -[all] questions answers accepted", "[and] [or] -[not]", "c+++go -java", "go+kubernetes team platform", "community cloud-native -terraform"} {
 		args, problem := parseSubscribeArgs(router.Fields(in))
 		if problem != "" {
 			t.Fatalf("%q: %s", in, problem)
@@ -185,6 +188,9 @@ func TestFiltersGolden(t *testing.T) {
 		{Q: q(3, "Old question, new answer", listingNow, "terraform"), Answers: 1, Accepted: true},
 	}}
 	golden.Message(t, "filters_preview", renderPreview("/soe", subs[0], "CGENERAL", res))
+	golden.Message(t, "filters_no_community", blockkit.Warning(noCommunityText("nowhere", []string{"`cloud-native`", "`go-at-acme`"})))
+	golden.Message(t, "filters_unsubscribed_community", unsubscribedCommunityMessage("/soe", "UALICE", "Cloud Native", 1))
+	golden.Message(t, "filters_unsubscribed_community_none", unsubscribedCommunityMessage("/soe", "UALICE", "nowhere", 0))
 	golden.Message(t, "filters_preview_community", renderPreview("/soe", subs[1], "CGENERAL", previewResult{}))
 }
 
