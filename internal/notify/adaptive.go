@@ -40,6 +40,9 @@ const (
 	callsWeight = 0.3
 	// bucketRefillPerMinute is SOE's published refill of a token bucket.
 	bucketRefillPerMinute = soe.TokenCallsPerHour / 60
+	// floorMargin: the interval floor aims under the allowance, so that
+	// costlier cycles than the average rarely meet the hard stop (roomLeft).
+	floorMargin = 0.9
 )
 
 // TokenAllowance is how many SOE calls an hour the poller may make with one
@@ -137,7 +140,7 @@ func nextInterval(c control) time.Duration {
 	}
 	n := max(c.Healthy, 1)
 	calls := max(c.CallsPerCycle, 1)
-	floor := time.Duration(math.Ceil(calls * float64(time.Hour) / float64(n*TokenAllowance())))
+	floor := time.Duration(math.Ceil(calls * float64(time.Hour) / (floorMargin * float64(n*TokenAllowance()))))
 	return max(d, floor)
 }
 
@@ -210,7 +213,7 @@ func (s *Service) scheduled(ctx context.Context, p *scopePlan, sc *schedule) boo
 	}
 	if !a.roomLeft(now) {
 		s.log.InfoContext(ctx, "every owner's token used its polling share this hour; waiting", "scope", p.scope.Key())
-		sc.at(now.Add(time.Minute))
+		sc.at(time.Unix((unixMinute(now)+1)*60, 0)) // the hour's oldest minute drops out then
 		return false
 	}
 	return true

@@ -24,8 +24,9 @@ func TestNextInterval(t *testing.T) {
 		want time.Duration
 	}{
 		{"never active: the maximum", base, hi},
-		// One token, one call a cycle: 600 calls an hour is every 6 s.
-		{"just active, one token: the budget floor", with(func(c *control) { c.SinceActivity = 0 }), 6 * time.Second},
+		// One token, one call a cycle: 600 calls an hour would be every 6 s;
+		// the floor aims at 90% of it (540), every 6.67 s.
+		{"just active, one token: the budget floor", with(func(c *control) { c.SinceActivity = 0 }), 6666666667},
 		{"just active, two tokens: the minimum", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 2, 2 }), lo},
 		{"a minute of quiet", with(func(c *control) { c.SinceActivity = time.Minute }), 15 * time.Second},
 		{"four minutes of quiet: the maximum", with(func(c *control) { c.SinceActivity = 4 * time.Minute }), hi},
@@ -37,12 +38,12 @@ func TestNextInterval(t *testing.T) {
 		}), 16 * time.Second},
 		{"failures stop at the maximum", with(func(c *control) { c.SinceActivity = 0; c.Failed, c.Prev = true, 50*time.Second }), hi},
 		{"every token strained: the maximum", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 3, 0 }), hi},
-		{"strained tokens do not count", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 3, 1 }), 6 * time.Second},
-		// 12 calls a cycle over 3 tokens: 4 per token a cycle, 600 an hour → every 24 s.
-		{"costly cycles raise the floor", with(func(c *control) { c.SinceActivity = 0; c.CallsPerCycle = 12; c.Tokens, c.Healthy = 3, 3 }), 24 * time.Second},
-		// 20 calls a cycle with one token: 120 s, above the maximum.
-		{"the budget wins over the maximum", with(func(c *control) { c.CallsPerCycle = 20 }), 2 * time.Minute},
-		{"no owner token yet", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 0, 0 }), 6 * time.Second},
+		{"strained tokens do not count", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 3, 1 }), 6666666667},
+		// 12 calls a cycle over 3 tokens: 4 per token a cycle, 540 an hour → every 26.7 s.
+		{"costly cycles raise the floor", with(func(c *control) { c.SinceActivity = 0; c.CallsPerCycle = 12; c.Tokens, c.Healthy = 3, 3 }), 26666666667},
+		// 20 calls a cycle with one token: 133 s, above the maximum.
+		{"the budget wins over the maximum", with(func(c *control) { c.CallsPerCycle = 20 }), 133333333334},
+		{"no owner token yet", with(func(c *control) { c.SinceActivity = 0; c.Tokens, c.Healthy = 0, 0 }), 6666666667},
 		{"fixed interval (min = max)", with(func(c *control) { c.Min = hi; c.SinceActivity = 0; c.Tokens, c.Healthy = 2, 2 }), hi},
 	}
 	for _, tc := range cases {
