@@ -107,7 +107,7 @@ func BenchmarkAdaptiveLatency(b *testing.B) {
 // adaptiveCheck is the toy-size run of TestBenchmarksRun.
 func adaptiveCheck(t *testing.T) {
 	r := adaptiveLatency(t, 5*time.Second, 2, 30*time.Second, 5*time.Minute)
-	if r.events != 10 || r.posted < 8 || r.maxShare > 0.1 {
+	if r.events < 5 || r.posted < r.events-2 || r.maxShare > 0.1 {
 		t.Errorf("adaptive: %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -10,9 +11,10 @@ import (
 	"github.com/soebot/soebot/internal/soe"
 )
 
-// Activity is a stream of SOE activity on the main site for Drive: every
-// Every (0: none) a new question by judy in the next of Tags, then an
-// answer by erin to it, and so on.
+// Activity is a stream of SOE activity on the main site for Drive: on
+// average every Every (0: none; each gap drawn evenly from ½ to 1½ Every,
+// the same sequence every run) a new question by judy in the next of Tags,
+// then an answer by erin to it, and so on.
 type Activity struct {
 	Every time.Duration
 	Tags  []string
@@ -78,9 +80,11 @@ func (e *Env) Drive(ctx context.Context, clock *Clock, d time.Duration, a Activi
 	start := clock.Now()
 	end := start.Add(d)
 	var res DriveResult
+	rng := rand.New(rand.NewPCG(17, 6)) //nolint:gosec // G404: a reproducible activity stream, no secret
+	gap := func() time.Duration { return a.Every/2 + time.Duration(rng.Int64N(int64(a.Every))) }
 	nextEv := time.Time{}
 	if a.Every > 0 {
-		nextEv = start.Add(a.Every)
+		nextEv = start.Add(gap())
 	}
 	lastQ := 0
 	var next time.Time // of the poller; a fixed interval reports none
@@ -120,7 +124,7 @@ func (e *Env) Drive(ctx context.Context, clock *Clock, d time.Duration, a Activi
 			ev.Created = clock.Now()
 			res.Events = append(res.Events, ev)
 			k++
-			nextEv = nextEv.Add(a.Every)
+			nextEv = nextEv.Add(gap())
 		}
 	}
 	res.Took = clock.Now().Sub(start)

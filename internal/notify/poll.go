@@ -48,7 +48,7 @@ func qKey(scope soe.Scope, id int) string { return fmt.Sprintf("%s/%012d", scope
 // CycleStats describe one poll cycle.
 type CycleStats struct {
 	Scopes     int           // scopes polled
-	ScopeKeys  []string      // their keys (soe.Scope.Key)
+	ScopeKeys  []string      // their keys (soe.Scope.Key), and those of scopes not due yet
 	SOECalls   int           // SOE API calls made by the poller
 	Events     int           // events with at least one target
 	Deliveries int           // outbox entries created
@@ -192,6 +192,7 @@ func (s *Service) pollCycleFor(ctx context.Context, sc *schedule) (CycleStats, e
 			break
 		}
 		if !s.scheduled(ctx, p, sc) {
+			st.ScopeKeys = append(st.ScopeKeys, p.scope.Key()) // still this poller's
 			continue
 		}
 		st.Scopes++
