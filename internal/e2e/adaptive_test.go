@@ -59,6 +59,9 @@ func TestAdaptivePollingSpeedsUpWithinBudget(t *testing.T) {
 	if d > 10*time.Second {
 		t.Errorf("active site polled every %s, want at most 10s", d)
 	}
+	if iv, share := pollGauge(t, e, "soebot_poll_interval_seconds"), pollGauge(t, e, "soebot_poll_token_budget_share"); iv != d.Seconds() || share <= 0 || share > 0.1 {
+		t.Errorf("/metrics: interval %vs (schedule %s), token share %v", iv, d, share)
+	}
 	if len(calls) != 2 {
 		t.Errorf("feed read with %d tokens (%v), want alice's and bob's", len(calls), calls)
 	}
@@ -115,4 +118,27 @@ func assertOnce(t *testing.T, e *Env, channel string) {
 		}
 		seen[id] = true
 	}
+}
+
+// pollGauge is the main site's value of an adaptive poller gauge on the
+// leader's /metrics registry (-1: absent).
+func pollGauge(t *testing.T, e *Env, name string) float64 {
+	t.Helper()
+	fams, err := e.App.Parts.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "scope" && l.GetValue() == soe.MainSite().Key() {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
 }
