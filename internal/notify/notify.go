@@ -60,7 +60,7 @@ var (
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive}
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -212,6 +212,10 @@ type Options struct {
 	Now func() time.Time
 	// Interval is the poll period (default 60s); each wait is jittered by ±10%.
 	Interval time.Duration
+	// IntervalMin is the shortest poll period: below Interval, each scope's
+	// period adapts between the two to its activity and its owners' token
+	// budgets (adaptive.go). Default (or not below Interval): Interval.
+	IntervalMin time.Duration
 	// Overlap is how far behind the watermark the feed is re-read, so that
 	// activity SOE records late is not missed (default 5m). Re-read
 	// questions cost no calls: their stored state says nothing changed.
@@ -293,6 +297,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
+	}
+	if o.IntervalMin <= 0 || o.IntervalMin > o.Interval {
+		o.IntervalMin = o.Interval
 	}
 	if o.Overlap <= 0 {
 		o.Overlap = 5 * time.Minute
