@@ -256,7 +256,7 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 		// "attempting" mark makes the next run check.
 		return resRetry, nil //nolint:nilerr // the cancellation is the shutdown's, not this delivery's failure
 	}
-	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) {
+	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) || (d.Target.UserID != "" && dmRefused(err)) {
 		code := slackCode(err)
 		if d.Target.ChannelID != "" {
 			s.log.WarnContext(ctx, "channel unavailable; disabling its subscriptions", "channel", d.Target.ChannelID, "error", code)

@@ -35,6 +35,7 @@ type SubscribeRequest struct {
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
+	Timers                                 // escalation and the unanswered filter (escalate.go)
 }
 
 // Subscribe stores a subscription. Tags it names are taken out of the
@@ -58,8 +59,11 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
+	if err := r.Timers.Check(); err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
-		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
+		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Timers: r.Timers}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
