@@ -124,6 +124,9 @@ type Deps struct {
 	// Settings are the channel settings other features own, set with
 	// /soe config <name> … (e.g. suggest).
 	Settings []ConfigSetting
+	// Decliner records an escalation DM's "Not for me" (nil: the button
+	// does nothing).
+	Decliner Decliner
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -154,6 +157,7 @@ type Feature struct {
 	audit    Auditor
 	users    UserInfo
 	settings []ConfigSetting
+	decliner Decliner
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -162,7 +166,7 @@ type Feature struct {
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, decliner: d.Decliner, log: d.Logger, now: d.Now}
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and
@@ -170,7 +174,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
+		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -200,6 +204,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
 	r.Action(actionAdoptConfirm, n.adoptConfirmed)
+	r.Action(notify.ActionEscalationDecline, n.decline)
 }
 
 // refreshHome re-publishes the user's App Home (nothing when there is none).
@@ -217,6 +222,8 @@ type subscribeArgs struct {
 	Every bool // "all" in place of tags: every tag
 	Kinds notify.Kind
 	Team  string
+	// Timers: unanswered and escalate (escalate.go).
+	Timers notify.Timers
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -229,6 +236,11 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 		return out, err.Error()
 	}
 	out.Team = team
+	timers, rest, problem := takeTimers(rest)
+	if problem != "" {
+		return out, problem
+	}
+	out.Timers = timers
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -264,6 +276,9 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	}
 	if out.Kinds == 0 {
 		out.Kinds = notify.DefaultKinds
+		if out.Timers.Unanswered > 0 {
+			out.Kinds = notify.KindQuestions // the unanswered filter posts questions, later
+		}
 	}
 	return out, ""
 }
@@ -316,7 +331,7 @@ func contains(ss []string, s string) bool {
 func (n *Feature) usage(problem string) chat.Message {
 	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
-		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
+		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
@@ -384,10 +399,11 @@ func (n *Feature) checkTags(ctx context.Context, c *soe.Client, tags []string) (
 // pendingSub is a subscription waiting for the user's confirmation (the
 // Confirm button's value).
 type pendingSub struct {
-	Scope   string   `json:"s"`
-	Tags    []string `json:"t,omitempty"`
-	Kinds   int      `json:"k"`
-	Channel string   `json:"c"`
+	Scope   string        `json:"s"`
+	Tags    []string      `json:"t,omitempty"`
+	Kinds   int           `json:"k"`
+	Channel string        `json:"c"`
+	Timers  notify.Timers `json:"tm,omitzero"`
 }
 
 // quickSubscribe answers a usage error from the text alone, in the ack.
@@ -432,7 +448,7 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
 			return nil
 		}
-		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds)
+		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds, args.Timers)
 	})
 }
 
@@ -445,7 +461,7 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // confirmMessage asks before a private team's posts go to a channel whose
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
-	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
+	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel, Timers: args.Timers})
 	what := notify.TagList(args.Tags)
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
 		"including people who are not known to be on the team. Subscribe anyway?",
@@ -464,7 +480,8 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // create primes the scope, stores the subscription and confirms in the
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
-func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind) error {
+func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind,
+	timers notify.Timers) error {
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
@@ -472,7 +489,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Timers: timers})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -483,7 +500,11 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		n.router.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
 		return nil
 	}
-	n.router.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
+	m := n.subscribedMessage(env.UserID, sub)
+	if note := n.smesOffNote(ctx, c, timers, tags); note != "" {
+		m.Blocks = append(m.Blocks, blockkit.Context(":warning: "+note))
+	}
+	n.router.Reply(ctx, env, m)
 	n.refreshHome(ctx, env.TeamID, env.UserID)
 	return nil
 }
@@ -500,6 +521,9 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
 	}
 	text += "."
+	if t := timersText(sub.Timers); t != "" {
+		text += " " + strings.ToUpper(t[:1]) + t[1:] + "."
+	}
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
 		blockkit.Section(text),
 		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.router.Command()+" subscriptions"))),
@@ -524,6 +548,10 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	kinds := notify.Kind(p.Kinds)
+	if p.Timers.Check() != nil {
+		n.router.Reply(ctx, env, stale)
+		return
+	}
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
 			n.router.Reply(ctx, env, stale)
@@ -538,7 +566,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds)
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, p.Timers)
 	})
 }
 
@@ -641,6 +669,9 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
+	if t := timersLine(s.Timers); t != "" {
+		line += " · " + t
+	}
 	var owners []string
 	for _, o := range s.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
