@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -42,13 +43,23 @@ func answerButton(q *QuestionInfo) slack.BlockElement {
 	return blockkit.LinkButton("notify_open:"+strconv.Itoa(q.ID), "Answer on Stack Overflow", q.URL)
 }
 
+// ageWords is how old a question is, as its messages say it: whole hours
+// (minutes under an hour), never less than the delay that made the event.
+func ageWords(age, after time.Duration) string {
+	a := age.Truncate(time.Minute)
+	if age >= time.Hour {
+		a = age.Truncate(time.Hour)
+	}
+	return FormatAge(max(a, after))
+}
+
 // renderUnanswered is the unanswered filter's card in the channel.
 func renderUnanswered(ev *Event, info *TimerInfo) chat.Message {
 	q := ev.Question
-	age := FormatAge(info.Age)
+	age := ageWords(info.Age, info.After)
 	blocks := []slack.Block{
 		questionHead(fmt.Sprintf(":hourglass: *Still unanswered after %s*", age), q),
-		blockkit.Context("Asked by " + name(q.Owner)),
+		blockkit.Context(fmt.Sprintf("Asked by %s %s ago", name(q.Owner), age)),
 		footer(ev),
 	}
 	if q.URL != "" {
@@ -60,7 +71,7 @@ func renderUnanswered(ev *Event, info *TimerInfo) chat.Message {
 // renderEscalationDM is the DM to one SME.
 func renderEscalationDM(ev *Event, info *TimerInfo) chat.Message {
 	q := ev.Question
-	age := FormatAge(info.Age)
+	age := ageWords(info.Age, info.After)
 	var els []slack.BlockElement
 	if q.URL != "" {
 		els = append(els, answerButton(q))
@@ -78,7 +89,7 @@ func renderEscalationDM(ev *Event, info *TimerInfo) chat.Message {
 // renderEscalation is the channel post of a question still unanswered.
 func renderEscalation(ev *Event, info *TimerInfo, command string) chat.Message {
 	q := ev.Question
-	age := FormatAge(info.Age)
+	age := ageWords(info.Age, info.After)
 	lead := fmt.Sprintf(":rotating_light: *Still unanswered after %s*", age)
 	var who string
 	if len(info.Mentions) > 0 {

@@ -18,6 +18,8 @@ import (
 // TimerInfo is what a timer event's message shows.
 type TimerInfo struct {
 	Age time.Duration `json:"age"` // of the question when the event was made
+	// After is the subscription's delay that made the event.
+	After time.Duration `json:"after,omitempty"`
 	// Value is the "Not for me" button's value (EventEscalationDM).
 	Value string `json:"value,omitempty"`
 	// Mentions are the SMEs who did not decline (EventEscalation); Skipped
@@ -300,7 +302,7 @@ func (a *timerApply) step(w *watch, sub *Subscription) error {
 	age := a.now.Sub(w.Asked)
 	channel := Target{TeamID: w.TeamID, ChannelID: w.ChannelID, Reason: "channel"}
 	if sub.Unanswered > 0 && !w.Announced && age >= sub.Unanswered {
-		ev := a.event(unansweredEventID(w), EventUnanswered, w, &TimerInfo{Age: age})
+		ev := a.event(unansweredEventID(w), EventUnanswered, w, &TimerInfo{Age: age, After: sub.Unanswered})
 		if err := a.enqueue(ev, channel); err != nil {
 			return err
 		}
@@ -310,12 +312,12 @@ func (a *timerApply) step(w *watch, sub *Subscription) error {
 		return nil
 	}
 	for i := range w.SMEs {
-		if err := a.dm(w, &w.SMEs[i], age); err != nil {
+		if err := a.dm(w, &w.SMEs[i], age, sub.Escalate); err != nil {
 			return err
 		}
 	}
 	if !w.Posted && sub.Escalate > 0 && age >= sub.ChannelAfter() {
-		info := &TimerInfo{Age: age, Skipped: w.Skipped + a.undelivered(w), Unknown: w.Unknown, Off: w.Off,
+		info := &TimerInfo{Age: age, After: sub.ChannelAfter(), Skipped: w.Skipped + a.undelivered(w), Unknown: w.Unknown, Off: w.Off,
 			ThreadTS: a.cardTS(w)}
 		for _, e := range w.SMEs {
 			if !slices.Contains(w.Declined, e.UserID) {
@@ -352,7 +354,7 @@ func (a *timerApply) enqueue(ev *Event, t Target) error {
 
 // dm queues one SME's DM when it is due: at most one per SME and question
 // (whatever the subscriptions), at most MaxEscalationDMsPerDay a local day.
-func (a *timerApply) dm(w *watch, e *smeEntry, age time.Duration) error {
+func (a *timerApply) dm(w *watch, e *smeEntry, age, after time.Duration) error {
 	if e.Done || a.now.Before(e.Due) {
 		return nil
 	}
@@ -372,10 +374,13 @@ func (a *timerApply) dm(w *watch, e *smeEntry, age time.Duration) error {
 	}
 	if d.Count >= MaxEscalationDMsPerDay {
 		e.Capped = true
-		if _, ok := a.overflow[dayKey]; !ok {
+		over, ok := a.overflow[dayKey]
+		if !ok {
 			a.order = append(a.order, dayKey)
 		}
-		a.overflow[dayKey] = append(a.overflow[dayKey], w.Question)
+		if !slices.ContainsFunc(over, func(q QuestionInfo) bool { return q.ID == w.Question.ID }) {
+			a.overflow[dayKey] = append(over, w.Question)
+		}
 		return nil
 	}
 	d.Count++
@@ -385,7 +390,7 @@ func (a *timerApply) dm(w *watch, e *smeEntry, age time.Duration) error {
 	if err := store.PutJSON(a.tx, bucketEscDaily, dayKey, &d); err != nil {
 		return err
 	}
-	info := &TimerInfo{Age: age, Value: w.Scope.Key() + "|" + fmt.Sprint(w.Question.ID)}
+	info := &TimerInfo{Age: age, After: after, Value: w.Scope.Key() + "|" + fmt.Sprint(w.Question.ID)}
 	return a.enqueue(a.event(evID, EventEscalationDM, w, info), t)
 }
 

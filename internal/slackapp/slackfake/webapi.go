@@ -553,6 +553,9 @@ func (f *Fake) apiPostMessage(q *apiReq) apiResp {
 	if code := f.canPostLocked(ch); code != "" {
 		return fail(code)
 	}
+	if u := f.users[strings.TrimPrefix(chID, "D")]; ch == nil && u != nil && (u.Deleted || u.DMsClosed) {
+		return fail(map[bool]string{true: "user_disabled", false: "messages_tab_disabled"}[u.Deleted])
+	}
 	mb, bad, good := f.parseMessageBody(q)
 	if !good {
 		return bad
