@@ -325,3 +325,13 @@ func (s *Service) Decline(ctx context.Context, teamID, userID, value string) (De
 
 // errNoOwnerClient: none of a subscription's owners can read the scope now.
 var errNoOwnerClient = errors.New("no owner connection")
+
+// pruneTimers deletes daily escalation counts older than a few days (Prune's hook).
+func (s *Service) pruneTimers(ctx context.Context) error {
+	now := s.now()
+	_, err := s.db.Sweep(ctx, bucketEscDaily, func(_, v []byte) bool {
+		var d escDay
+		return json.Unmarshal(v, &d) != nil || now.Sub(d.Created) > 3*24*time.Hour
+	})
+	return err
+}

@@ -552,6 +552,7 @@ func (s *Service) Prune(ctx context.Context) error {
 		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})
 	errs = append(errs, err)
+	errs = append(errs, s.pruneTimers(ctx))
 	if n1+n3 > 0 {
 		s.log.DebugContext(ctx, "pruned notification state", "outbox_and_events", n1, "questions", n3)
 	}
