@@ -117,11 +117,16 @@ func (n *Feature) smesOffNote(ctx context.Context, c *soe.Client, t notify.Timer
 			off = append(off, name)
 		}
 	}
+	return smesOffText(c.Scope(), off)
+}
+
+// smesOffText is the warning of smesOffNote ("" when no tag is off).
+func smesOffText(scope soe.Scope, off []string) string {
 	if len(off) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("Subject-matter experts are turned off on %s, so no expert of %s can be asked: those questions are only posted here.",
-		mrkdwn.Escape(c.Scope().String()), notify.TagList(off))
+		mrkdwn.Escape(scope.String()), notify.TagList(off))
 }
 
 // decline answers an escalation DM's "Not for me".
@@ -130,14 +135,20 @@ func (n *Feature) decline(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	res, err := n.decliner.Decline(ctx, env.TeamID, env.UserID, a.Value)
-	var text string
-	switch {
-	case errors.Is(err, notify.ErrBadInput):
-		text = ":warning: That button is out of date."
-	case err != nil:
+	if err != nil && !errors.Is(err, notify.ErrBadInput) {
 		n.log.ErrorContext(ctx, "saving Not for me failed", "err", err)
 		n.router.Reply(ctx, env, blockkit.Warning("I could not save that. Please try again."))
 		return
+	}
+	n.router.Reply(ctx, env, declinedMessage(res, err))
+}
+
+// declinedMessage replaces the escalation DM once "Not for me" is saved.
+func declinedMessage(res notify.Declined, err error) chat.Message {
+	var text string
+	switch {
+	case err != nil:
+		text = ":warning: That button is out of date."
 	case !res.Found:
 		text = ":ok_hand: Noted. That question is answered or no longer waiting, so nobody will be asked about it."
 	default:
@@ -150,5 +161,5 @@ func (n *Feature) decline(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 	}
 	m := blockkit.Text(text)
 	m.ReplaceOriginal = true
-	n.router.Reply(ctx, env, m)
+	return m
 }
