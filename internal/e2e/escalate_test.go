@@ -51,7 +51,7 @@ func TestEscalateToExpertsThenChannel(t *testing.T) {
 	for _, who := range []string{"alice", "bob", "carol", "dave"} {
 		e.notifyLink(t, who, "")
 	}
-	e.setSlackUser("alice", func(u *slackfake.User) {})
+	e.setSlackUser("alice", func(*slackfake.User) {})
 	e.setSlackUser("bob", func(u *slackfake.User) { u.TZ = "Europe/Berlin" })
 	e.setSlackUser("carol", func(u *slackfake.User) { u.TZ = "Asia/Tokyo" }) // 22:00 there when the DMs go out
 	e.setSlackUser("dave", func(u *slackfake.User) { u.Deleted = true })
@@ -65,7 +65,7 @@ func TestEscalateToExpertsThenChannel(t *testing.T) {
 	e.cycle(t)
 
 	clock.Advance(time.Minute)
-	q := e.SOE.AddQuestion(main, e.soeUser("judy"), "Why do our pods restart every hour?", "The liveness probe?", "kubernetes")
+	e.SOE.AddQuestion(main, e.soeUser("judy"), "Why do our pods restart every hour?", "The liveness probe?", "kubernetes")
 	e.cycle(t)
 	cards := e.cards(General)
 	if len(cards) != 1 || !strings.Contains(cards[0].Flat(), "New question") {
@@ -143,7 +143,6 @@ func TestEscalateToExpertsThenChannel(t *testing.T) {
 	if all := e.Slack.Messages(General); countMeta(all) != 2 {
 		t.Fatalf("channel:%s", dump(all))
 	}
-	_ = q
 }
 
 func countMeta(ms []slackfake.Message) int {
@@ -160,8 +159,8 @@ func TestEscalateStopsWhenAnswered(t *testing.T) {
 	e, clock := timed(t)
 	main := soe.MainSite()
 	e.notifyLink(t, "alice", "")
-	e.notifyLink(t, "erin", "")                         // go's SME
-	e.setSlackUser("erin", func(u *slackfake.User) {}) // in UTC
+	e.notifyLink(t, "erin", "")                      // go's SME
+	e.setSlackUser("erin", func(*slackfake.User) {}) // in UTC
 	// Questions only in the channel: the escalation is then a plain message.
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "subscribe go answers escalate 2h"), "and here after 4h")
 	e.cycle(t)
@@ -202,7 +201,7 @@ func TestEscalateDailyCapAndOneDMPerQuestion(t *testing.T) {
 	main := soe.MainSite()
 	e.notifyLink(t, "alice", "")
 	e.notifyLink(t, "erin", "")
-	e.setSlackUser("erin", func(u *slackfake.User) {})
+	e.setSlackUser("erin", func(*slackfake.User) {})
 	// Two channels escalate the same tag: erin still gets one DM per question.
 	// (answers only: no new-question cards, fewer posts at Slack's pace).
 	e.sees(t, e.slash(t, SlackUser("alice"), General, "subscribe go answers escalate 1h"), "subscribed")
@@ -252,7 +251,7 @@ func TestUnansweredFilter(t *testing.T) {
 	e.sees(t, e.slash(t, alice, General, "subscribe go unanswered 1m"), "between 15m and 30d")
 	e.cycle(t)
 	clock.Advance(time.Minute)
-	open := e.SOE.AddQuestion(main, e.soeUser("judy"), "Nobody knows: go build cache in CI?", "x", "go")
+	e.SOE.AddQuestion(main, e.soeUser("judy"), "Nobody knows: go build cache in CI?", "x", "go")
 	answered := e.SOE.AddQuestion(main, e.soeUser("bob"), "Somebody knows: go work sync?", "y", "go")
 	e.cycle(t)
 	if cs := e.cards(General); len(cs) != 0 {
@@ -274,7 +273,6 @@ func TestUnansweredFilter(t *testing.T) {
 	if cs := e.cards(General); len(cs) != 1 {
 		t.Fatalf("repeated:%s", dump(cs))
 	}
-	_ = open
 }
 
 func TestEscalateSMEsOffAndDMsClosed(t *testing.T) {
