@@ -335,3 +335,25 @@ func (s *Service) pruneTimers(ctx context.Context) error {
 	})
 	return err
 }
+
+// findThreadReply looks for an interrupted delivery posted in a thread
+// (an escalation in its question card's thread), which the channel history
+// does not list.
+func (s *Service) findThreadReply(ctx context.Context, d Delivery, ev *Event, channel string) (string, bool, error) {
+	if ev.Timer == nil || ev.Timer.ThreadTS == "" || channel == "" {
+		return "", false, nil
+	}
+	msgs, err := s.slack.Replies(ctx, channel, ev.Timer.ThreadTS)
+	if err != nil {
+		return "", false, err
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType != MetadataType {
+			continue
+		}
+		if id, _ := m.Metadata.EventPayload["delivery_id"].(string); id == d.ID {
+			return m.Timestamp, true, nil
+		}
+	}
+	return "", false, nil
+}

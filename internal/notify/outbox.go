@@ -198,6 +198,9 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 	}
 	if d.Status == StatusAttempting {
 		ts, found, err := s.findPosted(ctx, d, channel)
+		if !found && err == nil {
+			ts, found, err = s.findThreadReply(ctx, d, ev, channel) // escalate.go
+		}
 		switch {
 		case found:
 			s.log.InfoContext(ctx, "delivery was posted before a restart; not reposting", "delivery", d.ID)
