@@ -99,6 +99,14 @@ func timersLine(t notify.Timers) string {
 	return strings.Join(parts, " · ")
 }
 
+// timersSuffix is " · " and timersLine, or "" without timers.
+func timersSuffix(t notify.Timers) string {
+	if l := timersLine(t); l != "" {
+		return " · " + l
+	}
+	return ""
+}
+
 // smesOffNote warns, when a subscription escalates, about tags whose SMEs
 // are turned off on the site (422): nobody can be asked for them.
 func (n *Feature) smesOffNote(ctx context.Context, c *soe.Client, t notify.Timers, tags []string) string {

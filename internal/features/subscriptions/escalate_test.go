@@ -64,6 +64,9 @@ func TestEscalateGolden(t *testing.T) {
 	golden.Message(t, "notify_subscribed_escalate", n.subscribedMessage("UALICE", esc))
 	golden.Message(t, "notify_subscribed_unanswered", n.subscribedMessage("UALICE", unans))
 	golden.Message(t, "notify_subscriptions_timers", renderSubscriptions([]notify.Subscription{esc, unans}, false, "/soe"))
+	if l := auditLine(notify.AuditEntry{Subscription: unans}, at); !strings.Contains(l, "questions · unanswered 4h · escalate 2h (DM the experts; here after 6h)") {
+		t.Errorf("audit line: %s", l)
+	}
 	golden.Message(t, "notify_usage_timers", n.usage("`soon` is not a delay; write it like `4h`, `90m` or `2d`"))
 	q := notify.QuestionInfo{ID: 173, Title: "Why does <!channel> &amp; break?", URL: "https://acme.example/questions/173"}
 	off := n.subscribedMessage("UALICE", esc)
