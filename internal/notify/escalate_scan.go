@@ -250,8 +250,9 @@ type timerApply struct {
 	order    []string
 }
 
-// advance re-reads one watch and moves it on: gone, answered or
-// unsubscribed watches are deleted; a paused subscription's wait.
+// advance re-reads one watch and moves it on: watches of answered (or
+// forgotten) questions, and of subscriptions gone, off or no longer
+// following the question's tags, are deleted; a paused subscription's wait.
 func (a *timerApply) advance(key string, fed map[string]*Subscription, routes map[string]routing) error {
 	var w watch
 	ok, err := store.GetJSON(a.tx, bucketWatches, key, &w)
@@ -268,7 +269,7 @@ func (a *timerApply) advance(key string, fed map[string]*Subscription, routes ma
 	if err != nil {
 		return err
 	}
-	if !okSub || sub.Disabled || !sub.Timers.Any() || !okQ || q.AnswerCount > 0 {
+	if !okSub || sub.Disabled || !sub.Timers.Any() || !sub.matches(w.Question.Tags) || !okQ || q.AnswerCount > 0 {
 		return a.tx.Bucket(bucketWatches).Delete([]byte(key))
 	}
 	if fed[w.SubID] == nil {
