@@ -54,13 +54,14 @@ var (
 	bucketOutbox      = []byte("notify_outbox")          // delivery id → Delivery
 	bucketPending     = []byte("notify_pending")         // seq (8 bytes BE) → delivery id
 	bucketPrefs       = []byte("notify_prefs")           // team/user → Prefs
+	// bucketWatches and bucketEscDaily: escalate.go.
 )
 
 // Buckets are the top-level buckets this package uses (pass them to
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily}
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -134,6 +135,8 @@ type Subscription struct {
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	// Filter: groups of required tags, excluded tags, a community (filter.go).
 	Filter
+	// Timers (escalate.go): questions still unanswered after a while.
+	Timers
 }
 
 // OwnerIDs are the subscription's owners (see Owners).
@@ -326,7 +329,7 @@ func New(o Options) (*Service, error) {
 		kick: make(chan struct{}, 1), pollKick: make(chan struct{}, 1)}
 	s.people = o.People
 	if s.people == nil {
-		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, nil)
+		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, o.Slack)
 	}
 	return s, nil
 }

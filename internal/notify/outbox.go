@@ -198,6 +198,9 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 	}
 	if d.Status == StatusAttempting {
 		ts, found, err := s.findPosted(ctx, d, channel)
+		if !found && err == nil {
+			ts, found, err = s.findThreadReply(ctx, d, ev, channel) // escalate.go
+		}
 		switch {
 		case found:
 			s.log.InfoContext(ctx, "delivery was posted before a restart; not reposting", "delivery", d.ID)
@@ -256,7 +259,7 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 		// "attempting" mark makes the next run check.
 		return resRetry, nil //nolint:nilerr // the cancellation is the shutdown's, not this delivery's failure
 	}
-	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) {
+	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) || (d.Target.UserID != "" && dmRefused(err)) {
 		code := slackCode(err)
 		if d.Target.ChannelID != "" {
 			s.log.WarnContext(ctx, "channel unavailable; disabling its subscriptions", "channel", d.Target.ChannelID, "error", code)
@@ -552,6 +555,7 @@ func (s *Service) Prune(ctx context.Context) error {
 		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})
 	errs = append(errs, err)
+	errs = append(errs, s.pruneTimers(ctx))
 	if n1+n3 > 0 {
 		s.log.DebugContext(ctx, "pruned notification state", "outbox_and_events", n1, "questions", n3)
 	}

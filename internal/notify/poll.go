@@ -391,7 +391,10 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
-	return s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st)
+	if err := s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st); err != nil {
+		return err
+	}
+	return s.runTimers(ctx, p, st) // escalate_scan.go
 }
 
 // startScope is a scope's first look: it starts at "now" and announces
@@ -528,7 +531,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 			kind = KindAccepted
 		}
 		for i := range subs {
-			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) {
+			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) && (kind != KindQuestions || subs[i].announcesNew()) {
 				add(Target{TeamID: subs[i].TeamID, ChannelID: subs[i].ChannelID, Reason: "channel"})
 			}
 		}
@@ -745,6 +748,9 @@ func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState
 			return err
 		}
 		if err := unpauseTx(tx, p.subs); err != nil {
+			return err
+		}
+		if err := watchTx(tx, p.scope, p.subs, qs, events); err != nil {
 			return err
 		}
 		for _, ev := range events {

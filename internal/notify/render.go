@@ -35,6 +35,9 @@ func Render(ev *Event, reason, command string) chat.Message {
 	if command == "" {
 		command = "/soe"
 	}
+	if m, ok := renderTimer(ev, command); ok { // escalate_render.go
+		return m
+	}
 	switch ev.Kind {
 	case EventQuestion:
 		return renderQuestion(ev, reason)

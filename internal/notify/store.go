@@ -36,6 +36,7 @@ type SubscribeRequest struct {
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
 	Filter                       Filter    // groups, exclusions, a community (filter.go)
+	Timers                                 // escalation and the unanswered filter (escalate.go)
 }
 
 // Subscribe stores a subscription. Tags it names are taken out of the
@@ -59,12 +60,15 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
+	if err := r.Timers.Check(); err != nil {
+		return Subscription{}, err
+	}
 	filter, err := cleanFilter(r.Filter)
 	if err != nil {
 		return Subscription{}, err
 	}
 	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
-		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter}
+		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter, Timers: r.Timers}
 	if why := sub.Contradiction(); why != "" {
 		return Subscription{}, fmt.Errorf("%w: %s", ErrBadInput, why)
 	}

@@ -132,7 +132,7 @@ func auditLine(e notify.AuditEntry, now time.Time) string {
 		owners = append(owners, mrkdwn.Mention(o))
 	}
 	lines := []string{
-		fmt.Sprintf("%s · %s · %s — %s", mrkdwn.ChannelMention(e.ChannelID), mrkdwn.Escape(e.Scope.String()), what, e.Kinds.String()),
+		fmt.Sprintf("%s · %s · %s — %s", mrkdwn.ChannelMention(e.ChannelID), mrkdwn.Escape(e.Scope.String()), what, e.Kinds.String()+timersSuffix(e.Timers)),
 		"Kept running by " + strings.Join(owners, ", ") + " · " + mrkdwn.Escape(e.State()),
 		"Last delivery: " + ago(e.LastDelivery, now),
 	}

@@ -318,9 +318,10 @@ func expression(s notify.Subscription) string {
 	for _, t := range s.Exclude {
 		w = append(w, "-"+grammarTag(t))
 	}
-	if s.Kinds != notify.DefaultKinds {
+	if s.Kinds != notify.DefaultKinds && (s.Unanswered == 0 || s.Kinds != notify.KindQuestions) {
 		w = append(w, kindWords(s.Kinds)...)
 	}
+	w = append(w, timerWords(s.Timers)...)
 	if s.Scope.IsTeam() {
 		w = append(w, "team "+s.Scope.Team)
 	}
@@ -357,7 +358,7 @@ func what(s notify.Subscription) string {
 // name given), for messages before it exists.
 func specSubscription(args subscribeArgs) notify.Subscription {
 	s := notify.Subscription{Tags: args.Tags, Kinds: args.Kinds,
-		Filter: notify.Filter{AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude}}
+		Filter: notify.Filter{AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude}, Timers: args.Timers}
 	if args.Filter.Community != "" {
 		s.Community = &notify.CommunityFilter{Name: args.Filter.Community}
 	}

@@ -82,7 +82,8 @@ func TestParseSubscribeFilters(t *testing.T) {
 // subscription.
 func TestExpressionRoundTrip(t *testing.T) {
 	for _, in := range []string{"go", "go kubernetes -legacy", "go+kubernetes terraform", "all -legacy accepted", "all",
-		"[preview] -[all] questions answers accepted", "[and] [or] -[not]", "c+++go -java", "go+kubernetes team platform", "community cloud-native -terraform"} {
+		"[preview] -[all] questions answers accepted", "[and] [or] -[not]", "c+++go -java", "go+kubernetes team platform", "community cloud-native -terraform",
+		"go unanswered 4h", "go unanswered 30h answers", "go -legacy escalate 90m", "go escalate 1h30m 2d", "go+kubernetes unanswered 2d escalate 4h 12h"} {
 		args, problem := parseSubscribeArgs(router.Fields(in))
 		if problem != "" {
 			t.Fatalf("%q: %s", in, problem)
@@ -110,6 +111,7 @@ func FuzzSubscribeFilters(f *testing.F) {
 	for _, s := range []string{"go -legacy", "go+kubernetes", "c+++go", "-x", "go -go", "community “Cloud Native” -x", "all -x+y", "++", "-+", "a+b+c -d preview"} {
 		f.Add(s)
 	}
+	f.Add("go unanswered 4h escalate 90m 3h")
 	f.Fuzz(func(t *testing.T, in string) {
 		a, problem := parseSubscribeArgs(router.Fields(in))
 		if problem != "" {

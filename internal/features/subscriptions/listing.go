@@ -59,8 +59,8 @@ func listingEntry(e notify.AuditEntry, withChannel bool, cmd string, now time.Ti
 	for _, o := range e.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
 	}
-	first += fmt.Sprintf("%s — mode: %s, one post each as it happens · %s · kept running by %s", what(e.Subscription), e.Kinds.String(),
-		mrkdwn.Escape(e.Scope.String()), strings.Join(owners, ", "))
+	first += fmt.Sprintf("%s — mode: %s, one post each as it happens%s · %s · kept running by %s", what(e.Subscription), e.Kinds.String(),
+		timersSuffix(e.Timers), mrkdwn.Escape(e.Scope.String()), strings.Join(owners, ", "))
 	switch {
 	case e.Disabled:
 		first += fmt.Sprintf(" · :no_entry: *off* (I cannot post there: %s)", mrkdwn.Escape(e.DisabledReason))

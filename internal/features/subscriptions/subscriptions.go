@@ -129,6 +129,9 @@ type Deps struct {
 	// Settings are the channel settings other features own, set with
 	// /soe config <name> … (e.g. suggest).
 	Settings []ConfigSetting
+	// Decliner records an escalation DM's "Not for me" (nil: the button
+	// does nothing).
+	Decliner Decliner
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -159,6 +162,7 @@ type Feature struct {
 	audit    Auditor
 	users    UserInfo
 	settings []ConfigSetting
+	decliner Decliner
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -167,7 +171,7 @@ type Feature struct {
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, decliner: d.Decliner, log: d.Logger, now: d.Now}
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and
@@ -175,7 +179,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [team <slug>] [preview]",
+		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -206,6 +210,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
 	r.Action(actionAdoptConfirm, n.adoptConfirmed)
+	r.Action(notify.ActionEscalationDecline, n.decline)
 }
 
 // refreshHome re-publishes the user's App Home (nothing when there is none).
@@ -227,6 +232,8 @@ type subscribeArgs struct {
 	Filter  filterSpec
 	Preview bool
 	problem problemKind
+	// Timers: unanswered and escalate (escalate.go).
+	Timers notify.Timers
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -244,6 +251,11 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 		out.problem = problemFilter
 		return out, err0
 	}
+	timers, rest, problem := takeTimers(rest)
+	if problem != "" {
+		return out, problem
+	}
+	out.Timers = timers
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -294,6 +306,9 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	}
 	if out.Kinds == 0 {
 		out.Kinds = notify.DefaultKinds
+		if out.Timers.Unanswered > 0 {
+			out.Kinds = notify.KindQuestions // the unanswered filter posts questions, later
+		}
 	}
 	return out, ""
 }
@@ -346,7 +361,7 @@ func contains(ss []string, s string) bool {
 func (n *Feature) usage(problem string) chat.Message {
 	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
-		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
+		mrkdwn.Code(cmd+" subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
@@ -419,9 +434,10 @@ type pendingSub struct {
 	Kinds   int      `json:"k"`
 	Channel string   `json:"c"`
 	// The filters (filters.go); the community is resolved on confirmation.
-	AllOf     [][]string `json:"g,omitempty"`
-	Exclude   []string   `json:"x,omitempty"`
-	Community string     `json:"m,omitempty"`
+	AllOf     [][]string    `json:"g,omitempty"`
+	Exclude   []string      `json:"x,omitempty"`
+	Community string        `json:"m,omitempty"`
+	Timers    notify.Timers `json:"tm,omitzero"`
 }
 
 // quickSubscribe answers a usage error from the text alone, in the ack.
@@ -481,7 +497,7 @@ func (n *Feature) subscribe(ctx context.Context, env *chat.Envelope, channel str
 			n.router.Reply(ctx, env, n.confirmMessage(scope, args, channel))
 			return nil
 		}
-		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter)
+		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter, args.Timers)
 	})
 }
 
@@ -495,7 +511,7 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
 	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel,
-		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community})
+		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community, Timers: args.Timers})
 	what := notify.TagList(args.Tags)
 	if !args.Filter.isZero() {
 		what = mrkdwn.Code(expression(specSubscription(args)))
@@ -518,7 +534,7 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
 func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind,
-	spec filterSpec) error {
+	spec filterSpec, timers notify.Timers) error {
 	filter, text, err := n.notifyFilter(ctx, c, tags, spec)
 	if err != nil {
 		return err
@@ -533,7 +549,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter, Timers: timers})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -544,7 +560,11 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		n.router.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
 		return nil
 	}
-	n.router.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
+	m := n.subscribedMessage(env.UserID, sub)
+	if note := n.smesOffNote(ctx, c, timers, tags); note != "" {
+		m.Blocks = append(m.Blocks, blockkit.Context(":warning: "+note))
+	}
+	n.router.Reply(ctx, env, m)
 	n.refreshHome(ctx, env.TeamID, env.UserID)
 	return nil
 }
@@ -564,6 +584,9 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
 	}
 	text += "."
+	if t := timersText(sub.Timers); t != "" {
+		text += " " + strings.ToUpper(t[:1]) + t[1:] + "."
+	}
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
 		blockkit.Section(text),
 		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.router.Command()+" subscriptions"))),
@@ -589,6 +612,10 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	kinds := notify.Kind(p.Kinds)
+	if p.Timers.Check() != nil {
+		n.router.Reply(ctx, env, stale)
+		return
+	}
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
 			n.router.Reply(ctx, env, stale)
@@ -603,7 +630,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community})
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community}, p.Timers)
 	})
 }
 
@@ -707,6 +734,9 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
+	if t := timersLine(s.Timers); t != "" {
+		line += " · " + t
+	}
 	var owners []string
 	for _, o := range s.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))

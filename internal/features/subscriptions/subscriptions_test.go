@@ -128,7 +128,8 @@ func TestNotifyMessagesEscape(t *testing.T) {
 // FuzzParseSubscribeArgs: whatever is typed, a parse that succeeds yields
 // valid tags (or every tag), known kinds and a valid team slug.
 func FuzzParseSubscribeArgs(f *testing.F) {
-	for _, s := range []string{"go", "all all team platform", "[questions], go accepted", "“go kubernetes” answers", "team", "<!channel> go", "all go"} {
+	for _, s := range []string{"go", "all all team platform", "[questions], go accepted", "“go kubernetes” answers", "team", "<!channel> go", "all go",
+		"go escalate 4h 8h", "go unanswered 90m all", "go escalate 2d unanswered 1h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -149,6 +150,9 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 		}
 		if a.Team != "" && !router.ValidTeamSlug(a.Team) {
 			t.Fatalf("%q: team %q", in, a.Team)
+		}
+		if a.Timers.Check() != nil {
+			t.Fatalf("%q: timers %+v", in, a.Timers)
 		}
 		tags, all, _, p := parseUnsubscribeArgs(router.Fields(in))
 		if p == "" && all == (len(tags) > 0) {
