@@ -65,6 +65,7 @@ type Event struct {
 	// accepted answer (EventAccepted).
 	Answers []AnswerInfo `json:"answers,omitempty"`
 	Notice  *Notice      `json:"notice,omitempty"`
+	Digest  *Digest      `json:"digest,omitempty"` // EventDigest
 	At      time.Time    `json:"at,omitzero"` // SOE time of the activity
 	Created time.Time    `json:"created"`     // when the bot saw it
 }
@@ -86,10 +87,15 @@ type Target struct {
 	// Reason is why: "channel" (a subscription), "asker" (my question got an
 	// answer), "expert" (a question in my SME tag) or "notice".
 	Reason string `json:"reason"`
+	// digest, when set, collects the event into a digest instead (never stored).
+	digest *digestSpec
 }
 
 // Key identifies the target ("c/T/C" or "u/T/U").
 func (t Target) Key() string {
+	if t.digest != nil {
+		return "d/" + t.digest.Stream
+	}
 	if t.ChannelID != "" {
 		return "c/" + t.TeamID + "/" + t.ChannelID
 	}

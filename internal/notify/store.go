@@ -35,6 +35,8 @@ type SubscribeRequest struct {
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
+	Digest                       Cadence   // a digest cadence, or "" / immediate
+	TZ                           string    // the creator's Slack time zone (digests)
 }
 
 // Subscribe stores a subscription. Tags it names are taken out of the
@@ -60,6 +62,9 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	}
 	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
 		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
+	if r.Digest.IsDigest() {
+		sub.Digest, sub.TZ = r.Digest, r.TZ
+	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
@@ -390,9 +395,9 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 		}
 		switch a {
 		case AlertAnswers:
-			p.Answers = on
+			p.Answers, p.AnswersEvery = on, "" // on = immediate
 		case AlertExpert:
-			p.Expert = on
+			p.Expert, p.ExpertEvery = on, ""
 		}
 		return store.PutJSON(tx, bucketPrefs, key, &p)
 	})
