@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -189,7 +191,11 @@ func renderDigest(ev *Event, command string) chat.Message {
 	}
 	blocks := []slack.Block{blockkit.Section(head)}
 	var qs []string
-	for _, e := range top(d.NewQuestions, digestTopQuestions) {
+	newQs := slices.Clone(d.NewQuestions)
+	if d.Kind != DigestSME { // unanswered first; the expert digest is oldest first
+		sort.SliceStable(newQs, func(i, j int) bool { return !newQs[i].Answered && newQs[j].Answered })
+	}
+	for _, e := range top(newQs, digestTopQuestions) {
 		qs = append(qs, questionLine(e, d))
 	}
 	qTitle := "New questions (unanswered first)"

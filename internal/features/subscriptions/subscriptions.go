@@ -62,6 +62,8 @@ type Service interface {
 	Subscription(ctx context.Context, id string) (notify.Subscription, bool, error)
 	Adopt(ctx context.Context, teamID, id, userID string) (notify.Subscription, error)
 	Interval() time.Duration
+	SetAlertCadence(ctx context.Context, teamID, userID string, a notify.Alert, c notify.Cadence, on bool, tz string) (notify.Prefs, error)
+	SetExpertDigest(ctx context.Context, teamID, userID string, on bool, tz string) (notify.Prefs, error)
 }
 
 // Audience says whether a private team's content may be shown in a channel
@@ -170,7 +172,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
+		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [digest hourly|daily|weekly] [team <slug>]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -184,8 +186,8 @@ func (n *Feature) Register(r *router.Router) {
 		Usage: "subscriptions [mine|all]", Summary: "List this channel's subscriptions (or all the ones you keep running; admins: every one in the workspace).",
 		Run: n.runSubscriptions})
 	r.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
-		Usage:   "notify [answers|expert] [on|off]",
-		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
+		Usage:   "notify [answers|expert] [on|off|immediate|3h|daily|weekly] | notify digest weekly|off",
+		Summary: "DM me answers to my questions, or new questions in tags where I am an expert (as they happen or in digests); `digest weekly`: the unanswered questions in my expert tags every Monday.",
 		Run:     n.runNotify})
 	usage, summary := "config [team <slug>|team none", "Show or set this channel's default private team"
 	for _, s := range n.settings {
@@ -196,6 +198,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionAlert, n.toggle)
+	r.Action(actionCadence, n.cadenceClicked)
 	r.Action(actionAuditPage, n.auditPage)
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
@@ -215,8 +218,9 @@ func (n *Feature) refreshHome(ctx context.Context, teamID, userID string) {
 type subscribeArgs struct {
 	Tags  []string
 	Every bool // "all" in place of tags: every tag
-	Kinds notify.Kind
-	Team  string
+	Kinds  notify.Kind
+	Team   string
+	Digest notify.Cadence // hourly, daily or weekly: one summary per period
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -229,6 +233,11 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 		return out, err.Error()
 	}
 	out.Team = team
+	digest, rest, problem := takeDigest(rest)
+	if problem != "" {
+		return out, problem
+	}
+	out.Digest = digest
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -264,6 +273,9 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	}
 	if out.Kinds == 0 {
 		out.Kinds = notify.DefaultKinds
+		if out.Digest != "" {
+			out.Kinds = notify.AllKinds // a digest counts accepted answers too
+		}
 	}
 	return out, ""
 }
@@ -316,7 +328,7 @@ func contains(ss []string, s string) bool {
 func (n *Feature) usage(problem string) chat.Message {
 	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
-		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
+		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [digest hourly|daily|weekly] [team <slug>]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
@@ -388,6 +400,7 @@ type pendingSub struct {
 	Tags    []string `json:"t,omitempty"`
 	Kinds   int      `json:"k"`
 	Channel string   `json:"c"`
+	Digest  string   `json:"d,omitempty"`
 }
 
 // quickSubscribe answers a usage error from the text alone, in the ack.
@@ -432,7 +445,7 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
 			return nil
 		}
-		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds)
+		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds, args.Digest)
 	})
 }
 
@@ -445,7 +458,7 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // confirmMessage asks before a private team's posts go to a channel whose
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
-	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
+	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel, Digest: string(args.Digest)})
 	what := notify.TagList(args.Tags)
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
 		"including people who are not known to be on the team. Subscribe anyway?",
@@ -464,7 +477,7 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // create primes the scope, stores the subscription and confirms in the
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
-func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind) error {
+func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind, digest notify.Cadence) error {
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
@@ -472,7 +485,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Digest: digest, TZ: n.digestTZ(ctx, env.UserID, digest)})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -499,6 +512,7 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 	if sub.Scope.IsTeam() {
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
 	}
+	text += digestNote(sub)
 	text += "."
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
 		blockkit.Section(text),
@@ -524,6 +538,11 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	kinds := notify.Kind(p.Kinds)
+	digest, ok := notify.ParseCadence(p.Digest)
+	if p.Digest != "" && (!ok || !digest.IsDigest()) {
+		n.router.Reply(ctx, env, stale)
+		return
+	}
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
 			n.router.Reply(ctx, env, stale)
@@ -538,7 +557,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds)
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, digest)
 	})
 }
 
@@ -641,6 +660,9 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
+	if s.Digest.IsDigest() {
+		line += " · digest " + s.Digest.Describe(s.TZ)
+	}
 	var owners []string
 	for _, o := range s.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
