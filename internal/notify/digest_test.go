@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-
 )
 
 // subscribeDigest creates a digest subscription as login (linked first).
