@@ -65,9 +65,10 @@ type Event struct {
 	// accepted answer (EventAccepted).
 	Answers []AnswerInfo `json:"answers,omitempty"`
 	Notice  *Notice      `json:"notice,omitempty"`
-	Digest  *Digest      `json:"digest,omitempty"` // EventDigest
-	At      time.Time    `json:"at,omitzero"`      // SOE time of the activity
-	Created time.Time    `json:"created"`          // when the bot saw it
+	At      time.Time    `json:"at,omitzero"` // SOE time of the activity
+	Created time.Time    `json:"created"`     // when the bot saw it
+
+	Digest *Digest `json:"digest,omitempty"` // EventDigest (digest.go)
 }
 
 // notice is the event's notice content (empty when it has none).

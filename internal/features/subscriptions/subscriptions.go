@@ -216,10 +216,11 @@ func (n *Feature) refreshHome(ctx context.Context, teamID, userID string) {
 
 // subscribeArgs is a parsed /soe subscribe.
 type subscribeArgs struct {
-	Tags   []string
-	Every  bool // "all" in place of tags: every tag
-	Kinds  notify.Kind
-	Team   string
+	Tags  []string
+	Every bool // "all" in place of tags: every tag
+	Kinds notify.Kind
+	Team  string
+
 	Digest notify.Cadence // hourly, daily or weekly: one summary per period
 }
 
