@@ -60,8 +60,9 @@ func (n *Feature) runNotify(ctx context.Context, r *router.Request) {
 		on, ok2 = parseOnOff(r.Args[1])
 	}
 	if !ok1 || !ok2 {
-		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
-			mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"), mrkdwn.Code(cmd+" notify"))))
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s, %s or %s (and %s to see them).",
+			mrkdwn.Code(cmd+" notify answers on|off|immediate|3h|daily|weekly"), mrkdwn.Code(cmd+" notify expert on|off|immediate|3h|daily|weekly"),
+			mrkdwn.Code(cmd+" notify digest weekly|off"), mrkdwn.Code(cmd+" notify"))))
 		return
 	}
 	p, ok := n.setAlert(ctx, r.Env, alert, on)
@@ -173,7 +174,8 @@ func alertBlocks(p notify.Prefs) []slack.Block {
 func renderAlerts(p notify.Prefs, cmd string) chat.Message {
 	blocks := append([]slack.Block{blockkit.Section("*Your personal alerts*")}, alertBlocks(p)...)
 	blocks = append(blocks, digestBlocks(p)...)
-	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Or type %s / %s.", mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"))))
+	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Or type %s / %s / %s.", mrkdwn.Code(cmd+" notify answers on|off|immediate|3h|daily|weekly"),
+		mrkdwn.Code(cmd+" notify expert on|off|immediate|3h|daily|weekly"), mrkdwn.Code(cmd+" notify digest weekly|off"))))
 	return chat.Message{Text: fmt.Sprintf("Personal alerts: answers %s, expert %s", onOff(p.Answers), onOff(p.Expert)), Blocks: blocks}
 }
 
