@@ -31,15 +31,6 @@ func (e *env) subscribeDigest(login, channel string, c Cadence, tz string, tags 
 	return sub
 }
 
-func mustLoc(t *testing.T, name string) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 func TestPeriodBoundaries(t *testing.T) {
 	utc := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339, s)
