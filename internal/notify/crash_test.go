@@ -126,6 +126,14 @@ func crashProperty(t *testing.T, seed uint64) {
 	if err := e.svc.RememberIM(ctx, team, slackID("frank"), "D"+slackID("frank")); err != nil {
 		t.Fatal(err)
 	}
+	// judy gets them in a 3-hourly digest.
+	e.link("judy", mainSite)
+	if _, err := e.svc.SetAlertCadence(ctx, team, slackID("judy"), AlertAnswers, Cadence3h, true, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RememberIM(ctx, team, slackID("judy"), "D"+slackID("judy")); err != nil {
+		t.Fatal(err)
+	}
 	askers := []string{"judy", "frank", "bob"}
 	answerers := []string{"erin", "ivan", "carol"}
 
@@ -181,7 +189,7 @@ func crashProperty(t *testing.T, seed uint64) {
 	// Drain: no more faults; later clocks pass every backoff. The first
 	// cycle collects the last activity; an hour later its digest period
 	// closes.
-	for _, jump := range []time.Duration{0, time.Hour} {
+	for _, jump := range []time.Duration{0, 3 * time.Hour} {
 		offset.Add(int64(jump))
 		for round := 0; ; round++ {
 			offset.Add(int64(10 * time.Minute))
@@ -205,7 +213,7 @@ func crashProperty(t *testing.T, seed uint64) {
 	posted := map[string]int{}
 	all := map[string][]string{}  // channel → message texts
 	sent := map[string][]string{} // channel → delivery ids of its messages
-	for _, ch := range []string{chGeneral, chOps, chPrivate, chDigest, "D" + slackID("frank")} {
+	for _, ch := range []string{chGeneral, chOps, chPrivate, chDigest, "D" + slackID("frank"), "D" + slackID("judy")} {
 		for _, m := range e.posts(ch) {
 			id, _ := m.MetadataPayload["delivery_id"].(string)
 			posted[id]++
@@ -326,6 +334,23 @@ func crashProperty(t *testing.T, seed uint64) {
 		}
 		if n != 1 {
 			t.Errorf("question %d is in %d digests, want 1", q.id, n)
+		}
+	}
+	// judy's digests count each answer to her questions once.
+	for _, q := range qs {
+		if q.owner != e.user("judy") {
+			continue
+		}
+		line := regexp.MustCompile(fmt.Sprintf(`/questions/%d(/[^)\s]*)?\) · (\d+) new answers?`, q.id))
+		n := 0
+		for _, txt := range all["D"+slackID("judy")] {
+			for _, m := range line.FindAllStringSubmatch(txt, -1) {
+				k, _ := strconv.Atoi(m[2])
+				n += k
+			}
+		}
+		if n != len(q.answers) {
+			t.Errorf("judy's digests count %d answers to her question %d, want %d", n, q.id, len(q.answers))
 		}
 	}
 	if t.Failed() {
