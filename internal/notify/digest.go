@@ -272,7 +272,7 @@ func closeStreamTx(tx store.Tx, stream string, now time.Time) (int, error) {
 	if err != nil || !ok || st.Due.After(now) {
 		return 0, err
 	}
-	live, err := streamLiveTx(tx, stream, st)
+	live, wants, err := streamLiveTx(tx, stream, st)
 	if err != nil {
 		return 0, err
 	}
@@ -280,7 +280,7 @@ func closeStreamTx(tx store.Tx, stream string, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !live {
+	if !live || (!wants && len(items) == 0) {
 		return 0, tx.Bucket(bucketDigests).Delete([]byte(stream))
 	}
 	n := 0
@@ -291,30 +291,37 @@ func closeStreamTx(tx store.Tx, stream string, now time.Time) (int, error) {
 			return 0, err
 		}
 	}
+	if !wants {
+		// Back to one message per event: this was the last digest.
+		return n, tx.Bucket(bucketDigests).Delete([]byte(stream))
+	}
 	st.Start, st.Due = st.Due, NextBoundary(st.Cadence, Location(st.TZ), now).UTC()
 	return n, store.PutJSON(tx, bucketDigests, stream, &st)
 }
 
-// streamLiveTx reports whether the stream's subscription or alert still
-// wants a digest of that cadence.
-func streamLiveTx(tx store.Tx, stream string, st digestState) (bool, error) {
+// streamLiveTx reports whether the stream's subscription or alert is still
+// there and on (live: what was collected is posted), and whether it still
+// wants digests (wants: the stream goes on).
+func streamLiveTx(tx store.Tx, stream string, st digestState) (live, wants bool, err error) {
 	switch {
 	case strings.HasPrefix(stream, "c/"):
 		var sub Subscription
 		ok, err := store.GetJSON(tx, bucketSubs, strings.TrimPrefix(stream, "c/"), &sub)
-		return ok && !sub.Disabled && sub.Digest.IsDigest(), err
+		live = ok && !sub.Disabled
+		return live, live && sub.Digest.IsDigest(), err
 	case strings.HasPrefix(stream, "a/"):
 		var p Prefs
 		ok, err := store.GetJSON(tx, bucketPrefs, teamKey(st.Target.TeamID, st.Target.UserID), &p)
 		if err != nil || !ok {
-			return false, err
+			return false, false, err
 		}
+		c, on := p.Cadence(AlertAnswers)
 		if strings.HasSuffix(stream, "/expert") {
-			return p.Expert && p.ExpertEvery.IsDigest(), nil
+			c, on = p.Cadence(AlertExpert)
 		}
-		return p.Answers && p.AnswersEvery.IsDigest(), nil
+		return on, on && c.IsDigest(), nil
 	}
-	return false, nil
+	return false, false, nil
 }
 
 // takeItemsTx deletes and returns the stream's items collected before end.

@@ -287,7 +287,11 @@ func TestPersonalDigestCadence(t *testing.T) {
 	if len(ds) != 1 || !strings.Contains(ds[0].Flat(), "2 new answers") || !strings.Contains(ds[0].Flat(), "Daily digest: answers to your questions") {
 		t.Fatalf("want one daily digest of 2 answers:%s", flat(ds))
 	}
-	// on = immediate again.
+	// An answer collected for the next digest, then on = immediate again:
+	// the collected one still comes at the period's end, the new ones at once.
+	tick()
+	e.answer(mainSite, q, "bob", "Collected.")
+	e.cycle()
 	if _, err := e.svc.SetAlert(ctx, team, slackID("frank"), AlertAnswers, true); err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +300,17 @@ func TestPersonalDigestCadence(t *testing.T) {
 	e.cycle()
 	if ds := e.dms("frank"); len(ds) != 2 || !strings.Contains(ds[1].Flat(), "has a new answer") {
 		t.Fatalf("immediate again:%s", flat(ds))
+	}
+	now.Store(time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC).UnixNano())
+	e.cycle()
+	ds = e.dms("frank")
+	if len(ds) != 3 || !strings.Contains(ds[2].Flat(), "1 new answer") || !strings.Contains(ds[2].Flat(), "Bob") {
+		t.Fatalf("the collected answer was lost:%s", flat(ds))
+	}
+	now.Store(time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC).UnixNano())
+	e.cycle()
+	if ds := e.dms("frank"); len(ds) != 3 {
+		t.Fatalf("a digest after going back to immediate:%s", flat(ds))
 	}
 }
 
