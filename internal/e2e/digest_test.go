@@ -288,7 +288,7 @@ func TestDigestWeeklyExpert(t *testing.T) {
 	}
 	clock.Advance(time.Minute)
 	e.SOE.AcceptAnswer(main, ids[0], e.SOE.AddAnswer(main, ids[0], e.soeUser("ivan"), "Answered.")) // answered as SOE counts it
-	clock.Set(time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC)) // Monday 08:59 in Berlin
+	clock.Set(time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC))                                       // Monday 08:59 in Berlin
 	e.cycle(t)
 	if ds := e.dmDigests(erin); len(ds) != 0 {
 		t.Fatalf("early:%s", dump(ds))
