@@ -287,8 +287,10 @@ func TestDigestWeeklyExpert(t *testing.T) {
 		ids = append(ids, e.SOE.AddQuestion(main, e.soeUser("judy"), fmt.Sprintf("Expert digest question %02d about goroutines", i), "x", "go"))
 	}
 	clock.Advance(time.Minute)
-	e.SOE.AcceptAnswer(main, ids[0], e.SOE.AddAnswer(main, ids[0], e.soeUser("ivan"), "Answered.")) // answered as SOE counts it
-	clock.Set(time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC))                                       // Monday 08:59 in Berlin
+	// Answered as SOE counts it (an accepted answer): not listed.
+	e.SOE.AcceptAnswer(main, ids[0], e.SOE.AddAnswer(main, ids[0], e.soeUser("ivan"), "Answered."))
+
+	clock.Set(time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC)) // Monday 08:59 in Berlin
 	e.cycle(t)
 	if ds := e.dmDigests(erin); len(ds) != 0 {
 		t.Fatalf("early:%s", dump(ds))
