@@ -67,7 +67,7 @@ func digestTitle(ev *Event) (lead, text string) {
 	if ev.Scope.IsTeam() {
 		lead += " on " + mrkdwn.Escape(ev.Scope.String())
 	}
-	return lead, fmt.Sprintf("%s digest for %s", w, strings.Join(tagNames(d.Tags), ", "))
+	return lead, fmt.Sprintf("%s digest for %s", w, mrkdwn.Escape(strings.Join(tagNames(d.Tags), ", ")))
 }
 
 func tagNames(tags []string) []string {

@@ -328,3 +328,46 @@ func TestDigestEventJSONIsCompact(t *testing.T) {
 		t.Fatalf("%v %+v", err, back.Digest)
 	}
 }
+
+// FuzzRenderDigest: whatever SOE sends and however many events a period
+// has, a digest has no live mention, at most 50 blocks and sections within
+// Slack's 3000 characters.
+func FuzzRenderDigest(f *testing.F) {
+	f.Add("Title <!channel>", "Name <@U1>", "https://x.example/questions/1/a", "go", "Europe/Berlin", 500)
+	f.Add(strings.Repeat("é", 400), "\u202eevil", "https://a|b>c/questions/2", "c++", "", 0)
+	f.Add("&lt;!here&gt;", "", "javascript:alert(1)", "<#C1>", "Mars/Base", 37)
+	f.Fuzz(func(t *testing.T, title, name, url, tag, tz string, n int) {
+		n = max(0, min(n, 600))
+		ev := digestFixture(0, 0)
+		d := ev.Digest
+		d.TZ, d.Tags, d.SiteURL = tz, []string{tag}, siteOf(url)
+		for i := range n {
+			e := DigestEntry{QuestionID: i, Title: title, URL: url, By: name, Answered: i%2 == 0, Answers: i % 4}
+			if i < maxDigestEntries {
+				d.NewQuestions = append(d.NewQuestions, e)
+				d.NewAnswers = append(d.NewAnswers, e)
+				d.NewAccepted = append(d.NewAccepted, e)
+			}
+		}
+		d.Questions, d.Answers, d.Accepted = n, n, n
+		for _, kind := range []string{DigestChannel, DigestAsker, DigestExpert, DigestSME} {
+			d.Kind = kind
+			m := Render(ev, "digest", "/soe")
+			js, _ := json.Marshal(m.Blocks)
+			all := m.Text + string(js)
+			for _, bad := range []string{"<!", "<@", "<#"} {
+				if strings.Contains(all, bad) {
+					t.Fatalf("%s in %s", bad, all)
+				}
+			}
+			if len(m.Blocks) > 50 || len(m.Text) > 4000 {
+				t.Fatalf("%d blocks, text of %d", len(m.Blocks), len(m.Text))
+			}
+			for _, b := range m.Blocks {
+				if s, ok := b.(*slack.SectionBlock); ok && len(s.Text.Text) > 3000 {
+					t.Fatalf("section of %d characters", len(s.Text.Text))
+				}
+			}
+		}
+	})
+}
