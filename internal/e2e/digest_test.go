@@ -279,7 +279,18 @@ func TestDigestWeeklyExpert(t *testing.T) {
 	e.notifyLink(t, "frank", "")
 	main := soe.MainSite()
 	e.sees(t, e.slash(t, erin, General, "notify digest weekly"), "unanswered questions in your expert tags weekly on Monday at 09:00 Europe/Berlin")
-	e.sees(t, e.slash(t, frank, General, "notify digest weekly"), "weekly on Monday at 09:00")
+	// frank turns it on in the App Home.
+	home := e.openHome(t, frank, "Weekly expert digest:* off")
+	s := e.Slack.T(t).ClickInView(frank, home, "notify_cadence:digest:weekly", "digest:weekly")
+	if _, err := e.Slack.WaitAck(wait(t), s.EnvelopeID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Slack.WaitHome(wait(t), frank, "Weekly expert digest:* on (weekly on Monday at 09:00"); err != nil {
+		t.Fatalf("%v\n%s", err, e.Slack.Home(frank).Flat())
+	}
+	if flat := e.Slack.Home(frank).Flat(); !strings.Contains(flat, "Questions for an expert:* off") {
+		t.Fatalf("the weekly digest switched the expert alert on:\n%s", flat)
+	}
 	e.openHome(t, erin, "Weekly expert digest:* on (weekly on Monday at 09:00 Europe/Berlin)")
 	var ids []int
 	for i := range 12 {
