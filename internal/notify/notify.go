@@ -136,6 +136,8 @@ type Subscription struct {
 	// (in the creator's Slack time zone TZ) instead of each event (digest.go).
 	Digest Cadence `json:"digest,omitempty"`
 	TZ     string  `json:"tz,omitempty"`
+	// Filter: groups of required tags, excluded tags, a community (filter.go).
+	Filter
 }
 
 // OwnerIDs are the subscription's owners (see Owners).
@@ -147,12 +149,15 @@ func (s *Subscription) OwnerIDs() []string {
 }
 
 // AllTags reports whether the subscription covers every tag.
-func (s *Subscription) AllTags() bool { return len(s.Tags) == 0 }
+func (s *Subscription) AllTags() bool { return !s.positive() }
 
 // Active reports whether the subscription is being delivered.
 func (s *Subscription) Active() bool { return !s.Paused && !s.Disabled }
 
 func (s *Subscription) matches(tags []string) bool {
+	if s.Filtered() {
+		return s.filterMatches(tags)
+	}
 	if len(s.Tags) == 0 {
 		return true
 	}
@@ -229,6 +234,9 @@ type Options struct {
 	People People
 	// SMETTL is how long SME lists are cached (default 5m) when People is nil.
 	SMETTL time.Duration
+	// CommunityTTL is how often a subscribed community's tags are expanded
+	// again (CACHE_TTL; default 5m).
+	CommunityTTL time.Duration
 	// Command is the slash command shown in messages (default "/soe").
 	Command string
 	// KeepDone is how long delivered outbox entries are kept (default 24h);

@@ -365,7 +365,7 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
-	subs := activeSubs(p.subs, cycleStart)
+	subs := s.refreshCommunities(ctx, c, activeSubs(p.subs, cycleStart), st)
 	want := answersToFetch(items, stored, answerInterest{askers: p.askers, subs: subs})
 	answers, err := s.readAnswersOf(ctx, c, want, st)
 	if err != nil {

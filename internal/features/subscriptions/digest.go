@@ -295,3 +295,12 @@ func (n *Feature) digestTZ(ctx context.Context, user string, c notify.Cadence) s
 	}
 	return n.userTZ(ctx, user)
 }
+
+// deliveryMode is how a subscription posts: "one post each as it happens",
+// or "one digest daily at 09:00 Europe/Berlin".
+func deliveryMode(sub notify.Subscription) string {
+	if !sub.Digest.IsDigest() {
+		return "one post each as it happens"
+	}
+	return "one digest " + sub.Digest.Describe(sub.TZ)
+}

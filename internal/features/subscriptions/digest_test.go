@@ -95,7 +95,7 @@ func TestDigestGolden(t *testing.T) {
 	sub := notify.Subscription{ID: "4", TeamID: "T1", ChannelID: "CGENERAL", CreatorID: "UALICE", Scope: soe.MainSite(), Tags: []string{"go"},
 		Kinds: notify.AllKinds, Created: at, Digest: notify.CadenceDaily, TZ: "Europe/Berlin"}
 	golden.Message(t, "digest_subscribed", n.subscribedMessage("UALICE", sub))
-	golden.Message(t, "digest_subscriptions", renderSubscriptions([]notify.Subscription{sub}, false, "/soe"))
+	golden.Message(t, "digest_subscriptions", renderListing(auditEntries([]notify.Subscription{sub}), false, "/soe", listingNow))
 	golden.Message(t, "digest_usage", n.usage("a digest is `hourly`, `daily` or `weekly`, not `monthly`"))
 	p := notify.Prefs{Answers: true, AnswersEvery: notify.CadenceDaily, Expert: true, ExpertDigest: true, TZ: "Europe/Berlin"}
 	golden.Message(t, "digest_notify_answers_daily", cadenceChangedMessage(cadenceChoice{Alert: notify.AlertAnswers, Cadence: notify.CadenceDaily, On: true}, p, "/soe"))
