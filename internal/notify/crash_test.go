@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,9 @@ func crashProperty(t *testing.T, seed uint64) {
 	for _, sp := range specs {
 		e.subscribe("alice", sp.channel, mainSite, sp.kinds, sp.tags...)
 	}
+	// An hourly digest of go and kubernetes: its periods close as the
+	// clock moves (digestProperty checks it).
+	e.subscribeDigest("alice", chDigest, CadenceHourly, "Europe/Berlin", "go", "kubernetes")
 	// frank gets answers to his questions by DM (his DM channel is known, as
 	// after /soe notify answers on).
 	e.link("frank", mainSite)
@@ -120,6 +124,14 @@ func crashProperty(t *testing.T, seed uint64) {
 		t.Fatal(err)
 	}
 	if err := e.svc.RememberIM(ctx, team, slackID("frank"), "D"+slackID("frank")); err != nil {
+		t.Fatal(err)
+	}
+	// judy gets them in a 3-hourly digest.
+	e.link("judy", mainSite)
+	if _, err := e.svc.SetAlertCadence(ctx, team, slackID("judy"), AlertAnswers, Cadence3h, true, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RememberIM(ctx, team, slackID("judy"), "D"+slackID("judy")); err != nil {
 		t.Fatal(err)
 	}
 	askers := []string{"judy", "frank", "bob"}
@@ -162,6 +174,9 @@ func crashProperty(t *testing.T, seed uint64) {
 			case 1:
 				e.slack.RateLimit("chat.postMessage", 1, time.Millisecond)
 			}
+			if rng.IntN(3) == 0 {
+				offset.Add(int64(20 * time.Minute)) // some cycles close a digest period
+			}
 			_, err := e.svc.RunOnce(ctx)
 			e.soe.SetFaults(soefake.Faults{})
 			cr.enabled.Store(false)
@@ -171,21 +186,26 @@ func crashProperty(t *testing.T, seed uint64) {
 		}
 		tick()
 	}
-	// Drain: no more faults; later clocks pass every backoff.
-	for round := 0; ; round++ {
-		offset.Add(int64(10 * time.Minute))
-		if _, err := e.svc.RunOnce(ctx); err != nil {
-			t.Fatalf("drain: %v", err)
-		}
-		n, err := e.svc.Pending(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if round > 5 {
-			t.Fatalf("%d deliveries still pending", n)
+	// Drain: no more faults; later clocks pass every backoff. The first
+	// cycle collects the last activity; an hour later its digest period
+	// closes.
+	for _, jump := range []time.Duration{0, 3 * time.Hour} {
+		offset.Add(int64(jump))
+		for round := 0; ; round++ {
+			offset.Add(int64(10 * time.Minute))
+			if _, err := e.svc.RunOnce(ctx); err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+			n, err := e.svc.Pending(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if round > 5 {
+				t.Fatalf("%d deliveries still pending", n)
+			}
 		}
 	}
 
@@ -193,7 +213,7 @@ func crashProperty(t *testing.T, seed uint64) {
 	posted := map[string]int{}
 	all := map[string][]string{}  // channel → message texts
 	sent := map[string][]string{} // channel → delivery ids of its messages
-	for _, ch := range []string{chGeneral, chOps, chPrivate, "D" + slackID("frank")} {
+	for _, ch := range []string{chGeneral, chOps, chPrivate, chDigest, "D" + slackID("frank"), "D" + slackID("judy")} {
 		for _, m := range e.posts(ch) {
 			id, _ := m.MetadataPayload["delivery_id"].(string)
 			posted[id]++
@@ -300,6 +320,37 @@ func crashProperty(t *testing.T, seed uint64) {
 					t.Errorf("frank missed answer %d to his question %d", a, q.id)
 				}
 			}
+		}
+	}
+	// 3. Digests: each question in the digest's tags is in exactly one digest.
+	for _, q := range qs {
+		if !slices.ContainsFunc(q.tags, func(x string) bool { return x == "go" || x == "kubernetes" }) {
+			continue
+		}
+		line := regexp.MustCompile(fmt.Sprintf(`/questions/%d(/[^)\s]*)?\) · (un)?answered`, q.id))
+		n := 0
+		for _, txt := range all[chDigest] {
+			n += len(line.FindAllString(txt, -1))
+		}
+		if n != 1 {
+			t.Errorf("question %d is in %d digests, want 1", q.id, n)
+		}
+	}
+	// judy's digests count each answer to her questions once.
+	for _, q := range qs {
+		if q.owner != e.user("judy") {
+			continue
+		}
+		line := regexp.MustCompile(fmt.Sprintf(`/questions/%d(/[^)\s]*)?\) · (\d+) new answers?`, q.id))
+		n := 0
+		for _, txt := range all["D"+slackID("judy")] {
+			for _, m := range line.FindAllStringSubmatch(txt, -1) {
+				k, _ := strconv.Atoi(m[2])
+				n += k
+			}
+		}
+		if n != len(q.answers) {
+			t.Errorf("judy's digests count %d answers to her question %d, want %d", n, q.id, len(q.answers))
 		}
 	}
 	if t.Failed() {

@@ -68,6 +68,8 @@ type Event struct {
 	Timer   *TimerInfo   `json:"timer,omitempty"` // timer events (escalate.go)
 	At      time.Time    `json:"at,omitzero"`     // SOE time of the activity
 	Created time.Time    `json:"created"`         // when the bot saw it
+
+	Digest *Digest `json:"digest,omitempty"` // EventDigest (digest.go)
 }
 
 // notice is the event's notice content (empty when it has none).
@@ -87,10 +89,15 @@ type Target struct {
 	// Reason is why: "channel" (a subscription), "asker" (my question got an
 	// answer), "expert" (a question in my SME tag) or "notice".
 	Reason string `json:"reason"`
+	// digest, when set, collects the event into a digest instead (never stored).
+	digest *digestSpec
 }
 
 // Key identifies the target ("c/T/C" or "u/T/U").
 func (t Target) Key() string {
+	if t.digest != nil {
+		return "d/" + t.digest.Stream
+	}
 	if t.ChannelID != "" {
 		return "c/" + t.TeamID + "/" + t.ChannelID
 	}

@@ -29,6 +29,7 @@ const (
 	chPrivate  = "CPRIVATE"  // private, bot member
 	chArchived = "CARCHIVED" // archived
 	chOps      = "COPS"      // public, bot member
+	chDigest   = "CDIGEST"   // public, bot member (digest subscriptions)
 )
 
 // fakeLinks is an in-memory linking service.
@@ -138,7 +139,14 @@ func newEnvAt(t testing.TB, now func() time.Time, mods ...func(*Options)) *env {
 	e := &env{t: t, dir: t.TempDir()}
 	e.soe = soefake.New(soefake.Options{Seed: true, Now: now})
 	t.Cleanup(e.soe.Close)
-	e.slack = slackfake.New(slackfake.Options{Now: now})
+	// The fake Slack keeps the Service's clock (Options.Now), so that
+	// message times and history reads agree when a test moves it.
+	e.slack = slackfake.New(slackfake.Options{Now: func() time.Time {
+		if e.opts.Now != nil {
+			return e.opts.Now()
+		}
+		return time.Now()
+	}})
 	t.Cleanup(e.slack.Close)
 	var everyone []string
 	for _, u := range e.soe.Users() {
@@ -149,6 +157,7 @@ func newEnvAt(t testing.TB, now func() time.Time, mods ...func(*Options)) *env {
 	bot := e.slack.BotUserID()
 	e.slack.AddChannel(slackfake.Channel{ID: chGeneral, Name: "general", Members: append([]string{bot}, everyone...)})
 	e.slack.AddChannel(slackfake.Channel{ID: chOps, Name: "ops", Members: append([]string{bot}, everyone...)})
+	e.slack.AddChannel(slackfake.Channel{ID: chDigest, Name: "digest", Members: append([]string{bot}, everyone...)})
 	e.slack.AddChannel(slackfake.Channel{ID: chRandom, Name: "random", Members: everyone})
 	e.slack.AddChannel(slackfake.Channel{ID: chPrivate, Name: "private", Private: true, Members: append([]string{bot}, everyone...)})
 	e.slack.AddChannel(slackfake.Channel{ID: chArchived, Name: "old", Archived: true, Members: append([]string{bot}, everyone...)})

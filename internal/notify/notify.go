@@ -60,8 +60,8 @@ var (
 // Buckets are the top-level buckets this package uses (pass them to
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
-	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily}
+	return append([][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily}, digestBuckets()...)
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -133,6 +133,10 @@ type Subscription struct {
 	PausedAt       time.Time `json:"paused_at,omitzero"`
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	// Digest, when hourly, daily or weekly, posts one summary per period
+	// (in the creator's Slack time zone TZ) instead of each event (digest.go).
+	Digest Cadence `json:"digest,omitempty"`
+	TZ     string  `json:"tz,omitempty"`
 	// Filter: groups of required tags, excluded tags, a community (filter.go).
 	Filter
 	// Timers (escalate.go): questions still unanswered after a while.
@@ -186,6 +190,13 @@ type Prefs struct {
 	// IMChannel is the bot's DM channel with the user, once known; DM
 	// deliveries go there so a crash can be reconciled from its history.
 	IMChannel string `json:"im,omitempty"`
+	// AnswersEvery and ExpertEvery are the alerts' digest cadences (""
+	// immediate); ExpertDigest is the weekly expert digest; TZ is the
+	// user's Slack time zone when they last chose (digest.go).
+	AnswersEvery Cadence `json:"answers_every,omitempty"`
+	ExpertEvery  Cadence `json:"expert_every,omitempty"`
+	ExpertDigest bool    `json:"expert_digest,omitempty"`
+	TZ           string  `json:"tz,omitempty"`
 }
 
 // Links is what notify needs from the linking service (*linking.Service).

@@ -63,6 +63,8 @@ type CycleStats struct {
 // recipient is a Slack user with a personal alert on and a usable link.
 type recipient struct {
 	TeamID, UserID string
+	every          Cadence // digest cadence ("": immediate)
+	tz             string
 }
 
 // scopePlan is what one scope's cycle needs to know, read before any call.
@@ -212,6 +214,7 @@ func (s *Service) pollCycleFor(ctx context.Context, sc *schedule) (CycleStats, e
 			s.log.WarnContext(ctx, "poll failed; will retry next cycle", "scope", p.scope.Key(), "err", err)
 		}
 	}
+	errs = append(errs, s.runDigests(ctx))
 	s.maybePrune(ctx)
 	st.Duration = s.now().Sub(start)
 	if s.opts.OnCycle != nil {
@@ -279,12 +282,12 @@ func (s *Service) plans(ctx context.Context) ([]*scopePlan, error) {
 				continue
 			}
 			p := get(l.Scope)
-			r := recipient{TeamID: pe.TeamID, UserID: pe.UserID}
+			r := recipient{TeamID: pe.TeamID, UserID: pe.UserID, tz: pe.TZ}
 			if pe.Answers {
-				p.askers[l.SOEUserID] = append(p.askers[l.SOEUserID], r)
+				p.askers[l.SOEUserID] = append(p.askers[l.SOEUserID], recipient{TeamID: r.TeamID, UserID: r.UserID, tz: r.tz, every: pe.AnswersEvery})
 			}
 			if pe.Expert {
-				p.experts[l.SOEUserID] = append(p.experts[l.SOEUserID], r)
+				p.experts[l.SOEUserID] = append(p.experts[l.SOEUserID], recipient{TeamID: r.TeamID, UserID: r.UserID, tz: r.tz, every: pe.ExpertEvery})
 			}
 			k := teamKey(pe.TeamID, pe.UserID)
 			if _, ok := p.links[k]; !ok {
@@ -532,7 +535,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 		}
 		for i := range subs {
 			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) && (kind != KindQuestions || subs[i].announcesNew()) {
-				add(Target{TeamID: subs[i].TeamID, ChannelID: subs[i].ChannelID, Reason: "channel"})
+				add(subTarget(&subs[i]))
 			}
 		}
 		switch ev.Kind {
@@ -545,7 +548,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 			}
 			if others && q.Owner.ID != 0 {
 				for _, r := range p.askers[q.Owner.ID] {
-					add(Target{TeamID: r.TeamID, UserID: r.UserID, Reason: "asker"})
+					add(alertTarget(r, "asker"))
 				}
 			}
 		case EventQuestion:
@@ -561,7 +564,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 					continue
 				}
 				for _, r := range p.experts[id] {
-					add(Target{TeamID: r.TeamID, UserID: r.UserID, Reason: "expert"})
+					add(alertTarget(r, "expert"))
 				}
 			}
 		}
@@ -754,7 +757,10 @@ func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState
 			return err
 		}
 		for _, ev := range events {
-			ts := targets[ev.ID]
+			ts, later := splitDigestTargets(targets[ev.ID])
+			if err := collectTx(tx, ev, later, now); err != nil {
+				return err
+			}
 			if len(ts) == 0 {
 				continue
 			}

@@ -52,6 +52,8 @@ func Render(ev *Event, reason, command string) chat.Message {
 		return renderPaused(ev, command)
 	case EventDisabled:
 		return renderDisabled(ev, command)
+	case EventDigest:
+		return renderDigest(ev, command)
 	}
 	return chat.Message{Text: "Stack Overflow activity", Blocks: []slack.Block{blockkit.Section("Stack Overflow activity")}}
 }

@@ -35,6 +35,8 @@ type SubscribeRequest struct {
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
+	Digest                       Cadence   // a digest cadence, or "" / immediate
+	TZ                           string    // the creator's Slack time zone (digests)
 	Filter                       Filter    // groups, exclusions, a community (filter.go)
 	Timers                                 // escalation and the unanswered filter (escalate.go)
 }
@@ -71,6 +73,9 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter, Timers: r.Timers}
 	if why := sub.Contradiction(); why != "" {
 		return Subscription{}, fmt.Errorf("%w: %s", ErrBadInput, why)
+	}
+	if r.Digest.IsDigest() {
+		sub.Digest, sub.TZ = r.Digest, r.TZ
 	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
@@ -425,9 +430,9 @@ func (s *Service) SetAlert(ctx context.Context, teamID, userID string, a Alert, 
 		}
 		switch a {
 		case AlertAnswers:
-			p.Answers = on
+			p.Answers, p.AnswersEvery = on, "" // on = immediate
 		case AlertExpert:
-			p.Expert = on
+			p.Expert, p.ExpertEvery = on, ""
 		}
 		return store.PutJSON(tx, bucketPrefs, key, &p)
 	})

@@ -51,14 +51,18 @@ func (n *Feature) runNotify(ctx context.Context, r *router.Request) {
 		n.router.Reply(ctx, r.Env, renderAlerts(p, cmd))
 		return
 	}
+	if n.runNotifyCadence(ctx, r) {
+		return
+	}
 	alert, ok1 := parseAlert(r.Args[0])
 	on, ok2 := false, false
 	if len(r.Args) == 2 {
 		on, ok2 = parseOnOff(r.Args[1])
 	}
 	if !ok1 || !ok2 {
-		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s or %s (and %s to see them).",
-			mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"), mrkdwn.Code(cmd+" notify"))))
+		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s, %s or %s (and %s to see them).",
+			mrkdwn.Code(cmd+" notify answers on|off|immediate|3h|daily|weekly"), mrkdwn.Code(cmd+" notify expert on|off|immediate|3h|daily|weekly"),
+			mrkdwn.Code(cmd+" notify digest weekly|off"), mrkdwn.Code(cmd+" notify"))))
 		return
 	}
 	p, ok := n.setAlert(ctx, r.Env, alert, on)
@@ -160,16 +164,18 @@ func alertButton(a notify.Alert, on bool) *slack.ButtonBlockElement {
 // alertBlocks show both alerts with a switch each.
 func alertBlocks(p notify.Prefs) []slack.Block {
 	return []slack.Block{
-		blockkit.SectionWithButton(fmt.Sprintf("*Answers to my questions:* %s\nA DM when a question you asked on Stack Overflow gets an answer or an accepted answer.", onOff(p.Answers)),
+		blockkit.SectionWithButton(fmt.Sprintf("*Answers to my questions:* %s\nA DM when a question you asked on Stack Overflow gets an answer or an accepted answer.", alertState(p, notify.AlertAnswers)),
 			alertButton(notify.AlertAnswers, p.Answers)),
-		blockkit.SectionWithButton(fmt.Sprintf("*Questions for an expert:* %s\nA DM for each new question in a tag where you are a subject-matter expert.", onOff(p.Expert)),
+		blockkit.SectionWithButton(fmt.Sprintf("*Questions for an expert:* %s\nA DM for each new question in a tag where you are a subject-matter expert.", alertState(p, notify.AlertExpert)),
 			alertButton(notify.AlertExpert, p.Expert)),
 	}
 }
 
 func renderAlerts(p notify.Prefs, cmd string) chat.Message {
 	blocks := append([]slack.Block{blockkit.Section("*Your personal alerts*")}, alertBlocks(p)...)
-	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Or type %s / %s.", mrkdwn.Code(cmd+" notify answers on|off"), mrkdwn.Code(cmd+" notify expert on|off"))))
+	blocks = append(blocks, digestBlocks(p)...)
+	blocks = append(blocks, blockkit.Context(fmt.Sprintf("Or type %s / %s / %s.", mrkdwn.Code(cmd+" notify answers on|off|immediate|3h|daily|weekly"),
+		mrkdwn.Code(cmd+" notify expert on|off|immediate|3h|daily|weekly"), mrkdwn.Code(cmd+" notify digest weekly|off"))))
 	return chat.Message{Text: fmt.Sprintf("Personal alerts: answers %s, expert %s", onOff(p.Answers), onOff(p.Expert)), Blocks: blocks}
 }
 
@@ -296,6 +302,7 @@ func (n *Feature) HomeSection(ctx context.Context, teamID, userID string) []slac
 func renderHomeNotify(p notify.Prefs, subs []notify.Subscription, cmd string, every time.Duration) []slack.Block {
 	blocks := []slack.Block{blockkit.Header("Notifications")}
 	blocks = append(blocks, alertBlocks(p)...)
+	blocks = append(blocks, digestBlocks(p)...)
 	if len(subs) == 0 {
 		blocks = append(blocks, blockkit.Context(fmt.Sprintf("You have no channel subscriptions. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))))
 		return blocks

@@ -321,6 +321,9 @@ func expression(s notify.Subscription) string {
 	if s.Kinds != notify.DefaultKinds && (s.Unanswered == 0 || s.Kinds != notify.KindQuestions) {
 		w = append(w, kindWords(s.Kinds)...)
 	}
+	if s.Digest.IsDigest() {
+		w = append(w, "digest "+string(s.Digest))
+	}
 	w = append(w, timerWords(s.Timers)...)
 	if s.Scope.IsTeam() {
 		w = append(w, "team "+s.Scope.Team)
@@ -357,7 +360,7 @@ func what(s notify.Subscription) string {
 // specSubscription is the subscription args would create (community by the
 // name given), for messages before it exists.
 func specSubscription(args subscribeArgs) notify.Subscription {
-	s := notify.Subscription{Tags: args.Tags, Kinds: args.Kinds,
+	s := notify.Subscription{Tags: args.Tags, Kinds: args.Kinds, Digest: args.Digest,
 		Filter: notify.Filter{AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude}, Timers: args.Timers}
 	if args.Filter.Community != "" {
 		s.Community = &notify.CommunityFilter{Name: args.Filter.Community}

@@ -59,7 +59,7 @@ func listingEntry(e notify.AuditEntry, withChannel bool, cmd string, now time.Ti
 	for _, o := range e.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
 	}
-	first += fmt.Sprintf("%s — mode: %s, one post each as it happens%s · %s · kept running by %s", what(e.Subscription), e.Kinds.String(),
+	first += fmt.Sprintf("%s — mode: %s, %s%s · %s · kept running by %s", what(e.Subscription), e.Kinds.String(), deliveryMode(e.Subscription),
 		timersSuffix(e.Timers), mrkdwn.Escape(e.Scope.String()), strings.Join(owners, ", "))
 	switch {
 	case e.Disabled:

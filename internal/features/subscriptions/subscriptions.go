@@ -67,6 +67,8 @@ type Service interface {
 	Subscription(ctx context.Context, id string) (notify.Subscription, bool, error)
 	Adopt(ctx context.Context, teamID, id, userID string) (notify.Subscription, error)
 	Interval() time.Duration
+	SetAlertCadence(ctx context.Context, teamID, userID string, a notify.Alert, c notify.Cadence, on bool, tz string) (notify.Prefs, error)
+	SetExpertDigest(ctx context.Context, teamID, userID string, on bool, tz string) (notify.Prefs, error)
 }
 
 // Audience says whether a private team's content may be shown in a channel
@@ -179,7 +181,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]",
+		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [digest hourly|daily|weekly] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -193,8 +195,8 @@ func (n *Feature) Register(r *router.Router) {
 		Usage: "subscriptions [mine|all]", Summary: "List this channel's subscriptions (or all the ones you keep running; admins: every one in the workspace).",
 		Run: n.runSubscriptions})
 	r.Subcommand(&router.Subcommand{Name: "notify", Aliases: []string{"alerts"},
-		Usage:   "notify [answers|expert] [on|off]",
-		Summary: "DM me answers to my questions, or new questions in tags where I am an expert.",
+		Usage:   "notify [answers|expert] [on|off|immediate|3h|daily|weekly] | notify digest weekly|off",
+		Summary: "DM me answers to my questions, or new questions in tags where I am an expert (as they happen or in digests); `digest weekly`: the unanswered questions in my expert tags every Monday.",
 		Run:     n.runNotify})
 	usage, summary := "config [team <slug>|team none", "Show or set this channel's default private team"
 	for _, s := range n.settings {
@@ -206,6 +208,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Action(actionSubCancel, n.cancel)
 	r.Action(actionPreviewCreate, n.previewCreate)
 	r.Action(actionAlert, n.toggle)
+	r.Action(actionCadence, n.cadenceClicked)
 	r.Action(actionAuditPage, n.auditPage)
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
@@ -234,6 +237,7 @@ type subscribeArgs struct {
 	problem problemKind
 	// Timers: unanswered and escalate (escalate.go).
 	Timers notify.Timers
+	Digest notify.Cadence // hourly, daily or weekly: one summary per period
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -256,6 +260,11 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 		return out, problem
 	}
 	out.Timers = timers
+	digest, rest, dproblem := takeDigest(rest)
+	if dproblem != "" {
+		return out, dproblem
+	}
+	out.Digest = digest
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -308,6 +317,8 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 		out.Kinds = notify.DefaultKinds
 		if out.Timers.Unanswered > 0 {
 			out.Kinds = notify.KindQuestions // the unanswered filter posts questions, later
+		} else if out.Digest != "" {
+			out.Kinds = notify.AllKinds // a digest counts accepted answers too
 		}
 	}
 	return out, ""
@@ -361,7 +372,7 @@ func contains(ss []string, s string) bool {
 func (n *Feature) usage(problem string) chat.Message {
 	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
-		mrkdwn.Code(cmd+" subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]"),
+		mrkdwn.Code(cmd+" subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [digest hourly|daily|weekly] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
@@ -437,6 +448,7 @@ type pendingSub struct {
 	AllOf     [][]string    `json:"g,omitempty"`
 	Exclude   []string      `json:"x,omitempty"`
 	Community string        `json:"m,omitempty"`
+	Digest    string        `json:"d,omitempty"`
 	Timers    notify.Timers `json:"tm,omitzero"`
 }
 
@@ -497,7 +509,7 @@ func (n *Feature) subscribe(ctx context.Context, env *chat.Envelope, channel str
 			n.router.Reply(ctx, env, n.confirmMessage(scope, args, channel))
 			return nil
 		}
-		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter, args.Timers)
+		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter, args.Digest, args.Timers)
 	})
 }
 
@@ -511,7 +523,7 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
 	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel,
-		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community, Timers: args.Timers})
+		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community, Digest: string(args.Digest), Timers: args.Timers})
 	what := notify.TagList(args.Tags)
 	if !args.Filter.isZero() {
 		what = mrkdwn.Code(expression(specSubscription(args)))
@@ -534,7 +546,7 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
 func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind,
-	spec filterSpec, timers notify.Timers) error {
+	spec filterSpec, digest notify.Cadence, timers notify.Timers) error {
 	filter, text, err := n.notifyFilter(ctx, c, tags, spec)
 	if err != nil {
 		return err
@@ -549,7 +561,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter, Timers: timers})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter, Digest: digest, TZ: n.digestTZ(ctx, env.UserID, digest), Timers: timers})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -583,6 +595,7 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 	if sub.Scope.IsTeam() {
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
 	}
+	text += digestNote(sub)
 	text += "."
 	if t := timersText(sub.Timers); t != "" {
 		text += " " + strings.ToUpper(t[:1]) + t[1:] + "."
@@ -612,7 +625,8 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	kinds := notify.Kind(p.Kinds)
-	if p.Timers.Check() != nil {
+	digest, ok := notify.ParseCadence(p.Digest)
+	if p.Timers.Check() != nil || p.Digest != "" && (!ok || !digest.IsDigest()) {
 		n.router.Reply(ctx, env, stale)
 		return
 	}
@@ -630,7 +644,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community}, p.Timers)
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community}, digest, p.Timers)
 	})
 }
 
@@ -734,6 +748,9 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
+	if s.Digest.IsDigest() {
+		line += " · digest " + s.Digest.Describe(s.TZ)
+	}
 	if t := timersLine(s.Timers); t != "" {
 		line += " · " + t
 	}
