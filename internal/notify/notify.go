@@ -132,6 +132,10 @@ type Subscription struct {
 	PausedAt       time.Time `json:"paused_at,omitzero"`
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	// Workspace is the workspace of an org-wide Enterprise Grid install the
+	// subscription was made in (TeamID is then the enterprise); empty on
+	// single-workspace installs.
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // OwnerIDs are the subscription's owners (see Owners).
