@@ -52,6 +52,9 @@ type Options struct {
 	// Clock, when set, is the clock of the bot and of the fakes it starts
 	// (NewClock; tests move it with Advance). Nil: the wall clock.
 	Clock *Clock
+	// Grid, when set, makes the fake Slack an Enterprise Grid organization
+	// with the app installed org-wide (slackfake.Grid).
+	Grid *slackfake.Grid
 }
 
 // Env is one running bot with its fakes.
@@ -105,7 +108,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	e := &Env{opts: o, Slack: o.Slack, SOE: o.SOE}
 	if e.Slack == nil {
 		e.owned = true
-		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake"), Now: o.now()})
+		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake"), Now: o.now(), Grid: o.Grid})
 		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true, BasicBusiness: o.BasicBusiness, Now: o.now()})
 		seedSlack(e.Slack, e.SOE)
 	}
