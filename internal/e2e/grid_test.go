@@ -149,3 +149,30 @@ func TestGridExternalPersonRefused(t *testing.T) {
 		t.Fatalf("links of the external person: %v %v", ls, err)
 	}
 }
+
+func TestGridSlackConnectNeverShowsPrivateTeams(t *testing.T) {
+	e := gridBot(t)
+	teamURL := e.seedQuestionURL(t, soe.TeamScope("platform"), "carol", "argo")
+	mainURL := e.seedQuestionURL(t, soe.MainSite(), "alice", "terraform state")
+	carol := e.linkedAs(t, "carol", "platform")
+	e.linkedAs(t, "carol", "")
+
+	// carol is on the platform team, but the channel is shared with Vendor
+	// Inc.: no question with a Share button, just the reason.
+	ts := e.share(t, carol, connect, teamURL)
+	e.ephemeral(t, carol, "shared with another organization")
+	// The main site is not private: previewed as anywhere.
+	ts2 := e.share(t, carol, connect, mainURL)
+	e.unfurled(t, connect, ts2, mainURL, "Terraform state")
+	settle()
+	if _, ok := e.Slack.Unfurls(connect, ts)[teamURL]; ok {
+		t.Fatal("a private team's preview was shown in a Slack Connect channel")
+	}
+
+	// The vendor's own links: no preview and no Connect hint for them.
+	ts3 := e.share(t, vendorUser, connect, mainURL)
+	settle()
+	if len(e.Slack.Ephemerals(vendorUser)) != 0 || len(e.Slack.Unfurls(connect, ts3)) != 0 {
+		t.Fatalf("the external person got something: %s", dump(e.Slack.Ephemerals(vendorUser)))
+	}
+}

@@ -41,7 +41,7 @@ func SlackConnect(ctx context.Context, seer Seer, log *slog.Logger, channel stri
 // SlackConnectMessage tells the sharer that a private team's content is
 // not shown in a channel shared with another organization.
 func SlackConnectMessage(scope soe.Scope, channel string) chat.Message {
-	text := fmt.Sprintf(":lock: %s is shared with another organization (Slack Connect), so I never show posts from the private team *%s* there. Share it in a channel of your own organization instead.",
+	text := fmt.Sprintf(":lock: %s is shared with another organization (Slack Connect), so I never show posts of the private *%s* there. Share it in a channel of your own organization instead.",
 		mrkdwn.ChannelMention(channel), mrkdwn.Escape(scope.String()))
 	return chat.Message{Text: text}
 }

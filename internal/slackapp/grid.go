@@ -49,6 +49,7 @@ type gridPayload struct {
 	Event struct {
 		UserTeam string `json:"user_team"`
 	} `json:"event"`
+	ExtShared bool `json:"is_ext_shared_channel"`
 }
 
 // orgFields fills env's Workspace, EnterpriseID, OrgInstall, the tenant
@@ -87,7 +88,16 @@ func orgFields(env *chat.Envelope, in *install) {
 			userTeam = u.TeamID
 		}
 	}
-	env.External = external(in, userEnt, userTeam)
+	env.External = external(in, userEnt, userTeam) || sharedStranger(in, p.ExtShared, userTeam, ws)
+}
+
+// sharedStranger: an event of an org-wide install in a Slack Connect
+// channel names only the person's workspace (user_team), not their
+// organization; one not of the event's workspace is taken to be external
+// (at worst a colleague of another workspace gets no preview or suggestion
+// there).
+func sharedStranger(in *install, extShared bool, userTeam, workspace string) bool {
+	return in != nil && in.enterprise != "" && extShared && userTeam != "" && userTeam != workspace
 }
 
 // external reports whether a person of userEnt/userTeam (either may be

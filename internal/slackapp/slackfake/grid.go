@@ -73,8 +73,14 @@ func (f *Fake) externalLocked(id string) bool {
 // workspaceLocked is the workspace an envelope of user in channel happens
 // in: the channel's, else the person's home workspace.
 func (f *Fake) workspaceLocked(user, channel string) string {
-	if c := f.channels[channel]; c != nil && c.TeamID != "" {
-		return c.TeamID
+	if c := f.channels[channel]; c != nil {
+		switch {
+		case c.TeamID != "":
+			return c.TeamID
+		case f.grid() != nil:
+			return f.grid().Workspaces[0].ID
+		}
+		return f.opts.TeamID
 	}
 	return f.userTeamLocked(user)
 }
@@ -89,7 +95,11 @@ func (f *Fake) gridPayload(env *envelope, payload any) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ws, ent := f.workspaceLocked(env.user, env.channel), g.EnterpriseID
+	channel := env.channel
+	if ev, ok := p["event"].(map[string]any); ok && channel == "" {
+		channel, _ = ev["channel"].(string)
+	}
+	ws, ent := f.workspaceLocked(env.user, channel), g.EnterpriseID
 	userTeam := f.userTeamLocked(env.user)
 	if f.externalLocked(env.user) {
 		ent = f.users[env.user].EnterpriseID
