@@ -10,7 +10,7 @@ import (
 func TestManifestIsOrgReady(t *testing.T) {
 	raw, _ := readManifest(t)
 	settings, _ := raw.(map[string]any)["settings"].(map[string]any)
-	if settings["org_deploy_enabled"] != true {
+	if on, _ := settings["org_deploy_enabled"].(bool); !on {
 		t.Error("manifest.yaml: org_deploy_enabled must be true (Enterprise Grid installs)")
 	}
 	h := newTestApp(t).Parts.Router.Handles()
