@@ -42,6 +42,7 @@ type Envelope struct {
 	// External is set when the person who acted belongs to another
 	// organization (a Slack Connect channel): the router refuses them.
 	External     bool
+	UserTeam     string // the acting person's workspace, when the payload names it
 	UserID       string // the Slack user who acted (empty for some events)
 	Slash        *slack.SlashCommand
 	Interaction  *slack.InteractionCallback

@@ -145,8 +145,29 @@ func TestGridExternalPersonRefused(t *testing.T) {
 	if !strings.Contains(m.Text, router.ExternalMessage().Text[:40]) {
 		t.Fatalf("refusal: %s", m.Text)
 	}
-	if ls, err := e.App.Parts.Links.Links(wait(t), "E0VENDOR", vendorUser); err != nil || len(ls) != 0 {
-		t.Fatalf("links of the external person: %v %v", ls, err)
+	// A click of theirs (a button on a message in the shared channel).
+	c, err := e.Slack.BlockAction(vendorUser, connect, nil, "experts_share", "experts_share", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sees(t, c, "another organization")
+	for _, team := range []string{"E0VENDOR", "E0ACME"} {
+		if ls, err := e.App.Parts.Links.Links(wait(t), team, vendorUser); err != nil || len(ls) != 0 {
+			t.Fatalf("links of the external person: %v %v", ls, err)
+		}
+	}
+}
+
+func TestGridColleagueOfAnotherWorkspaceClicks(t *testing.T) {
+	e := gridBot(t)
+	erin := SlackUser("erin") // home workspace B, acting in General (A)
+	e.link(t, "erin")
+	m := e.sees(t, e.slash(t, erin, General, "experts kubernetes"), "Experts on kubernetes")
+	if _, err := e.Slack.BlockAction(erin, General, &m, "experts_share", "experts_share", shareValue(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Slack.WaitMessage(wait(t), General, "Experts on kubernetes"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -43,6 +43,23 @@ func (r *Router) refuseExternal(ctx context.Context, env *chat.Envelope) {
 	r.Reply(ctx, env, ExternalMessage())
 }
 
+// stranger reports whether a click on an org-wide install comes from a
+// person of another workspace than the envelope's (the payload names only
+// the workspace): users.info then says whether they are of our
+// organization. Slack Connect strangers are refused; when Slack cannot
+// say, so are they. Everything else costs nothing.
+func (r *Router) stranger(ctx context.Context, env *chat.Envelope) bool {
+	if !env.OrgInstall || env.Interaction == nil || env.UserTeam == "" || env.UserTeam == env.WorkspaceID() || r.slack == nil {
+		return false
+	}
+	u, err := r.slack.UserInfo(ctx, env.UserID)
+	if err != nil {
+		r.log.WarnContext(ctx, "users.info failed for a person of another workspace; refusing", "err", err)
+		return true
+	}
+	return u.Enterprise.EnterpriseID != env.EnterpriseID
+}
+
 // workspaceContext names the envelope's workspace for the Web API calls
 // of an org-wide install (an org-level token needs team_id there).
 func workspaceContext(ctx context.Context, env *chat.Envelope) context.Context {

@@ -289,7 +289,7 @@ func (r *Router) suggest(ctx context.Context, env *chat.Envelope) slack.OptionsR
 // Handle does the work after the ack.
 func (r *Router) Handle(ctx context.Context, env *chat.Envelope) {
 	ctx = workspaceContext(ctx, env)
-	if env.External {
+	if env.External || r.stranger(ctx, env) {
 		r.refuseExternal(ctx, env)
 		return
 	}

@@ -88,6 +88,7 @@ func orgFields(env *chat.Envelope, in *install) {
 			userTeam = u.TeamID
 		}
 	}
+	env.UserTeam = userTeam
 	env.External = external(in, userEnt, userTeam) || sharedStranger(in, p.ExtShared, userTeam, ws)
 }
 
