@@ -6,6 +6,7 @@ import (
 	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/ask"
+	"github.com/soebot/soebot/internal/features/cardactions"
 	"github.com/soebot/soebot/internal/features/experts"
 	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/features/search"
@@ -56,6 +57,7 @@ func (a *App) addFeatures(cfg Config) error {
 	a.home.Register(a.router)
 	a.ask.Register(a.router)
 	a.addSuggest()               // issue 18; /soe config (subscriptions) sets it
+	a.addCardActions()           // issue 17: Upvote, Bookmark, Accept on the cards
 	return a.addNotify(cfg, who) // issue 8
 }
 
@@ -135,4 +137,13 @@ func (a *App) addSubscriptions(svc *notify.Service) {
 	})
 	f.Register(a.router)
 	a.home.AddSection(f.HomeSection)
+}
+
+// addCardActions registers the Upvote, Bookmark and Accept buttons of the
+// notification cards (the clicker's own token; replayed after connecting).
+func (a *App) addCardActions() {
+	cardactions.New(cardactions.Config{SOETimeout: a.fc.SOETimeout}, cardactions.Deps{
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, Sealer: a.keys,
+		Logger: a.log.With("component", "cardactions"),
+	}).Register(a.router)
 }

@@ -60,7 +60,7 @@ var (
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive}
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -132,6 +132,8 @@ type Subscription struct {
 	PausedAt       time.Time `json:"paused_at,omitzero"`
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	// Filter: groups of required tags, excluded tags, a community (filter.go).
+	Filter
 	// Workspace is the workspace of an org-wide Enterprise Grid install the
 	// subscription was made in (TeamID is then the enterprise); empty on
 	// single-workspace installs.
@@ -147,12 +149,15 @@ func (s *Subscription) OwnerIDs() []string {
 }
 
 // AllTags reports whether the subscription covers every tag.
-func (s *Subscription) AllTags() bool { return len(s.Tags) == 0 }
+func (s *Subscription) AllTags() bool { return !s.positive() }
 
 // Active reports whether the subscription is being delivered.
 func (s *Subscription) Active() bool { return !s.Paused && !s.Disabled }
 
 func (s *Subscription) matches(tags []string) bool {
+	if s.Filtered() {
+		return s.filterMatches(tags)
+	}
 	if len(s.Tags) == 0 {
 		return true
 	}
@@ -211,6 +216,10 @@ type Options struct {
 	Now func() time.Time
 	// Interval is the poll period (default 60s); each wait is jittered by ±10%.
 	Interval time.Duration
+	// IntervalMin is the shortest poll period: below Interval, each scope's
+	// period adapts between the two to its activity and its owners' token
+	// budgets (adaptive.go). Default (or not below Interval): Interval.
+	IntervalMin time.Duration
 	// Overlap is how far behind the watermark the feed is re-read, so that
 	// activity SOE records late is not missed (default 5m). Re-read
 	// questions cost no calls: their stored state says nothing changed.
@@ -222,6 +231,9 @@ type Options struct {
 	People People
 	// SMETTL is how long SME lists are cached (default 5m) when People is nil.
 	SMETTL time.Duration
+	// CommunityTTL is how often a subscribed community's tags are expanded
+	// again (CACHE_TTL; default 5m).
+	CommunityTTL time.Duration
 	// Command is the slash command shown in messages (default "/soe").
 	Command string
 	// KeepDone is how long delivered outbox entries are kept (default 24h);
@@ -289,6 +301,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
+	}
+	if o.IntervalMin <= 0 || o.IntervalMin > o.Interval {
+		o.IntervalMin = o.Interval
 	}
 	if o.Overlap <= 0 {
 		o.Overlap = 5 * time.Minute

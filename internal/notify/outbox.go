@@ -441,7 +441,7 @@ func (s *Service) disableChannel(ctx context.Context, teamID, channelID, code st
 			if sub.AllTags() {
 				n.Tags = appendOnce(n.Tags, "*")
 			}
-			for _, t := range sub.Tags {
+			for _, t := range sub.namedTags() {
 				n.Tags = appendOnce(n.Tags, t)
 			}
 		}

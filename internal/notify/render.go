@@ -131,6 +131,7 @@ func renderQuestion(ev *Event, reason string) chat.Message {
 	if q.URL != "" {
 		blocks = append(blocks, slack.NewActionBlock("notify_q", blockkit.LinkButton(fmt.Sprintf("notify_open:%d", q.ID), "Answer on Stack Overflow", q.URL)))
 	}
+	blocks = withQuestionRow(blocks, ev)
 	return chat.Message{Text: text, Blocks: blocks}
 }
 
@@ -163,7 +164,7 @@ func renderAnswers(ev *Event, reason string) chat.Message {
 			blocks = append(blocks, blockkit.Context(more))
 			break
 		}
-		blocks = append(blocks, blockkit.Section(answerText(a, "answered")))
+		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(a, "answered"))), ev, a, false)
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}
@@ -188,7 +189,7 @@ func renderAccepted(ev *Event, reason string) chat.Message {
 	}
 	blocks := []slack.Block{blockkit.Section(lead)}
 	if len(ev.Answers) > 0 {
-		blocks = append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer")))
+		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer"))), ev, ev.Answers[0], true)
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}

@@ -36,6 +36,7 @@ type SubscribeRequest struct {
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
+	Filter                       Filter    // groups, exclusions, a community (filter.go)
 }
 
 // Subscribe stores a subscription. Tags it names are taken out of the
@@ -59,8 +60,15 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
+	filter, err := cleanFilter(r.Filter)
+	if err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{TeamID: r.TeamID, Workspace: r.Workspace, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
-		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
+		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter}
+	if why := sub.Contradiction(); why != "" {
+		return Subscription{}, fmt.Errorf("%w: %s", ErrBadInput, why)
+	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
@@ -70,6 +78,16 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 		for _, old := range existing {
 			if old.Scope != r.Scope {
 				kept++
+				continue
+			}
+			if old.Filtered() || sub.Filtered() {
+				keep, err := replaceFilteredTx(tx, old, sub)
+				if err != nil {
+					return err
+				}
+				if keep {
+					kept++
+				}
 				continue
 			}
 			switch {
@@ -154,6 +172,19 @@ func (s *Service) Unsubscribe(ctx context.Context, teamID, channelID string, sco
 				out.Subs++
 				if err := deleteSubTx(tx, sub); err != nil {
 					return err
+				}
+				continue
+			}
+			if sub.Filtered() {
+				hit, err := unsubscribeFilteredTx(tx, sub, clean)
+				if err != nil {
+					return err
+				}
+				for _, t := range hit {
+					found[t] = true
+				}
+				if len(hit) > 0 {
+					out.Subs++
 				}
 				continue
 			}

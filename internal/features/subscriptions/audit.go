@@ -127,10 +127,7 @@ func renderAudit(entries []notify.AuditEntry, page int, cmd string, now time.Tim
 // auditLine is one subscription: channel, scope, tags and posts, owners,
 // state, last delivery and last error.
 func auditLine(e notify.AuditEntry, now time.Time) string {
-	what := "every tag"
-	if !e.AllTags() {
-		what = notify.TagList(e.Tags)
-	}
+	what := what(e.Subscription)
 	var owners []string
 	for _, o := range e.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))

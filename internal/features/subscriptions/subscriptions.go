@@ -6,11 +6,13 @@
 package subscriptions
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,6 +58,9 @@ type Service interface {
 	Unsubscribe(ctx context.Context, teamID, channelID string, scope *soe.Scope, tags []string) (notify.Unsubscribed, error)
 	ChannelSubscriptions(ctx context.Context, teamID, channelID string) ([]notify.Subscription, error)
 	UserSubscriptions(ctx context.Context, teamID, userID string) ([]notify.Subscription, error)
+	ChannelAudit(ctx context.Context, teamID, channelID string) ([]notify.AuditEntry, error)
+	UserAudit(ctx context.Context, teamID, userID string) ([]notify.AuditEntry, error)
+	UnsubscribeCommunity(ctx context.Context, teamID, channelID string, match func(name string) bool) (int, error)
 	Prefs(ctx context.Context, teamID, userID string) (notify.Prefs, error)
 	SetAlert(ctx context.Context, teamID, userID string, a notify.Alert, on bool) (notify.Prefs, error)
 	RememberIM(ctx context.Context, teamID, userID, channelID string) error
@@ -170,7 +175,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
+		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [team <slug>] [preview]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -195,6 +200,7 @@ func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "config", Usage: usage + "]", Summary: summary + ".", Run: n.runConfig, NamesTeam: router.TeamOption})
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
+	r.Action(actionPreviewCreate, n.previewCreate)
 	r.Action(actionAlert, n.toggle)
 	r.Action(actionAuditPage, n.auditPage)
 	r.Action(notify.ActionReconnect, n.reconnect)
@@ -217,6 +223,10 @@ type subscribeArgs struct {
 	Every bool // "all" in place of tags: every tag
 	Kinds notify.Kind
 	Team  string
+	// Filter, Preview: see filters.go; problem says how a problem is answered.
+	Filter  filterSpec
+	Preview bool
+	problem problemKind
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -224,11 +234,16 @@ type subscribeArgs struct {
 // that looks like a kind word can be given in brackets: [questions].
 func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	var out subscribeArgs
+	var err0 string
 	team, rest, err := router.TakeTeam(args)
 	if err != nil {
 		return out, err.Error()
 	}
 	out.Team = team
+	if out.Filter.Community, rest, err0 = takeCommunity(rest); err0 != "" {
+		out.problem = problemFilter
+		return out, err0
+	}
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -244,6 +259,17 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 					out.Kinds |= k
 					continue
 				}
+				if strings.EqualFold(part, "preview") {
+					out.Preview = true
+					continue
+				}
+				if done, p := out.filterTerm(part); done {
+					if p != "" {
+						out.problem = problemFilter
+						return out, p
+					}
+					continue
+				}
 			}
 			t := router.NormalizeTag(part)
 			if p := router.ValidateTag(t); p != "" {
@@ -254,10 +280,14 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 			}
 		}
 	}
+	if kind, p := out.checkFilters(); p != "" {
+		out.problem = kind
+		return out, p
+	}
 	switch {
 	case out.Every && len(out.Tags) > 0:
 		return out, "give either tags or `all` (every tag), not both"
-	case !out.Every && len(out.Tags) == 0:
+	case !out.Every && len(out.Tags) == 0 && out.Filter.isZero():
 		return out, "name a tag, or `all` for every tag"
 	case len(out.Tags) > maxSubscribeTags:
 		return out, fmt.Sprintf("subscribe to at most %d tags at once", maxSubscribeTags)
@@ -388,18 +418,27 @@ type pendingSub struct {
 	Tags    []string `json:"t,omitempty"`
 	Kinds   int      `json:"k"`
 	Channel string   `json:"c"`
+	// The filters (filters.go); the community is resolved on confirmation.
+	AllOf     [][]string `json:"g,omitempty"`
+	Exclude   []string   `json:"x,omitempty"`
+	Community string     `json:"m,omitempty"`
 }
 
 // quickSubscribe answers a usage error from the text alone, in the ack.
 func (n *Feature) quickSubscribe(r *router.Request) (chat.Message, bool) {
-	if _, problem := parseSubscribeArgs(r.Args); problem != "" {
-		return n.usage(problem), true
+	if args, problem := parseSubscribeArgs(r.Args); problem != "" {
+		return n.problemMessage(args.problem, problem), true
 	}
 	return chat.Message{}, false
 }
 
 // quickUnsubscribe answers a usage error from the text alone, in the ack.
 func (n *Feature) quickUnsubscribe(r *router.Request) (chat.Message, bool) {
+	if name, rest, p := takeCommunity(r.Args); p != "" || (name != "" && len(rest) > 0) {
+		return n.unsubscribeUsage(cmp.Or(p, "give just `community <name>`")), true
+	} else if name != "" {
+		return chat.Message{}, false
+	}
 	if _, _, _, problem := parseUnsubscribeArgs(r.Args); problem != "" {
 		return n.unsubscribeUsage(problem), true
 	}
@@ -420,19 +459,29 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 	}
 	scope := n.router.ScopeFor(ctx, r.Env, args.Team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
-	n.router.WithSOE(ctx, r.Env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
-		if text, err := n.checkTags(ctx, c, args.Tags); err != nil {
+	if args.Preview {
+		n.runPreview(ctx, r.Env, r.ChannelID, scope, args, resume)
+		return
+	}
+	n.subscribe(ctx, r.Env, r.ChannelID, scope, args, resume)
+}
+
+// subscribe checks the tags and creates the subscription (or asks first, for
+// a private team) with the caller's client.
+func (n *Feature) subscribe(ctx context.Context, env *chat.Envelope, channel string, scope soe.Scope, args subscribeArgs, resume *linking.Resume) {
+	n.router.WithSOE(ctx, env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		if text, err := n.checkTags(ctx, c, append(slices.Clone(args.Tags), args.Filter.filterTags()...)); err != nil {
 			return err
 		} else if text != "" {
-			n.router.Reply(ctx, r.Env, blockkit.Warning(text))
+			n.router.Reply(ctx, env, blockkit.Warning(text))
 			return nil
 		}
-		if !n.maySee(ctx, r.TeamID, r.ChannelID, scope) {
+		if !n.maySee(ctx, env.TeamID, channel, scope) {
 			// Team content where not everyone is known to be on the team.
-			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
+			n.router.Reply(ctx, env, n.confirmMessage(scope, args, channel))
 			return nil
 		}
-		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds)
+		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter)
 	})
 }
 
@@ -445,8 +494,12 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // confirmMessage asks before a private team's posts go to a channel whose
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
-	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
+	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel,
+		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community})
 	what := notify.TagList(args.Tags)
+	if !args.Filter.isZero() {
+		what = mrkdwn.Code(expression(specSubscription(args)))
+	}
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
 		"including people who are not known to be on the team. Subscribe anyway?",
 		mrkdwn.Escape(scope.String()), mrkdwn.ChannelMention(channel), what, args.Kinds.String(), mrkdwn.ChannelMention(channel))
@@ -464,7 +517,15 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // create primes the scope, stores the subscription and confirms in the
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
-func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind) error {
+func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind,
+	spec filterSpec) error {
+	filter, text, err := n.notifyFilter(ctx, c, tags, spec)
+	if err != nil {
+		return err
+	} else if text != "" {
+		n.router.Reply(ctx, env, blockkit.Warning(text))
+		return nil
+	}
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
@@ -472,7 +533,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, Workspace: gridWorkspace(env), ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -495,6 +556,9 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 		what = notify.TagList(sub.Tags)
 		stop = n.router.Command() + " unsubscribe " + strings.Join(sub.Tags, " ")
 	}
+	if sub.Filtered() {
+		what, stop = filteredWhat(n.router.Command(), sub)
+	}
 	text := fmt.Sprintf(":bell: %s subscribed this channel to %s: %s", mrkdwn.Mention(user), what, sub.Kinds.String())
 	if sub.Scope.IsTeam() {
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
@@ -512,7 +576,8 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var p pendingSub
 	stale := blockkit.Warning("That button is out of date; run the command again.")
-	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags {
+	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags ||
+		!p.validFilters() {
 		n.router.Reply(ctx, env, stale)
 		return
 	}
@@ -538,7 +603,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds)
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community})
 	})
 }
 
@@ -551,6 +616,10 @@ func (n *Feature) cancel(ctx context.Context, env *chat.Envelope, _ *slack.Block
 // --- /soe unsubscribe ------------------------------------------------------------
 
 func (n *Feature) runUnsubscribe(ctx context.Context, r *router.Request) {
+	if name, _, _ := takeCommunity(r.Args); name != "" {
+		n.unsubscribeCommunity(ctx, r, name)
+		return
+	}
 	tags, all, team, _ := parseUnsubscribeArgs(r.Args) // a usage problem was answered by quickUnsubscribe
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
 		n.router.Reply(ctx, r.Env, n.dmRefusal())
@@ -611,31 +680,28 @@ func (n *Feature) runSubscriptions(ctx context.Context, r *router.Request) {
 			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"), mrkdwn.Code(n.router.Command()+" subscriptions all"))))
 		return
 	}
-	var subs []notify.Subscription
+	var subs []notify.AuditEntry
 	var err error
 	if mine {
-		subs, err = n.svc.UserSubscriptions(ctx, r.TeamID, r.UserID)
+		subs, err = n.svc.UserAudit(ctx, r.TeamID, r.UserID)
 	} else {
 		if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
 			n.router.Reply(ctx, r.Env, n.dmRefusal())
 			return
 		}
-		subs, err = n.svc.ChannelSubscriptions(ctx, r.TeamID, r.ChannelID)
+		subs, err = n.svc.ChannelAudit(ctx, r.TeamID, r.ChannelID)
 	}
 	if err != nil {
 		n.log.ErrorContext(ctx, "listing subscriptions failed", "err", err)
 		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read the subscriptions. Please try again."))
 		return
 	}
-	n.router.Reply(ctx, r.Env, renderSubscriptions(subs, mine, n.router.Command()))
+	n.router.Reply(ctx, r.Env, renderListing(subs, mine, n.router.Command(), n.now()))
 }
 
 // subscriptionLine is one subscription as a list item.
 func subscriptionLine(s notify.Subscription, withChannel bool) string {
-	what := "every tag"
-	if !s.AllTags() {
-		what = notify.TagList(s.Tags)
-	}
+	what := what(s)
 	line := "• "
 	if withChannel {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
@@ -653,37 +719,6 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += " · :double_vertical_bar: *paused* (none of the people who keep it running can read it on Stack Overflow any more: they reconnect, or someone presses *Keep it running as me* on the notice in the channel)"
 	}
 	return line
-}
-
-// renderSubscriptions lists subscriptions (mine: across channels).
-func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat.Message {
-	if len(subs) == 0 {
-		text := fmt.Sprintf("This channel has no subscriptions. Start one with %s, for example %s.",
-			mrkdwn.Code(cmd+" subscribe <tag>"), mrkdwn.Code(cmd+" subscribe go kubernetes"))
-		if mine {
-			text = fmt.Sprintf("You keep no subscriptions running. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))
-		}
-		return blockkit.Text(text)
-	}
-	title := "*Subscriptions in this channel*"
-	if mine {
-		title = "*Subscriptions you keep running*"
-	}
-	var lines []string
-	for i, s := range subs {
-		if i == 40 {
-			lines = append(lines, fmt.Sprintf("…and %d more.", len(subs)-40))
-			break
-		}
-		lines = append(lines, subscriptionLine(s, mine))
-	}
-	return chat.Message{
-		Text: fmt.Sprintf("%d subscriptions", len(subs)),
-		Blocks: []slack.Block{
-			blockkit.Section(title + "\n" + strings.Join(lines, "\n")),
-			blockkit.Context(fmt.Sprintf("Change with %s or %s.", mrkdwn.Code(cmd+" subscribe <tag> [questions|answers|accepted|all]"), mrkdwn.Code(cmd+" unsubscribe <tag>|all"))),
-		},
-	}
 }
 
 // reconnect answers the Reconnect button of a "paused" notice.

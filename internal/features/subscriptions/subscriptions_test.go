@@ -92,9 +92,9 @@ func subsFixture() []notify.Subscription {
 func TestNotifyGolden(t *testing.T) {
 	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	subs := subsFixture()
-	golden.Message(t, "notify_subscriptions_channel", renderSubscriptions(subs[:2], false, "/soe"))
-	golden.Message(t, "notify_subscriptions_mine", renderSubscriptions(subs, true, "/soe"))
-	golden.Message(t, "notify_subscriptions_none", renderSubscriptions(nil, false, "/soe"))
+	golden.Message(t, "notify_subscriptions_channel", renderListing(auditEntries(subs[:2]), false, "/soe", listingNow))
+	golden.Message(t, "notify_subscriptions_mine", renderListing(auditEntries(subs), true, "/soe", listingNow))
+	golden.Message(t, "notify_subscriptions_none", renderListing(nil, false, "/soe", listingNow))
 	golden.Message(t, "notify_subscribed", n.subscribedMessage("UALICE", subs[0]))
 	golden.Message(t, "notify_subscribed_every_tag_team", n.subscribedMessage("UCAROL", subs[1]))
 	golden.Message(t, "notify_confirm_team_public", n.confirmMessage(soe.TeamScope("platform"), subscribeArgs{Tags: []string{"kubernetes"}, Kinds: notify.DefaultKinds}, "CGENERAL"))
@@ -115,7 +115,7 @@ func TestNotifyMessagesEscape(t *testing.T) {
 	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	sub := notify.Subscription{ChannelID: "C1><!channel", CreatorID: "U1", Scope: soe.TeamScope("x<!here>"), Tags: []string{"a<@U2>"}, Kinds: notify.AllKinds,
 		Disabled: true, DisabledReason: "<!everyone>"}
-	for _, m := range []chat.Message{renderSubscriptions([]notify.Subscription{sub}, true, "/soe"), n.subscribedMessage("U1", sub)} {
+	for _, m := range []chat.Message{renderListing(auditEntries([]notify.Subscription{sub}), true, "/soe", listingNow), n.subscribedMessage("U1", sub)} {
 		js := m.Text + string(golden.Marshal(t, m.Blocks))
 		for _, bad := range []string{"<!channel", "<!here>", "<@U2>", "<!everyone>"} {
 			if strings.Contains(js, bad) {
@@ -136,7 +136,7 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 		if problem != "" {
 			return
 		}
-		if a.Every == (len(a.Tags) > 0) || len(a.Tags) > maxSubscribeTags {
+		if a.Every == (len(a.Tags) > 0 || len(a.Filter.AllOf) > 0 || a.Filter.Community != "") || len(a.Tags) > maxSubscribeTags {
 			t.Fatalf("%q: %+v", in, a)
 		}
 		if a.Kinds == 0 || a.Kinds&^notify.AllKinds != 0 {

@@ -533,6 +533,9 @@ func (f *Fake) messageJSON(m Message) map[string]any {
 	if m.Edits > 0 {
 		out["edited"] = map[string]any{"user": f.opts.BotUserID, "ts": m.TS}
 	}
+	if files := f.filesJSONLocked(m.FileIDs); len(files) > 0 {
+		out["files"], out["upload"] = files, false
+	}
 	return out
 }
 
