@@ -44,6 +44,7 @@ func (a *App) addNotify(cfg Config, who *people.Directory) error {
 		return svc.Pending(ctx)
 	})
 	a.addSubscriptions(svc)
+	a.addWorkspaces(svc) // issue 20: Enterprise Grid
 	return nil
 }
 

@@ -59,6 +59,9 @@ func (a *Audience) MaySee(ctx context.Context, teamID, channelID string, scope s
 	if !scope.IsTeam() || strings.HasPrefix(channelID, "D") {
 		return true, nil
 	}
+	if ext, err := a.ExtShared(ctx, channelID); err != nil || ext {
+		return false, err // Slack Connect: never (grid.go)
+	}
 	if ok, err := a.settings.allowed(ctx, teamID, channelID, scope); err != nil || ok {
 		return ok, err
 	}

@@ -29,9 +29,20 @@ const (
 
 // Envelope is one Socket Mode delivery, decoded.
 type Envelope struct {
-	ID           string // envelope_id
-	Type         string // TypeSlashCommand, TypeInteractive or TypeEventsAPI
+	ID   string // envelope_id
+	Type string // TypeSlashCommand, TypeInteractive or TypeEventsAPI
+	// TeamID is the tenant every stored key is scoped by: the workspace's
+	// team id, or, for an org-wide Enterprise Grid install, the enterprise
+	// id (Slack's channel and user ids are unique across an organization;
+	// see Tenant). Workspace is the workspace itself.
 	TeamID       string
+	Workspace    string // the workspace (team id) the envelope came from
+	EnterpriseID string // the Enterprise Grid organization, if any
+	OrgInstall   bool   // the app is installed org-wide (is_enterprise_install)
+	// External is set when the person who acted belongs to another
+	// organization (a Slack Connect channel): the router refuses them.
+	External     bool
+	UserTeam     string // the acting person's workspace, when the payload names it
 	UserID       string // the Slack user who acted (empty for some events)
 	Slash        *slack.SlashCommand
 	Interaction  *slack.InteractionCallback

@@ -55,6 +55,9 @@ type Options struct {
 	// SlackPostRate overrides the bot's posts per second per channel
 	// (default Slack's 1; a fake-clock simulation of many cards raises it).
 	SlackPostRate float64
+	// Grid, when set, makes the fake Slack an Enterprise Grid organization
+	// with the app installed org-wide (slackfake.Grid).
+	Grid *slackfake.Grid
 }
 
 // Env is one running bot with its fakes.
@@ -108,7 +111,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	e := &Env{opts: o, Slack: o.Slack, SOE: o.SOE}
 	if e.Slack == nil {
 		e.owned = true
-		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake"), Now: o.now()})
+		e.Slack = slackfake.New(slackfake.Options{PingEvery: o.PingEvery, Logger: o.Logger.With("component", "slackfake"), Now: o.now(), Grid: o.Grid})
 		e.SOE = soefake.New(soefake.Options{AutoApprove: true, Seed: true, BasicBusiness: o.BasicBusiness, Now: o.now()})
 		seedSlack(e.Slack, e.SOE)
 	}

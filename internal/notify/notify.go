@@ -141,6 +141,10 @@ type Subscription struct {
 	Filter
 	// Timers (escalate.go): questions still unanswered after a while.
 	Timers
+	// Workspace is the workspace of an org-wide Enterprise Grid install the
+	// subscription was made in (TeamID is then the enterprise); empty on
+	// single-workspace installs.
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // OwnerIDs are the subscription's owners (see Owners).

@@ -31,6 +31,7 @@ var ErrNoSubscription = errors.New("notify: no such subscription")
 // SubscribeRequest is a new channel subscription.
 type SubscribeRequest struct {
 	TeamID, ChannelID, CreatorID string
+	Workspace                    string // the Grid workspace it was made in (grid.go); "" elsewhere
 	Scope                        soe.Scope
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
@@ -69,7 +70,7 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
-	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
+	sub := Subscription{TeamID: r.TeamID, Workspace: r.Workspace, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
 		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter, Timers: r.Timers}
 	if why := sub.Contradiction(); why != "" {
 		return Subscription{}, fmt.Errorf("%w: %s", ErrBadInput, why)

@@ -111,6 +111,10 @@ type Gate struct {
 func (g Gate) Pass(ctx context.Context, env *chat.Envelope, actionID string, scope soe.Scope, what string, b Buttons,
 	reply func(chat.Message)) bool {
 	channel := env.ChannelID()
+	if g.Audience != nil && SlackConnect(ctx, g.Audience, g.log(), channel, scope) {
+		reply(SlackConnectMessage(scope, channel))
+		return false
+	}
 	switch {
 	case actionID == b.Show:
 		return true

@@ -225,6 +225,9 @@ func (r *Router) ScopeFor(ctx context.Context, env *chat.Envelope, team string) 
 // Ack computes the immediate acknowledgement payload. Replies that need no
 // SOE call (help, unknown words, usage errors) travel in it.
 func (r *Router) Ack(ctx context.Context, env *chat.Envelope) any {
+	if env.External {
+		return r.externalAck(env)
+	}
 	if env.Slash != nil {
 		if p, ok := r.helpAckPayload(env.Slash.Text); ok {
 			env.Answered = true
@@ -285,6 +288,11 @@ func (r *Router) suggest(ctx context.Context, env *chat.Envelope) slack.OptionsR
 
 // Handle does the work after the ack.
 func (r *Router) Handle(ctx context.Context, env *chat.Envelope) {
+	ctx = workspaceContext(ctx, env)
+	if env.External || r.stranger(ctx, env) {
+		r.refuseExternal(ctx, env)
+		return
+	}
 	switch {
 	case env.Slash != nil:
 		r.handleSlash(ctx, env)
@@ -306,7 +314,7 @@ func (r *Router) request(env *chat.Envelope) (*Subcommand, *Request) {
 	sc := env.Slash
 	word, rest := SplitWord(sc.Text)
 	req := &Request{
-		Env: env, TeamID: sc.TeamID, UserID: sc.UserID, UserName: sc.UserName, ChannelID: sc.ChannelID,
+		Env: env, TeamID: env.TeamID, UserID: sc.UserID, UserName: sc.UserName, ChannelID: sc.ChannelID,
 		ResponseURL: sc.ResponseURL, TriggerID: sc.TriggerID,
 		Word: word, Rest: rest, Args: Fields(rest),
 	}

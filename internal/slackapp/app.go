@@ -69,7 +69,8 @@ type App struct {
 	sem       chan struct{}
 	inflight  sync.WaitGroup
 	connected atomic.Bool
-	dedupe    *ttlcache.Recent // recent event_ids (Slack retries)
+	dedupe    *ttlcache.Recent        // recent event_ids (Slack retries)
+	install   atomic.Pointer[install] // auth.test's answer (grid.go)
 
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
@@ -208,6 +209,7 @@ func (a *App) Run(ctx context.Context) error {
 	runCtx, stop := context.WithCancel(ctx)
 	a.ackCtx = runCtx
 	defer stop()
+	a.learnInstall(runCtx)
 	runErr := make(chan error, 1)
 	go func() { runErr <- a.sm.RunContext(runCtx) }()
 
@@ -280,6 +282,7 @@ func (a *App) dispatch(evt socketmode.Event) {
 		a.log.Warn("slack envelope not understood", "type", evt.Request.Type, "event", string(evt.Type))
 		return
 	}
+	orgFields(env, a.install.Load())
 	a.met.Envelopes.WithLabelValues(env.Type).Inc()
 
 	if env.EventID != "" && !a.dedupe.First(env.EventID, start) {

@@ -31,6 +31,7 @@ type Client struct {
 	imChannels  map[string]string
 	teamName    string
 	teamNameSet bool
+	teamNames   map[string]string // per workspace, org-wide installs (grid.go)
 }
 
 // NewClient wraps api. perChannel is the steady post rate per channel
@@ -377,6 +378,9 @@ func (c *Client) Replies(ctx context.Context, channel, threadTS string) ([]slack
 
 // TeamName returns the workspace name (cached after the first success).
 func (c *Client) TeamName(ctx context.Context) string {
+	if ws := chat.WorkspaceFrom(ctx); ws != "" {
+		return c.workspaceName(ctx, ws)
+	}
 	c.mu.Lock()
 	if c.teamNameSet {
 		defer c.mu.Unlock()

@@ -69,6 +69,7 @@ func (n *Feature) runAudit(ctx context.Context, env *chat.Envelope, page int, re
 		return
 	}
 	entries, err := n.audit.Audit(ctx, env.TeamID)
+	entries = workspaceEntries(env, entries)
 	if err != nil {
 		n.log.ErrorContext(ctx, "listing every subscription failed", "err", err)
 		n.router.Reply(ctx, env, blockkit.Warning("I could not read the subscriptions. Please try again."))

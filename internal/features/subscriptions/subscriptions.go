@@ -560,7 +560,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 	if err != nil {
 		return err
 	}
-	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
+	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, Workspace: gridWorkspace(env), ChannelID: channel, CreatorID: env.UserID,
 		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter, Digest: digest, TZ: n.digestTZ(ctx, env.UserID, digest), Timers: timers})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):

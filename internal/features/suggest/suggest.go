@@ -167,7 +167,7 @@ func candidate(env *chat.Envelope, ev *slackevents.MessageEvent) bool {
 	if ev.ChannelType != slackevents.ChannelTypeChannel && ev.ChannelType != slackevents.ChannelTypeGroup {
 		return false
 	}
-	if ev.UserTeam != "" && ev.UserTeam != env.TeamID {
+	if ev.UserTeam != "" && !env.OrgInstall && ev.UserTeam != env.TeamID { // Grid: External (router)
 		return false // someone from another organization
 	}
 	var outer struct {

@@ -49,6 +49,10 @@ func (u *Feature) askFirst(ctx context.Context, teamID string, ev linkSharedEven
 	if _, _, err := u.links.Client(ctx, teamID, ev.User, scope); err != nil {
 		return
 	}
+	if reveal.SlackConnect(ctx, u.aud, u.log, ev.Channel, scope) {
+		_ = u.slack.PostEphemeral(ctx, ev.Channel, ev.User, reveal.SlackConnectMessage(scope, ev.Channel))
+		return
+	}
 	v := revealValue{Channel: ev.Channel, TS: ev.MessageTS}
 	for _, raw := range sl.byScope[scope] {
 		next := append(v.URLs, raw)
@@ -78,6 +82,10 @@ func (u *Feature) revealed(ctx context.Context, env *chat.Envelope, a *slack.Blo
 		return
 	}
 	scope := sl.scopes[0]
+	if reveal.SlackConnect(ctx, u.aud, u.log, v.Channel, scope) {
+		u.reply(ctx, env, reveal.SlackConnectMessage(scope, v.Channel))
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, u.cfg.SOETimeout)
 	defer cancel()
 	if a.ActionID == actionRevealAlways {

@@ -17,7 +17,7 @@ func (f *Fake) userObjLocked(id string) map[string]any {
 	if u := f.users[id]; u != nil && u.Name != "" {
 		name = u.Name
 	}
-	return map[string]any{"id": id, "username": name, "name": name, "team_id": f.opts.TeamID}
+	return map[string]any{"id": id, "username": name, "name": name, "team_id": f.userTeamLocked(id)}
 }
 
 func (f *Fake) userNameLocked(id string) string {

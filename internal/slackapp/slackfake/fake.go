@@ -94,6 +94,10 @@ type Options struct {
 	// EventRetryAfter is how long an events_api envelope waits for its ack
 	// before it is retried (with EventRetries > 0). Default 3s.
 	EventRetryAfter time.Duration
+
+	// Grid, when set, makes the fake an Enterprise Grid organization with
+	// the app installed org-wide (grid.go).
+	Grid *Grid
 }
 
 // Fake is a fake Slack workspace + Socket Mode endpoint. Create it with New.
@@ -150,6 +154,7 @@ type Fake struct {
 	fails      map[string]*fault
 	latency    map[string]time.Duration
 	lastPost   map[string]time.Time
+	revoked    map[string]bool // Grid workspaces the app was removed from
 }
 
 // User is a workspace member.
@@ -164,6 +169,10 @@ type User struct {
 	// fails with user_disabled). DMsClosed: the user turned off the app's
 	// messages (conversations.open fails with messages_tab_disabled).
 	Deleted, DMsClosed bool
+	// TeamID is the user's home workspace (Grid; "" the first one).
+	// EnterpriseID, when not the Grid's, makes the user a person of another
+	// organization (Slack Connect).
+	TeamID, EnterpriseID string
 }
 
 // Channel is a conversation. Members includes the bot user id when the bot is a member.
@@ -174,6 +183,8 @@ type Channel struct {
 	// ExtShared: a Slack Connect channel (shared with another organization);
 	// its events say is_ext_shared_channel.
 	ExtShared bool
+	// TeamID is the workspace the channel lives in (Grid; "" the first one).
+	TeamID string
 }
 
 type fault struct {
@@ -232,6 +243,7 @@ func Start(opts Options) (*Fake, error) {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 10
 	}
+	defaultGrid(&opts)
 	if opts.EventRetryAfter <= 0 {
 		opts.EventRetryAfter = 3 * time.Second
 	}
@@ -268,6 +280,7 @@ func Start(opts Options) (*Fake, error) {
 		fails:      map[string]*fault{},
 		latency:    map[string]time.Duration{},
 		lastPost:   map[string]time.Time{},
+		revoked:    map[string]bool{},
 		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // G404: picks a socket, not a secret
 	}
 	f.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName, IsBot: true}

@@ -451,6 +451,7 @@ func (f *Fake) DropConnection() error {
 // remembers it. If the write fails (the socket just died) it retries once on
 // another connection.
 func (f *Fake) sendEnvelope(env *envelope, payload any, acceptsResponse bool, retryAttempt int, retryReason string) (*Sent, error) {
+	f.gridPayload(env, payload)
 	frame := map[string]any{
 		"envelope_id":              env.id,
 		"type":                     env.typ,

@@ -391,6 +391,10 @@ func (f *Fake) apiAuthTest(q *apiReq) apiResp {
 		"team_id":               f.opts.TeamID,
 		"is_enterprise_install": false,
 	}
+	if g := f.grid(); g != nil { // an org-level token
+		body["team"], body["team_id"], body["is_enterprise_install"] = g.EnterpriseName, "", true
+		body["enterprise_id"] = g.EnterpriseID
+	}
 	if q.token == f.opts.BotToken {
 		body["user"] = f.opts.BotName
 		body["user_id"] = f.opts.BotUserID
@@ -401,7 +405,10 @@ func (f *Fake) apiAuthTest(q *apiReq) apiResp {
 	return ok(body)
 }
 
-func (f *Fake) apiTeamInfo(*apiReq) apiResp {
+func (f *Fake) apiTeamInfo(q *apiReq) apiResp {
+	if f.grid() != nil {
+		return f.apiGridTeamInfo(q)
+	}
 	return ok(map[string]any{"team": map[string]any{
 		"id": f.opts.TeamID, "name": f.opts.TeamName, "domain": f.opts.TeamDomain,
 		"email_domain": f.opts.TeamDomain + ".example", "icon": map[string]any{"image_default": true},
@@ -444,6 +451,9 @@ func (f *Fake) canPostLocked(c *Channel) string {
 	}
 	if c.Archived {
 		return "is_archived"
+	}
+	if f.revokedLocked(c) {
+		return "channel_not_found"
 	}
 	if c.Private && !slices.Contains(c.Members, f.opts.BotUserID) {
 		return "not_in_channel"
@@ -799,7 +809,8 @@ func (f *Fake) channelJSONLocked(id string) map[string]any {
 		"id": c.ID, "name": c.Name, "name_normalized": c.Name, "is_channel": !c.Private, "is_group": c.Private,
 		"is_private": c.Private, "is_archived": c.Archived, "is_im": false, "is_mpim": false,
 		"is_member": slices.Contains(c.Members, f.opts.BotUserID), "num_members": len(c.Members),
-		"created": 1700000000, "context_team_id": f.opts.TeamID,
+		"created": 1700000000, "context_team_id": f.workspaceLocked("", c.ID), "is_ext_shared": c.ExtShared,
+		"is_shared": c.ExtShared,
 	}
 }
 
@@ -973,7 +984,7 @@ func (f *Fake) userJSON(u *User) map[string]any {
 	}
 	display := u.Name
 	return map[string]any{
-		"id": u.ID, "team_id": f.opts.TeamID, "name": u.Name, "deleted": u.Deleted, "real_name": u.RealName,
+		"id": u.ID, "team_id": f.userTeamLocked(u.ID), "name": u.Name, "deleted": u.Deleted, "real_name": u.RealName,
 		"tz": tz, "tz_label": tz, "tz_offset": 0, "is_bot": u.IsBot, "is_app_user": false,
 		"is_admin": u.IsAdmin || u.IsOwner, "is_owner": u.IsOwner, "is_restricted": false, "is_ultra_restricted": false,
 		"is_email_confirmed": u.Email != "", "updated": 1700000000,
@@ -989,7 +1000,15 @@ func (f *Fake) apiUsersInfo(q *apiReq) apiResp {
 	if u == nil {
 		return fail("user_not_found")
 	}
-	return ok(map[string]any{"user": f.userJSON(u)})
+	j := f.userJSON(u)
+	if g := f.grid(); g != nil {
+		ent := g.EnterpriseID
+		if u.EnterpriseID != "" {
+			ent = u.EnterpriseID
+		}
+		j["enterprise_user"] = map[string]any{"id": u.ID, "enterprise_id": ent, "teams": []string{f.userTeamLocked(u.ID)}}
+	}
+	return ok(map[string]any{"user": j})
 }
 
 func (f *Fake) apiLookupByEmail(q *apiReq) apiResp {
