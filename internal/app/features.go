@@ -130,7 +130,7 @@ func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
-		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg},
+		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg}, Threads: a.chans,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)

@@ -29,6 +29,7 @@ func (a *App) addNotify(cfg Config, who *people.Directory) error {
 	svc, err := notify.New(notify.Options{
 		DB: a.db, Slack: a.slack.Slack(), Links: a.links, Logger: a.log.With("component", "notify"),
 		Now: a.opts.Now, Interval: cfg.PollInterval, People: who, Leader: a.lease, OnCycle: a.observeCycle,
+		Threads: a.chans,
 	})
 	if err != nil {
 		return err

@@ -373,7 +373,10 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
-	return s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st)
+	if err := s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st); err != nil {
+		return err
+	}
+	return s.refreshCards(ctx, p.scope, items)
 }
 
 // startScope is a scope's first look: it starts at "now" and announces

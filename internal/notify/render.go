@@ -49,6 +49,8 @@ func Render(ev *Event, reason, command string) chat.Message {
 		return renderPaused(ev, command)
 	case EventDisabled:
 		return renderDisabled(ev, command)
+	case EventFold:
+		return renderFold(ev)
 	}
 	return chat.Message{Text: "Stack Overflow activity", Blocks: []slack.Block{blockkit.Section("Stack Overflow activity")}}
 }

@@ -354,7 +354,7 @@ func (c *Client) Replies(ctx context.Context, channel, threadTS string) ([]slack
 		var next string
 		err := c.call(ctx, "conversations.replies", func() error {
 			msgs, _, nc, err := c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
-				ChannelID: channel, Timestamp: threadTS, Limit: 200, Cursor: cursor})
+				ChannelID: channel, Timestamp: threadTS, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
 			page, next = msgs, nc
 			return err
 		})
