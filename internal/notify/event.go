@@ -72,8 +72,8 @@ type Event struct {
 	Answers []AnswerInfo `json:"answers,omitempty"`
 	Notice  *Notice      `json:"notice,omitempty"`
 	Fold    *Fold        `json:"fold,omitempty"` // EventFold
-	At      time.Time    `json:"at,omitzero"` // SOE time of the activity
-	Created time.Time    `json:"created"`     // when the bot saw it
+	At      time.Time    `json:"at,omitzero"`    // SOE time of the activity
+	Created time.Time    `json:"created"`        // when the bot saw it
 }
 
 // notice is the event's notice content (empty when it has none).
