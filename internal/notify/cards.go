@@ -34,8 +34,13 @@ import (
 // (deleted, message_not_found, cant_update_message) is posted again once,
 // never in a loop.
 
-// bucketCards maps scope key/question id/team/channel to a Card.
-var bucketCards = []byte("notify_cards")
+// bucketCards maps scope key/question id/team/channel to a Card;
+// bucketCardsDue holds the keys of the cards that need an update (or a
+// re-post), so a delivery pass reads only those.
+var (
+	bucketCards    = []byte("notify_cards")
+	bucketCardsDue = []byte("notify_cards_due")
+)
 
 // CardMetadataType is the metadata event_type of a card posted ahead of its
 // first thread reply, or posted again after Slack refused to update it
@@ -93,7 +98,7 @@ func (s *Service) Cards(ctx context.Context) ([]Card, error) {
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		return tx.Bucket(bucketCards).ForEach(func(_, v []byte) error {
 			var c Card
-			if json.Unmarshal(v, &c) == nil {
+			if decodeCard(v, &c) {
 				out = append(out, c)
 			}
 			return nil
@@ -307,7 +312,7 @@ func (s *Service) afterReply(ctx context.Context, d Delivery, ev *Event, key, ts
 
 // finishWithCard marks d done and stores its card in one transaction.
 func (s *Service) finishWithCard(ctx context.Context, d Delivery, channel, ts string, c *Card) error {
-	return s.finishTx(ctx, d, channel, ts, func(tx store.Tx) error { return store.PutJSON(tx, bucketCards, c.Key, c) })
+	return s.finishTx(ctx, d, channel, ts, func(tx store.Tx) error { return putCardTx(tx, c) })
 }
 
 // finishReply marks d done and the card as needing an update (answers,
@@ -329,7 +334,7 @@ func (s *Service) finishReply(ctx context.Context, d Delivery, ev *Event, key, c
 			c.State.AnswerCount = n
 		}
 		c.Dirty = c.fingerprint() != c.Shown
-		return store.PutJSON(tx, bucketCards, key, &c)
+		return putCardTx(tx, &c)
 	})
 }
 
@@ -352,7 +357,7 @@ func (s *Service) finishTx(ctx context.Context, d Delivery, channel, ts string, 
 }
 
 func (s *Service) putCard(ctx context.Context, c Card) error {
-	if err := s.db.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, bucketCards, c.Key, &c) }); err != nil {
+	if err := s.db.Update(ctx, func(tx store.Tx) error { return putCardTx(tx, &c) }); err != nil {
 		return fmt.Errorf("notify: save card: %w", err)
 	}
 	return nil
@@ -381,7 +386,7 @@ func (s *Service) refreshCards(ctx context.Context, scope soe.Scope, items []soe
 				}
 			}
 			for _, c := range changed {
-				if err := store.PutJSON(tx, bucketCards, c.Key, &c); err != nil {
+				if err := putCardTx(tx, &c); err != nil {
 					return err
 				}
 			}
@@ -399,12 +404,12 @@ func (s *Service) dueCards(ctx context.Context) ([]Card, error) {
 	now := s.now()
 	var out []Card
 	err := s.db.View(ctx, func(tx store.Tx) error {
-		return tx.Bucket(bucketCards).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketCardsDue).ForEach(func(k, _ []byte) error {
 			var c Card
-			if json.Unmarshal(v, &c) != nil || c.Dead || c.TS == "" {
+			if !decodeCard(tx.Bucket(bucketCards).Get(k), &c) || c.Dead || c.TS == "" {
 				return nil
 			}
-			if (c.Dirty || c.Reposting) && now.Sub(c.UpdatedAt) >= CardUpdateEvery {
+			if now.Sub(c.UpdatedAt) >= CardUpdateEvery {
 				out = append(out, c)
 			}
 			return nil
@@ -414,6 +419,29 @@ func (s *Service) dueCards(ctx context.Context) ([]Card, error) {
 		return nil, fmt.Errorf("notify: read cards: %w", err)
 	}
 	return out, nil
+}
+
+// putCardTx stores c and keeps the index of due cards.
+func putCardTx(tx store.Tx, c *Card) error {
+	if err := store.PutJSON(tx, bucketCards, c.Key, c); err != nil {
+		return err
+	}
+	due := tx.Bucket(bucketCardsDue)
+	if (c.Dirty || c.Reposting) && !c.Dead {
+		return due.Put([]byte(c.Key), nil)
+	}
+	return due.Delete([]byte(c.Key))
+}
+
+func decodeCard(v []byte, c *Card) bool { return v != nil && json.Unmarshal(v, c) == nil }
+
+// pruneCards forgets cards nothing happened to for KeepQuestions.
+func (s *Service) pruneCards(ctx context.Context) (int, error) {
+	now := s.now()
+	return s.db.Sweep(ctx, bucketCards, func(_, v []byte) bool {
+		var c Card
+		return !decodeCard(v, &c) || (!c.Dirty && !c.Reposting && now.Sub(c.UpdatedAt) > s.opts.KeepQuestions)
+	})
 }
 
 // updateCards brings the due cards up to date (at most once a minute each).
@@ -506,7 +534,7 @@ func (s *Service) findRepost(ctx context.Context, c Card) (string, bool, error) 
 		return "", false, err
 	}
 	for _, m := range msgs {
-		if m.Metadata.EventType == CardMetadataType && m.Metadata.EventPayload["card"] == c.Key && m.Metadata.EventPayload["repost"] == true {
+		if m.Metadata.EventType == CardMetadataType && m.Metadata.EventPayload["card"] == c.Key && m.Metadata.EventPayload["repost"] != nil {
 			return m.Timestamp, true, nil
 		}
 	}
@@ -522,7 +550,7 @@ func (s *Service) saveCard(ctx context.Context, key string, f func(*Card)) error
 			return err
 		}
 		f(&c)
-		return store.PutJSON(tx, bucketCards, key, &c)
+		return putCardTx(tx, &c)
 	})
 	if err != nil {
 		return fmt.Errorf("notify: save card: %w", err)

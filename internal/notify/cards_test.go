@@ -16,7 +16,9 @@ import (
 // threadsIn turns living cards on in the channels it names.
 type threadsIn map[string]bool
 
-func (t threadsIn) ThreadsOn(_ context.Context, _, channel string) (bool, error) { return t[channel], nil }
+func (t threadsIn) ThreadsOn(_ context.Context, _, channel string) (bool, error) {
+	return t[channel], nil
+}
 
 // TestCrashRestartThreadsDeliversEachEventExactlyOnce is the crash property
 // with living cards: every card and every thread reply posted once, replies
@@ -174,7 +176,9 @@ func TestCardAnswersInThreadAndUpdatedAtMostOnceAMinute(t *testing.T) {
 	tick()
 	e.answer(mainSite, q, "ivan", "Or pin it in CI.")
 	e.soe.AcceptAnswer(mainSite, q, a1)
-	e.soe.EditQuestion(mainSite, q, func(fq *soefake.FakeQuestion) { fq.Title, fq.Score, fq.Closed, fq.Obsolete = "Pinning Go versions in CI", 5, true, true })
+	e.soe.EditQuestion(mainSite, q, func(fq *soefake.FakeQuestion) {
+		fq.Title, fq.Score, fq.Closed, fq.Obsolete = "Pinning Go versions in CI", 5, true, true
+	})
 	e.cycle()
 	e.cycle()
 	if m := e.slack.Thread(chGeneral, card.TS)[0]; m.Edits != 1 {

@@ -60,7 +60,7 @@ var (
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketCards}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketCards, bucketCardsDue}
 }
 
 // Kind is a set of event kinds a subscription wants.

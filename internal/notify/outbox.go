@@ -565,6 +565,9 @@ func (s *Service) Prune(ctx context.Context) error {
 		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})
 	errs = append(errs, err)
+	n4, err := s.pruneCards(ctx) // cards.go
+	errs = append(errs, err)
+	n3 += n4
 	if n1+n3 > 0 {
 		s.log.DebugContext(ctx, "pruned notification state", "outbox_and_events", n1, "questions", n3)
 	}
