@@ -508,8 +508,7 @@ func (s *Service) repostCard(ctx context.Context, c Card) error {
 		}
 		s.cantCheck(ctx, Delivery{ID: c.Key}, err)
 	}
-	at := s.now().UTC()
-	if err := s.saveCard(ctx, c.Key, func(cur *Card) { cur.Reposted, cur.Reposting, cur.RepostAt = true, true, at }); err != nil {
+	if err := s.claimRepost(ctx, c); err != nil {
 		return err
 	}
 	msg := s.cardMessage(&c)
@@ -526,6 +525,34 @@ func (s *Service) repostCard(ctx context.Context, c Card) error {
 		cur.TS, cur.Reposting, cur.Shown, cur.UpdatedAt = ts, false, fp, s.now().UTC()
 		cur.Dirty = cur.fingerprint() != fp
 	})
+}
+
+// claimRepost marks c as being re-posted, fenced like a delivery claim (a
+// replica that lost the claim never posts) and only if nobody re-posted it
+// meanwhile.
+func (s *Service) claimRepost(ctx context.Context, c Card) error {
+	at := s.now().UTC()
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if l := s.opts.Leader; l != nil {
+			if err := l.CheckTx(tx); err != nil {
+				return err
+			}
+		}
+		var cur Card
+		ok, err := store.GetJSON(tx, bucketCards, c.Key, &cur)
+		if err != nil {
+			return err
+		}
+		if !ok || cur.TS != c.TS || cur.Dead || (cur.Reposted && !cur.Reposting) {
+			return errGone
+		}
+		cur.Reposted, cur.Reposting, cur.RepostAt = true, true, at
+		return putCardTx(tx, &cur)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: claim card re-post %s: %w", ErrStopped, c.Key, err)
+	}
+	return nil
 }
 
 func (s *Service) findRepost(ctx context.Context, c Card) (string, bool, error) {
