@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -367,36 +368,54 @@ func (s *Service) putCard(ctx context.Context, c Card) error {
 // (title, score, answers, closed, obsolete); cards that changed are updated
 // by the next delivery pass (updateCards).
 func (s *Service) refreshCards(ctx context.Context, scope soe.Scope, items []soe.QuestionSummary) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	// Read first: most cycles change no card, and then write nothing.
+	changed := map[string]*QuestionInfo{}
+	var keys []string
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		for i := range items {
+			info := questionInfo(&items[i])
+			prefix := []byte(cardPrefix(scope, info.ID))
 			cur := tx.Bucket(bucketCards).Cursor()
-			q := &items[i]
-			info := questionInfo(q)
-			prefix := []byte(cardPrefix(scope, q.ID))
-			var changed []Card
 			for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 				var c Card
-				if json.Unmarshal(v, &c) != nil || c.Dead {
+				if !decodeCard(v, &c) || c.Dead {
 					continue
 				}
+				before := c.fingerprint()
 				c.State = *info
-				if fp := c.fingerprint(); fp != c.Shown || c.Dirty {
-					c.Dirty = fp != c.Shown
-					changed = append(changed, c)
-				}
-			}
-			for _, c := range changed {
-				if err := putCardTx(tx, &c); err != nil {
-					return err
+				if c.fingerprint() != before {
+					changed[c.Key] = info
+					keys = append(keys, c.Key)
 				}
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("notify: refresh cards: %w", err)
+	if err != nil || len(keys) == 0 {
+		return wrapErr("notify: read cards", err)
 	}
-	return nil
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		for _, k := range keys {
+			var c Card
+			if !decodeCard(tx.Bucket(bucketCards).Get([]byte(k)), &c) || c.Dead {
+				continue
+			}
+			c.State = *changed[k]
+			c.Dirty = c.fingerprint() != c.Shown
+			if err := putCardTx(tx, &c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrapErr("notify: refresh cards", err)
+}
+
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // dueCards lists the cards to update now.
@@ -588,5 +607,7 @@ func (s *Service) saveCard(ctx context.Context, key string, f func(*Card)) error
 // fingerprint is what the card shows, compactly (equal: no update needed).
 func (c *Card) fingerprint() string {
 	q := c.State
-	return fmt.Sprintf("%s|%d|%d|%t|%t|%t", q.Title, q.Score, max(q.AnswerCount, c.Answers), c.Accepted, q.Closed, q.Obsolete)
+	body := fnv.New32a()
+	_, _ = body.Write([]byte(q.BodyHTML))
+	return fmt.Sprintf("%s|%d|%d|%t|%t|%t|%x", q.Title, q.Score, max(q.AnswerCount, c.Answers), c.Accepted, q.Closed, q.Obsolete, body.Sum32())
 }
