@@ -532,7 +532,17 @@ func (s *Service) repostCard(ctx context.Context, c Card) error {
 	}
 	msg := s.cardMessage(&c)
 	msg.Metadata = &slack.SlackMetadata{EventType: CardMetadataType, EventPayload: map[string]any{"card": c.Key, "repost": true}}
+	if h := s.opts.BeforePost; h != nil {
+		if err := h(ctx, "card:"+c.Key); err != nil {
+			return fmt.Errorf("%w: %w", ErrStopped, err)
+		}
+	}
 	ts, err := s.slack.Post(ctx, c.ChannelID, msg)
+	if h := s.opts.AfterPost; h != nil && err == nil {
+		if herr := h(ctx, "card:"+c.Key); herr != nil {
+			return fmt.Errorf("%w: %w", ErrStopped, herr)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, chat.ErrChannelGone) || permanentSlackError(slackCode(err)) {
 			return s.saveCard(ctx, c.Key, func(cur *Card) { cur.Dead, cur.Reposting = true, false })

@@ -316,3 +316,48 @@ func TestCardGolden(t *testing.T) {
 	golden(t, "notify_thread_reply_answers", RenderThreadReply(&Event{Kind: EventAnswers, Scope: mainSite, Question: fixtureQuestion(), Answers: fixtureAnswers(7)}))
 	golden(t, "notify_thread_reply_accepted", RenderThreadReply(&Event{Kind: EventAccepted, Scope: mainSite, Question: fixtureQuestion(), Answers: fixtureAnswers(1)}))
 }
+
+// A crash right after a card was posted again: after the restart it is
+// found in the channel's history, not posted a third time.
+func TestCardRepostCrashPostsOnce(t *testing.T) {
+	var crash atomic.Bool
+	var offset atomic.Int64
+	e := newEnv(t, func(o *Options) {
+		o.Threads = threadsIn{chGeneral: true}
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		o.AfterPost = func(_ context.Context, id string) error {
+			if strings.HasPrefix(id, "card:") && crash.CompareAndSwap(true, false) {
+				return errCrash
+			}
+			return nil
+		}
+	})
+	e.subscribe("alice", chGeneral, mainSite, DefaultKinds, "go")
+	e.cycle()
+	tick()
+	q := e.question(mainSite, "judy", "Go error wrapping", "go")
+	e.cycle()
+	first := topLevel(e.slack.Messages(chGeneral))[0]
+	e.slack.DeleteAsUser(chGeneral, first.TS)
+	tick()
+	e.answer(mainSite, q, "erin", "Use %w.")
+	e.cycle()
+	crash.Store(true)
+	offset.Add(int64(CardUpdateEvery))
+	e.cycle() // the update is refused, the re-post "crashes" after posting
+	if crash.Load() {
+		t.Fatal("the re-post did not happen")
+	}
+	e.open()
+	offset.Add(int64(CardUpdateEvery))
+	e.cycle()
+	e.cycle()
+	top := topLevel(e.slack.Messages(chGeneral))
+	if len(top) != 1 || top[0].TS == first.TS {
+		t.Fatalf("want exactly one re-posted card:%s", flat(top))
+	}
+	cards, _ := e.svc.Cards(context.Background())
+	if len(cards) != 1 || cards[0].TS != top[0].TS || cards[0].Reposting || cards[0].Dirty {
+		t.Fatalf("%+v", cards)
+	}
+}
