@@ -52,6 +52,9 @@ type Options struct {
 	// ReplicaID names this replica in the cluster's leases (default: host
 	// name and a random suffix).
 	ReplicaID string
+	// SlackPostRate overrides the posts per second per channel (default 1,
+	// Slack's pace; simulations under a fake clock raise it).
+	SlackPostRate float64
 }
 
 // Parts are the services an App is built from, for the demo and the tests
@@ -157,6 +160,7 @@ func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		AppToken: cfg.SlackAppToken, BotToken: cfg.SlackBotToken, APIURL: cfg.SlackAPIURL,
 		Workers: cmp.Or(opts.Workers, cfg.HandlerWorkers), PingInterval: opts.PingInterval, ShutdownWait: opts.ShutdownWait,
 		HTTPClient: opts.HTTPClient, Logger: a.log.With("component", "slack"), Metrics: a.met, Seen: seen,
+		PostRate: opts.SlackPostRate,
 	})
 	a.links, err = linking.New(linking.Config{
 		PublicURL: cfg.PublicURL, SOEURL: cfg.SOEURL,

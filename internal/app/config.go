@@ -38,7 +38,8 @@ type env struct {
 	DatabaseURL           string `envconfig:"DATABASE_URL" desc:"postgres://user:password@host:5432/db selects PostgreSQL, for 2–10 replicas on one database (needs TOKEN_KEY); unset = the bbolt file at DB_PATH, one process"`
 	DBPath                string `envconfig:"DB_PATH" desc:"bbolt database file (when DATABASE_URL is unset)" default:"soebot.db"`
 	TokenKey              string `envconfig:"TOKEN_KEY" desc:"base64 of 32 random bytes (comma-separated list to rotate; first encrypts); unset = key file next to DB_PATH (bbolt only)"`
-	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period" default:"60s"`
+	PollInterval          string `envconfig:"POLL_INTERVAL" desc:"notification poll period (the longest, when it adapts)" default:"60s"`
+	PollIntervalMin       string `envconfig:"POLL_INTERVAL_MIN" desc:"shortest notification poll period: each site or team polls faster while active, within 10% of each owner's SOE token budget; = POLL_INTERVAL turns adapting off" default:"5s"`
 	LogLevel              string `envconfig:"LOG_LEVEL" desc:"debug|info|warn|error" default:"info"`
 	LogFormat             string `envconfig:"LOG_FORMAT" desc:"json|text" default:"json"`
 	LinkRequireEmailMatch string `envconfig:"LINK_REQUIRE_EMAIL_MATCH" desc:"connect accounts only when the Slack and SOE emails are both known and equal; false lets whoever opens a link connect their SOE account to the Slack user who asked" default:"true"`
@@ -74,6 +75,9 @@ type Config struct {
 	PollInterval time.Duration
 	LogLevel     slog.Level
 	LogFormat    string
+
+	// PollIntervalMin is the shortest adaptive poll period (≤ PollInterval).
+	PollIntervalMin time.Duration
 
 	LinkRequireEmailMatch bool
 	LinkWriteAccess       bool
@@ -129,6 +133,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	c.TokenKey = e.TokenKey // checked by the vault, which never echoes it
 	loadDatabase(&problems, e, &c)
 	c.PollInterval = duration(&problems, "POLL_INTERVAL", e.PollInterval, time.Second)
+	c.PollIntervalMin = min(duration(&problems, "POLL_INTERVAL_MIN", e.PollIntervalMin, time.Second), c.PollInterval)
 	c.CacheTTL = duration(&problems, "CACHE_TTL", e.CacheTTL, 0)
 	if n, err := strconv.Atoi(strings.TrimSpace(e.HandlerWorkers)); err != nil || n < 1 || n > 100000 {
 		problems = append(problems, fmt.Sprintf("HANDLER_WORKERS %q is not a number from 1 to 100000", e.HandlerWorkers))

@@ -6,6 +6,7 @@ import (
 	"github.com/soebot/soebot/internal/cluster"
 	"github.com/soebot/soebot/internal/features/account"
 	"github.com/soebot/soebot/internal/features/ask"
+	"github.com/soebot/soebot/internal/features/cardactions"
 	"github.com/soebot/soebot/internal/features/experts"
 	"github.com/soebot/soebot/internal/features/home"
 	"github.com/soebot/soebot/internal/features/search"
@@ -56,6 +57,7 @@ func (a *App) addFeatures(cfg Config) error {
 	a.home.Register(a.router)
 	a.ask.Register(a.router)
 	a.addSuggest()               // issue 18; /soe config (subscriptions) sets it
+	a.addCardActions()           // issue 17: Upvote, Bookmark, Accept on the cards
 	return a.addNotify(cfg, who) // issue 8
 }
 
@@ -130,9 +132,18 @@ func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
-		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg}, Threads: a.chans,
+		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg}, Decliner: svc, Threads: a.chans,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)
 	a.home.AddSection(f.HomeSection)
+}
+
+// addCardActions registers the Upvote, Bookmark and Accept buttons of the
+// notification cards (the clicker's own token; replayed after connecting).
+func (a *App) addCardActions() {
+	cardactions.New(cardactions.Config{SOETimeout: a.fc.SOETimeout}, cardactions.Deps{
+		Router: a.router, Slack: a.slack.Slack(), Links: a.links, Sealer: a.keys,
+		Logger: a.log.With("component", "cardactions"),
+	}).Register(a.router)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/cluster"
+	"github.com/soebot/soebot/internal/metrics"
 	"github.com/soebot/soebot/internal/notify"
 	"github.com/soebot/soebot/internal/people"
 )
@@ -14,6 +15,7 @@ import (
 // commands; Run starts its poller with runNotify.
 func (a *App) addNotify(cfg Config, who *people.Directory) error {
 	var svc *notify.Service
+	sched := a.met.NewPollSchedule()
 	// One replica polls and delivers: the holder of the "notify" lease. It
 	// is renewed every quarter interval, so a dead holder's work is taken
 	// over within 1.25 poll intervals (and polled at once).
@@ -28,8 +30,10 @@ func (a *App) addNotify(cfg Config, who *people.Directory) error {
 	})
 	svc, err := notify.New(notify.Options{
 		DB: a.db, Slack: a.slack.Slack(), Links: a.links, Logger: a.log.With("component", "notify"),
-		Now: a.opts.Now, Interval: cfg.PollInterval, People: who, Leader: a.lease, OnCycle: a.observeCycle,
-		Threads: a.chans,
+		Now: a.opts.Now, Interval: cfg.PollInterval, IntervalMin: cfg.PollIntervalMin, People: who, Leader: a.lease,
+		OnCycle:      func(st notify.CycleStats) { a.observeCycle(st); observeSchedules(sched, st) },
+		CommunityTTL: cfg.CacheTTL,
+		Threads:      a.chans,
 	})
 	if err != nil {
 		return err
@@ -65,5 +69,12 @@ func (a *App) runNotify(ctx context.Context) {
 	defer wg.Wait()
 	if err := a.notify.Run(ctx); err != nil {
 		a.log.Error("notification poller stopped", "err", err)
+	}
+}
+
+// observeSchedules exports the adaptive poller's intervals and budget shares.
+func observeSchedules(g *metrics.PollSchedule, st notify.CycleStats) {
+	for _, s := range st.Schedules {
+		g.Set(s.Scope, s.Interval.Seconds(), s.MaxShare)
 	}
 }

@@ -36,6 +36,7 @@ func TestBenchmarksRun(t *testing.T) {
 			t.Errorf("spread: %d acks measured of 10, %d busy (want 2)", r.slack.n, r.busy)
 		}
 	})
+	t.Run("adaptive", adaptiveCheck)
 	t.Run("floor", func(t *testing.T) {
 		if r := socketFloor(t, 10, 2); r.slack.n != 20 || r.ackedPerSec <= 0 {
 			t.Errorf("%+v", r)

@@ -726,3 +726,57 @@ func TestAskTokenRevokedBeforeSubmitOffersReconnect(t *testing.T) {
 		t.Fatalf("%d questions created with a revoked token", n)
 	}
 }
+
+// A message that carries files: the form says they are not copied and the
+// body names them, so the asker can add them on Stack Overflow; a message
+// that is only files still opens a form to fill in. Saving a thread whose
+// question carries files does the same.
+func TestAskAndSaveFromMessagesWithFiles(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	bob := SlackUser("bob")
+
+	withText := e.Slack.ShareFilesAsUser(bob, General, "Why does the build log end with this stack trace?", "", "build.log", "trace`1`.png")
+	onlyFiles := e.Slack.ShareFilesAsUser(bob, General, "", "", "diagram.png")
+	for _, c := range []struct {
+		msg           slackfake.Message
+		title, inBody string
+		noteSays      string
+	}{
+		{withText, "Why does the build log end with this stack trace?", "*(2 files attached in Slack, not copied here: `build.log`, `trace'1'.png`.)*", "Its 2 files are not copied"},
+		{onlyFiles, "", "*(1 file attached in Slack, not copied here: `diagram.png`.)*", "Its file is not copied"},
+	} {
+		sent, err := e.Slack.MessageShortcut(alice, General, "soe_ask_message", c.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Slack.WaitAck(wait(t), sent.EnvelopeID); err != nil {
+			t.Fatal(err)
+		}
+		v := e.askForm(t, alice)
+		if got := initial(t, v, "ask_title"); got != c.title {
+			t.Errorf("title %q, want %q", got, c.title)
+		}
+		if body := initial(t, v, "ask_body"); !strings.Contains(body, c.inBody) || !strings.Contains(body, "by @bob") {
+			t.Errorf("body lacks %q:\n%s", c.inBody, body)
+		}
+		if !v.Matches(c.noteSays) {
+			t.Errorf("the form does not say %q:\n%s", c.noteSays, v.Flat())
+		}
+		if _, err := e.Slack.CloseView(alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Save to Stack Overflow on a thread whose question has a file.
+	parent := e.Slack.ShareFilesAsUser(bob, General, "How do I read this flame graph of the web service?", "", "flame.svg")
+	e.Slack.PostAsUser(SlackUser("carol"), General, "The widest bars at the top are where the time goes.", parent.TS)
+	v, _ := e.saveForm(t, alice, parent)
+	if body := initial(t, v, "ask_body"); !strings.Contains(body, "not copied here: `flame.svg`") {
+		t.Errorf("saved body lacks the file:\n%s", body)
+	}
+	if !v.Matches("Its file is not copied") {
+		t.Errorf("the save form does not say the file is not copied:\n%s", v.Flat())
+	}
+	e.Slack.T(t).ExpectNoErrors()
+}

@@ -52,6 +52,9 @@ type Options struct {
 	// Clock, when set, is the clock of the bot and of the fakes it starts
 	// (NewClock; tests move it with Advance). Nil: the wall clock.
 	Clock *Clock
+	// SlackPostRate overrides the bot's posts per second per channel
+	// (default Slack's 1; a fake-clock simulation of many cards raises it).
+	SlackPostRate float64
 }
 
 // Env is one running bot with its fakes.
@@ -208,7 +211,7 @@ func (e *Env) run(ctx context.Context, replicaID string) (*app.App, app.Config, 
 	a, err := app.New(ctx, cfg, app.Options{
 		Logger: o.Logger, Listener: ln, AdminListener: adminLn, PingInterval: 2 * time.Second,
 		Workers: o.Workers, ShutdownWait: o.ShutdownWait, LinkBurst: o.LinkBurst, ReplicaID: replicaID,
-		Now: o.now(),
+		Now: o.now(), SlackPostRate: o.SlackPostRate,
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -31,7 +31,6 @@ func (e *Env) typeTitle(t *testing.T, user string, v *slackfake.View, from, text
 const similarSeed = "How do I restart a Kubernetes deployment without downtime?"
 
 func TestAskShowsSimilarQuestionsAsTheTitleIsTyped(t *testing.T) {
-	oneProcess(t, "keystrokes are debounced per replica (bursts split over replicas cost a search each; the view hash keeps the form right)")
 	e := bot(t)
 	alice := e.linkedAs(t, "alice", "")
 	e.slash(t, alice, General, "ask")

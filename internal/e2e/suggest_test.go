@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/soebot/soebot/internal/slackapp/slackfake"
+	"github.com/soebot/soebot/internal/soe"
 )
 
 // say is user posting text as a top-level message in channel: the message
@@ -243,4 +244,59 @@ func TestSuggestConfigRefusals(t *testing.T) {
 	e.sees(t, e.slash(t, alice, General, "config suggest maybe"), "Usage:")
 	e.sees(t, e.slash(t, alice, "D"+alice, "config suggest on"), "Usage:")
 	e.sees(t, e.slash(t, alice, Random, "config suggest"), "*off*")
+}
+
+// "Not helpful" raises the channel's bar: a hit that was just strong enough
+// (an accepted answer, score 0) is no longer suggested there, to anyone,
+// while another channel still gets it.
+func TestSuggestNotHelpfulRaisesTheChannelsThreshold(t *testing.T) {
+	e := bot(t)
+	alice := e.linkedAs(t, "alice", "")
+	bob := e.linkedAs(t, "bob", "")
+	carol := e.linkedAs(t, "carol", "")
+	author := e.soeUser("dave")
+	q := e.SOE.AddQuestion(soe.MainSite(), author, "How do I rotate zookeeper quorum certificates?", "We run a zookeeper quorum.", "zookeeper")
+	e.SOE.AcceptAnswer(soe.MainSite(), q, e.SOE.AddAnswer(soe.MainSite(), q, author, "Roll them one member at a time."))
+	const asked = "How can I rotate zookeeper quorum certificates?"
+
+	for _, ch := range []string{General, Private} {
+		e.sees(t, e.slash(t, alice, ch, "config suggest on"), "turned answer suggestions *on*")
+	}
+	e.say(t, alice, General, asked)
+	sug, err := e.Slack.WaitEphemeral(wait(t), alice, "These may answer your question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sug.Flat(), "zookeeper quorum certificates") {
+		t.Fatalf("suggestion:\n%s", sug.Flat())
+	}
+	click := e.Slack.T(t).Click(alice, sug, "suggest_not_helpful", "")
+	if _, err := e.Slack.WaitResponse(wait(t), click.ResponseURL, "only stronger matches"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Someone else asking the same in that channel: the weak hit is not shown.
+	before := e.searchCalls()
+	e.say(t, bob, General, asked)
+	e.waitSearches(t, before+1)
+	e.noNewSuggestion(t, bob, 0, "a hit below the raised threshold")
+
+	// The bar is per channel: in another one the same hit is still suggested.
+	e.say(t, carol, Private, asked)
+	if _, err := e.Slack.WaitEphemeral(wait(t), carol, "These may answer your question"); err != nil {
+		t.Fatal(err)
+	}
+	e.Slack.T(t).ExpectNoErrors()
+}
+
+// waitSearches waits until the fake SOE has served n searches in all.
+func (e *Env) waitSearches(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.searchCalls() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d searches, want %d", e.searchCalls(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

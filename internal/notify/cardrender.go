@@ -35,6 +35,7 @@ func RenderCard(c *Card) chat.Message {
 	if q.URL != "" {
 		blocks = append(blocks, slack.NewActionBlock("notify_q", blockkit.LinkButton(fmt.Sprintf("notify_open:%d", q.ID), "Answer on Stack Overflow", q.URL)))
 	}
+	blocks = withQuestionRow(blocks, ev) // cardactions.go
 	return chat.Message{Text: text, Blocks: blocks}
 }
 
@@ -73,7 +74,7 @@ func RenderThreadReply(ev *Event) chat.Message {
 	if ev.Kind == EventAccepted {
 		blocks := []slack.Block{blockkit.Section(":white_check_mark: *Accepted answer*")}
 		if len(ev.Answers) > 0 {
-			blocks = append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer")))
+			blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer"))), ev, ev.Answers[0], true)
 		}
 		return chat.Message{Text: "Accepted answer: " + plainText(q.Title, titleLen), Blocks: blocks}
 	}
@@ -92,7 +93,7 @@ func RenderThreadReply(ev *Event) chat.Message {
 			blocks = append(blocks, blockkit.Context(more))
 			break
 		}
-		blocks = append(blocks, blockkit.Section(answerText(a, "answered")))
+		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(a, "answered"))), ev, a, false)
 	}
 	return chat.Message{Text: text, Blocks: blocks}
 }

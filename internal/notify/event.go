@@ -71,9 +71,10 @@ type Event struct {
 	// accepted answer (EventAccepted).
 	Answers []AnswerInfo `json:"answers,omitempty"`
 	Notice  *Notice      `json:"notice,omitempty"`
-	Fold    *Fold        `json:"fold,omitempty"` // EventFold
-	At      time.Time    `json:"at,omitzero"`    // SOE time of the activity
-	Created time.Time    `json:"created"`        // when the bot saw it
+	Fold    *Fold        `json:"fold,omitempty"`  // EventFold
+	Timer   *TimerInfo   `json:"timer,omitempty"` // timer events (escalate.go)
+	At      time.Time    `json:"at,omitzero"`     // SOE time of the activity
+	Created time.Time    `json:"created"`         // when the bot saw it
 }
 
 // notice is the event's notice content (empty when it has none).

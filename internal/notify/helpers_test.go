@@ -128,10 +128,17 @@ func testLogger() *slog.Logger {
 
 func newEnv(t testing.TB, mods ...func(*Options)) *env {
 	t.Helper()
+	return newEnvAt(t, nil, mods...)
+}
+
+// newEnvAt is newEnv with one clock for the fakes and the Service (nil:
+// the wall clock).
+func newEnvAt(t testing.TB, now func() time.Time, mods ...func(*Options)) *env {
+	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
-	e.soe = soefake.New(soefake.Options{Seed: true})
+	e.soe = soefake.New(soefake.Options{Seed: true, Now: now})
 	t.Cleanup(e.soe.Close)
-	e.slack = slackfake.New(slackfake.Options{})
+	e.slack = slackfake.New(slackfake.Options{Now: now})
 	t.Cleanup(e.slack.Close)
 	var everyone []string
 	for _, u := range e.soe.Users() {
@@ -149,7 +156,7 @@ func newEnv(t testing.TB, mods ...func(*Options)) *env {
 	e.chat = slackapp.NewClient(api, testLogger(), 1000)
 	e.links = &fakeLinks{links: map[string]*fakeLink{},
 		svc: soe.NewService(soe.Config{APIURL: e.soe.APIURL(), RetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond})}
-	e.opts = Options{Slack: e.chat, Links: e.links, Logger: testLogger(), Interval: time.Minute}
+	e.opts = Options{Slack: e.chat, Links: e.links, Logger: testLogger(), Interval: time.Minute, Now: now}
 	for _, m := range mods {
 		m(&e.opts)
 	}

@@ -54,13 +54,15 @@ var (
 	bucketOutbox      = []byte("notify_outbox")          // delivery id → Delivery
 	bucketPending     = []byte("notify_pending")         // seq (8 bytes BE) → delivery id
 	bucketPrefs       = []byte("notify_prefs")           // team/user → Prefs
+	// bucketWatches and bucketEscDaily: escalate.go.
 )
 
 // Buckets are the top-level buckets this package uses (pass them to
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return [][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketCards, bucketCardsDue}
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily,
+		bucketCards, bucketCardsDue}
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -132,6 +134,10 @@ type Subscription struct {
 	PausedAt       time.Time `json:"paused_at,omitzero"`
 	Disabled       bool      `json:"disabled,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	// Filter: groups of required tags, excluded tags, a community (filter.go).
+	Filter
+	// Timers (escalate.go): questions still unanswered after a while.
+	Timers
 }
 
 // OwnerIDs are the subscription's owners (see Owners).
@@ -143,12 +149,15 @@ func (s *Subscription) OwnerIDs() []string {
 }
 
 // AllTags reports whether the subscription covers every tag.
-func (s *Subscription) AllTags() bool { return len(s.Tags) == 0 }
+func (s *Subscription) AllTags() bool { return !s.positive() }
 
 // Active reports whether the subscription is being delivered.
 func (s *Subscription) Active() bool { return !s.Paused && !s.Disabled }
 
 func (s *Subscription) matches(tags []string) bool {
+	if s.Filtered() {
+		return s.filterMatches(tags)
+	}
 	if len(s.Tags) == 0 {
 		return true
 	}
@@ -207,6 +216,10 @@ type Options struct {
 	Now func() time.Time
 	// Interval is the poll period (default 60s); each wait is jittered by ±10%.
 	Interval time.Duration
+	// IntervalMin is the shortest poll period: below Interval, each scope's
+	// period adapts between the two to its activity and its owners' token
+	// budgets (adaptive.go). Default (or not below Interval): Interval.
+	IntervalMin time.Duration
 	// Overlap is how far behind the watermark the feed is re-read, so that
 	// activity SOE records late is not missed (default 5m). Re-read
 	// questions cost no calls: their stored state says nothing changed.
@@ -218,6 +231,9 @@ type Options struct {
 	People People
 	// SMETTL is how long SME lists are cached (default 5m) when People is nil.
 	SMETTL time.Duration
+	// CommunityTTL is how often a subscribed community's tags are expanded
+	// again (CACHE_TTL; default 5m).
+	CommunityTTL time.Duration
 	// Command is the slash command shown in messages (default "/soe").
 	Command string
 	// KeepDone is how long delivered outbox entries are kept (default 24h);
@@ -293,6 +309,9 @@ func New(o Options) (*Service, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
 	}
+	if o.IntervalMin <= 0 || o.IntervalMin > o.Interval {
+		o.IntervalMin = o.Interval
+	}
 	if o.Overlap <= 0 {
 		o.Overlap = 5 * time.Minute
 	}
@@ -318,7 +337,7 @@ func New(o Options) (*Service, error) {
 		kick: make(chan struct{}, 1), pollKick: make(chan struct{}, 1)}
 	s.people = o.People
 	if s.people == nil {
-		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, nil)
+		s.people = people.New(people.Config{TTL: o.SMETTL, Now: o.Now}, nil, o.Slack)
 	}
 	return s, nil
 }

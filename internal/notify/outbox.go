@@ -212,6 +212,9 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 	}
 	if d.Status == StatusAttempting {
 		ts, found, err := s.findPosted(ctx, d, channel)
+		if !found && err == nil {
+			ts, found, err = s.findThreadReply(ctx, d, ev, channel) // escalate.go
+		}
 		switch {
 		case found:
 			s.log.InfoContext(ctx, "delivery was posted before a restart; not reposting", "delivery", d.ID)
@@ -269,7 +272,7 @@ func (s *Service) postFailed(ctx context.Context, d Delivery, err error) (result
 		// "attempting" mark makes the next run check.
 		return resRetry, nil //nolint:nilerr // the cancellation is the shutdown's, not this delivery's failure
 	}
-	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) {
+	if errors.Is(err, chat.ErrChannelGone) || errors.Is(err, chat.ErrUserNotFound) || (d.Target.UserID != "" && dmRefused(err)) {
 		code := slackCode(err)
 		if d.Target.ChannelID != "" {
 			s.log.WarnContext(ctx, "channel unavailable; disabling its subscriptions", "channel", d.Target.ChannelID, "error", code)
@@ -454,7 +457,7 @@ func (s *Service) disableChannel(ctx context.Context, teamID, channelID, code st
 			if sub.AllTags() {
 				n.Tags = appendOnce(n.Tags, "*")
 			}
-			for _, t := range sub.Tags {
+			for _, t := range sub.namedTags() {
 				n.Tags = appendOnce(n.Tags, t)
 			}
 		}
@@ -568,6 +571,7 @@ func (s *Service) Prune(ctx context.Context) error {
 	n4, err := s.pruneCards(ctx) // cards.go
 	errs = append(errs, err)
 	n3 += n4
+	errs = append(errs, s.pruneTimers(ctx))
 	if n1+n3 > 0 {
 		s.log.DebugContext(ctx, "pruned notification state", "outbox_and_events", n1, "questions", n3)
 	}

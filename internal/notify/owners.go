@@ -131,7 +131,7 @@ func addToNotice(n *Notice, sub Subscription) {
 	if sub.AllTags() {
 		n.Tags = appendOnce(n.Tags, "*")
 	}
-	for _, t := range sub.Tags {
+	for _, t := range sub.namedTags() {
 		n.Tags = appendOnce(n.Tags, t)
 	}
 }

@@ -48,13 +48,16 @@ func qKey(scope soe.Scope, id int) string { return fmt.Sprintf("%s/%012d", scope
 // CycleStats describe one poll cycle.
 type CycleStats struct {
 	Scopes     int           // scopes polled
-	ScopeKeys  []string      // their keys (soe.Scope.Key)
+	ScopeKeys  []string      // their keys (soe.Scope.Key), and those of scopes not due yet
 	SOECalls   int           // SOE API calls made by the poller
 	Events     int           // events with at least one target
 	Deliveries int           // outbox entries created
 	Paused     int           // subscriptions paused this cycle
 	Delivered  DeliveryStats // what RunOnce delivered after the cycle (Run delivers separately)
 	Duration   time.Duration // of the polling alone
+
+	// Schedules are the polled scopes' next intervals (adaptive.go).
+	Schedules []ScopeSchedule
 }
 
 // recipient is a Slack user with a personal alert on and a usable link.
@@ -74,6 +77,7 @@ type scopePlan struct {
 	// are the scope's usable links, read once per cycle (settleOwners).
 	feeders map[string]bool
 	readers []linking.Link
+	adapt   *adaptRun // the scope's poll schedule (adaptive.go)
 }
 
 type linkRank int
@@ -114,11 +118,12 @@ func (s *Service) Run(ctx context.Context) error {
 			poll.Reset(s.jitter(s.opts.Interval))
 			continue // another replica polls
 		}
-		if _, err := s.pollCycle(ctx); err != nil && ctx.Err() == nil {
+		_, next, err := s.PollDue(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "poll cycle had errors", "err", err)
 		}
 		s.wake()
-		poll.Reset(s.jitter(s.opts.Interval))
+		poll.Reset(s.jitter(s.nextWait(next)))
 	}
 }
 
@@ -165,6 +170,11 @@ func (s *Service) RunOnce(ctx context.Context) (CycleStats, error) {
 // pollCycle polls every scope someone is interested in and queues what it
 // found in the outbox.
 func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
+	return s.pollCycleFor(ctx, &schedule{})
+}
+
+// pollCycleFor is pollCycle for the scopes sc says are due.
+func (s *Service) pollCycleFor(ctx context.Context, sc *schedule) (CycleStats, error) {
 	s.cycleMu.Lock()
 	defer s.cycleMu.Unlock()
 	start := s.now()
@@ -181,6 +191,10 @@ func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
 			errs = append(errs, err)
 			break
 		}
+		if !s.scheduled(ctx, p, sc) {
+			st.ScopeKeys = append(st.ScopeKeys, p.scope.Key()) // still this poller's
+			continue
+		}
 		st.Scopes++
 		st.ScopeKeys = append(st.ScopeKeys, p.scope.Key())
 		if err := s.settleOwners(ctx, p, &st); err != nil {
@@ -190,7 +204,10 @@ func (s *Service) pollCycle(ctx context.Context) (CycleStats, error) {
 		if !p.interested() {
 			continue
 		}
-		if err := s.pollScope(ctx, p, start, &st); err != nil {
+		calls := st.SOECalls
+		err := s.pollScope(ctx, p, start, &st)
+		s.polled(ctx, p, sc, st.SOECalls-calls, err, &st)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("scope %s: %w", p.scope.Key(), err))
 			s.log.WarnContext(ctx, "poll failed; will retry next cycle", "scope", p.scope.Key(), "err", err)
 		}
@@ -298,7 +315,7 @@ func (s *Service) candidates(p *scopePlan) []linking.Link {
 	})
 	rank := func(l linking.Link) int { return int(p.links[teamKey(l.TeamID, l.UserID)]) }
 	sort.SliceStable(ls, func(i, j int) bool { return rank(ls[i]) < rank(ls[j]) })
-	return ls
+	return s.rotate(p, ls)
 }
 
 // errNoToken: no linked user can read the scope.
@@ -322,6 +339,7 @@ func (s *Service) openFeed(ctx context.Context, p *scopePlan, read func(c *soe.C
 		err = read(c)
 		switch {
 		case err == nil:
+			p.fed(l, c)
 			return c, nil
 		case errors.Is(err, soe.ErrUnauthorized):
 			s.log.InfoContext(ctx, "poller token refused; marking the link invalid", "team", l.TeamID, "user", l.UserID, "scope", p.scope.Key())
@@ -362,7 +380,7 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err != nil {
 		return err
 	}
-	subs := activeSubs(p.subs, cycleStart)
+	subs := s.refreshCommunities(ctx, c, activeSubs(p.subs, cycleStart), st)
 	want := answersToFetch(items, stored, answerInterest{askers: p.askers, subs: subs})
 	answers, err := s.readAnswersOf(ctx, c, want, st)
 	if err != nil {
@@ -376,7 +394,10 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err := s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st); err != nil {
 		return err
 	}
-	return s.refreshCards(ctx, p.scope, items)
+	if err := s.refreshCards(ctx, p.scope, items); err != nil { // cards.go
+		return err
+	}
+	return s.runTimers(ctx, p, st) // escalate_scan.go
 }
 
 // startScope is a scope's first look: it starts at "now" and announces
@@ -513,7 +534,7 @@ func (s *Service) targets(ctx context.Context, c *soe.Client, p *scopePlan, subs
 			kind = KindAccepted
 		}
 		for i := range subs {
-			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) {
+			if subs[i].Kinds&kind != 0 && subs[i].matches(q.Tags) && ev.At.After(subs[i].Since) && (kind != KindQuestions || subs[i].announcesNew()) {
 				add(Target{TeamID: subs[i].TeamID, ChannelID: subs[i].ChannelID, Reason: "channel"})
 			}
 		}
@@ -730,6 +751,9 @@ func (s *Service) commitCycle(ctx context.Context, p *scopePlan, read scopeState
 			return err
 		}
 		if err := unpauseTx(tx, p.subs); err != nil {
+			return err
+		}
+		if err := watchTx(tx, p.scope, p.subs, qs, events); err != nil {
 			return err
 		}
 		for _, ev := range events {

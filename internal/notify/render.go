@@ -35,6 +35,9 @@ func Render(ev *Event, reason, command string) chat.Message {
 	if command == "" {
 		command = "/soe"
 	}
+	if m, ok := renderTimer(ev, command); ok { // escalate_render.go
+		return m
+	}
 	switch ev.Kind {
 	case EventQuestion:
 		return renderQuestion(ev, reason)
@@ -133,6 +136,7 @@ func renderQuestion(ev *Event, reason string) chat.Message {
 	if q.URL != "" {
 		blocks = append(blocks, slack.NewActionBlock("notify_q", blockkit.LinkButton(fmt.Sprintf("notify_open:%d", q.ID), "Answer on Stack Overflow", q.URL)))
 	}
+	blocks = withQuestionRow(blocks, ev)
 	return chat.Message{Text: text, Blocks: blocks}
 }
 
@@ -165,7 +169,7 @@ func renderAnswers(ev *Event, reason string) chat.Message {
 			blocks = append(blocks, blockkit.Context(more))
 			break
 		}
-		blocks = append(blocks, blockkit.Section(answerText(a, "answered")))
+		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(a, "answered"))), ev, a, false)
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}
@@ -190,7 +194,7 @@ func renderAccepted(ev *Event, reason string) chat.Message {
 	}
 	blocks := []slack.Block{blockkit.Section(lead)}
 	if len(ev.Answers) > 0 {
-		blocks = append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer")))
+		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(ev.Answers[0], "wrote the accepted answer"))), ev, ev.Answers[0], true)
 	}
 	blocks = append(blocks, footer(ev))
 	return chat.Message{Text: text, Blocks: blocks}

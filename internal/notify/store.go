@@ -35,6 +35,8 @@ type SubscribeRequest struct {
 	Tags                         []string  // lower-case names; nil = every tag
 	Kinds                        Kind      // 0 = DefaultKinds
 	Since                        time.Time // what Prime returned: SOE's "now"
+	Filter                       Filter    // groups, exclusions, a community (filter.go)
+	Timers                                 // escalation and the unanswered filter (escalate.go)
 }
 
 // Subscribe stores a subscription. Tags it names are taken out of the
@@ -58,8 +60,18 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err != nil {
 		return Subscription{}, err
 	}
+	if err := r.Timers.Check(); err != nil {
+		return Subscription{}, err
+	}
+	filter, err := cleanFilter(r.Filter)
+	if err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{TeamID: r.TeamID, ChannelID: r.ChannelID, CreatorID: r.CreatorID, Owners: []string{r.CreatorID}, Scope: r.Scope,
-		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since}
+		Tags: tags, Kinds: r.Kinds, Created: s.now().UTC(), Since: r.Since, Filter: filter, Timers: r.Timers}
+	if why := sub.Contradiction(); why != "" {
+		return Subscription{}, fmt.Errorf("%w: %s", ErrBadInput, why)
+	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
@@ -69,6 +81,16 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 		for _, old := range existing {
 			if old.Scope != r.Scope {
 				kept++
+				continue
+			}
+			if old.Filtered() || sub.Filtered() {
+				keep, err := replaceFilteredTx(tx, old, sub)
+				if err != nil {
+					return err
+				}
+				if keep {
+					kept++
+				}
 				continue
 			}
 			switch {
@@ -153,6 +175,19 @@ func (s *Service) Unsubscribe(ctx context.Context, teamID, channelID string, sco
 				out.Subs++
 				if err := deleteSubTx(tx, sub); err != nil {
 					return err
+				}
+				continue
+			}
+			if sub.Filtered() {
+				hit, err := unsubscribeFilteredTx(tx, sub, clean)
+				if err != nil {
+					return err
+				}
+				for _, t := range hit {
+					found[t] = true
+				}
+				if len(hit) > 0 {
+					out.Subs++
 				}
 				continue
 			}

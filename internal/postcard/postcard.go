@@ -40,6 +40,9 @@ type Card struct {
 	Body        string // HTML
 	ArticleType string
 	BaseURL     string // for relative links in Body
+	// Post is the question or answer (zero for articles): its Upvote /
+	// Bookmark / Accept row (RowFor).
+	Post Ref
 }
 
 // Fetch loads the post l points at with c (the viewer's own client).
@@ -74,6 +77,7 @@ func (card *Card) question(ctx context.Context, c *soe.Client, id int) error {
 		return err
 	}
 	card.Title, card.URL, card.Score, card.AnswerCount, card.Closed = q.Title, q.WebURL, q.Score, q.AnswerCount, q.IsClosed
+	card.Post = Ref{Scope: c.Scope(), QuestionID: q.ID}
 	card.Tags, card.Body = q.TagNames(), q.Body
 	card.owner(q.Owner)
 	if q.AnswerCount > 0 {
@@ -100,6 +104,7 @@ func (card *Card) answer(ctx context.Context, c *soe.Client, questionID, answerI
 		return err
 	}
 	card.Title, card.Score, card.Accepted, card.Body = q.Title, a.Score, a.IsAccepted, a.Body
+	card.Post = Ref{Scope: c.Scope(), QuestionID: q.ID, AnswerID: a.ID}
 	card.AnswerCount, card.Tags, card.Closed = q.AnswerCount, q.TagNames(), q.IsClosed
 	card.URL = a.WebURL
 	if card.URL == "" {

@@ -274,6 +274,13 @@ func TestClientCalls(t *testing.T) {
 		if cs, err := team.Communities(ctx); err != nil || len(cs) != 3 {
 			t.Fatalf("team Communities = %v, %v", cs, err)
 		}
+		cm, err := team.Community(ctx, cs[0].ID)
+		if err != nil || cm.Name != "Cloud Native" || len(cm.Tags) != len(cs[0].Tags) || cm.MemberCount != 5 {
+			t.Fatalf("Community = %+v, %v", cm, err)
+		}
+		if _, err := alice.Community(ctx, 999); !errors.Is(err, soe.ErrNotFound) {
+			t.Fatalf("Community(999) = %v, want ErrNotFound", err)
+		}
 	})
 
 	t.Run("page size is checked before any request", func(t *testing.T) {

@@ -2,6 +2,7 @@ package soe
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 )
 
@@ -39,4 +40,24 @@ func (c *Client) Communities(ctx context.Context) ([]Community, error) {
 			return out, nil
 		}
 	}
+}
+
+// Community reads one community with its tags (GET /communities/{id}; main
+// site only, like Communities). Its members are not read.
+func (c *Client) Community(ctx context.Context, id int) (*Community, error) {
+	if id <= 0 {
+		return nil, fmt.Errorf("%w: community %d", ErrNotFound, id)
+	}
+	var w struct {
+		ID          int       `json:"id"`
+		Name        string    `json:"name"`
+		Description string    `json:"description"`
+		MemberCount int       `json:"memberCount"`
+		Tags        []wireTag `json:"tags"`
+	}
+	if err := c.do(ctx, &request{method: http.MethodGet, tmpl: "/communities/{id}", path: fmt.Sprintf("/communities/%d", id),
+		out: &w, mainOnly: true}); err != nil {
+		return nil, err
+	}
+	return &Community{ID: w.ID, Name: w.Name, Description: w.Description, MemberCount: w.MemberCount, Tags: convTags(w.Tags)}, nil
 }

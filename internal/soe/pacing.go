@@ -48,6 +48,7 @@ type pacer struct {
 	mu           sync.Mutex
 	blockedUntil time.Time
 	slow         bool
+	bucket       Throttle // last token bucket headers (budget.go)
 }
 
 func newPacer() *pacer {
@@ -119,6 +120,7 @@ func (p *pacer) observe(h http.Header) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.recordBucket(h, left)
 	switch {
 	case left < lowBucket && !p.slow:
 		p.slow = true

@@ -514,12 +514,52 @@ func (a *Feature) prefillFromMessage(ctx context.Context, channel string, msg sl
 		noteText = fmt.Sprintf("Prefilled from a thread started by %s (%s)", mrkdwn.Escape(author), plural(replies, "reply", "replies"))
 	}
 	line += ".*"
+	if files := filesNote(parent.Files); files != "" {
+		body = strings.TrimSpace(body + "\n\n" + files)
+		noteText += ". " + filesHint(len(parent.Files))
+	}
 	if body != "" {
 		body += "\n\n"
 	}
 	body += line
 	d := askDraft{Title: mrkdwn.TitleFromSlack(parent.Text, names, askMaxTitle), Body: body}
 	return d, noteText + ". Edit anything before posting."
+}
+
+// maxFileNames bounds the file names listed in a prefilled body.
+const maxFileNames = 5
+
+// filesNote is the line a prefilled body gets for the files of a Slack
+// message: they are not copied (the bot cannot read them as the person, and
+// SOE's API takes no attachments), so it names them for the asker to add.
+func filesNote(files []slack.File) string {
+	if len(files) == 0 {
+		return ""
+	}
+	var names []string
+	for _, f := range files[:min(len(files), maxFileNames)] {
+		name := cmp.Or(f.Name, f.Title)
+		if name != "" {
+			names = append(names, "`"+strings.ReplaceAll(mrkdwn.CutRunes(name, 80), "`", "'")+"`")
+		}
+	}
+	more := ""
+	if len(files) > len(names) && len(names) > 0 {
+		more = fmt.Sprintf(" and %d more", len(files)-len(names))
+	}
+	list := ""
+	if len(names) > 0 {
+		list = ": " + strings.Join(names, ", ") + more
+	}
+	return fmt.Sprintf("*(%s attached in Slack, not copied here%s.)*", plural(len(files), "file", "files"), list)
+}
+
+// filesHint tells the asker, in the form, what becomes of the files.
+func filesHint(n int) string {
+	if n == 1 {
+		return "Its file is not copied: add it on Stack Overflow after posting if it matters"
+	}
+	return fmt.Sprintf("Its %d files are not copied: add them on Stack Overflow after posting if they matter", n)
 }
 
 func plural(n int, one, many string) string {

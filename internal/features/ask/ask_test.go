@@ -3,6 +3,7 @@ package ask
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -391,5 +392,28 @@ func TestFormFromViewKeepsWhatWasTyped(t *testing.T) {
 	if got.Draft.Title != "New title typed" || got.Draft.Body != "b" || !reflect.DeepEqual(got.Draft.Tags, []string{"go"}) ||
 		got.Note != f.Note || got.Error != f.Error || got.Meta.Scopes[0] != "main" {
 		t.Errorf("formFromView = %+v", got)
+	}
+}
+
+func TestFilesNoteNamesTheFiles(t *testing.T) {
+	many := make([]slack.File, 7)
+	for i := range many {
+		many[i] = slack.File{Name: fmt.Sprintf("f%d.txt", i)}
+	}
+	for _, c := range []struct {
+		name  string
+		files []slack.File
+		want  string
+	}{
+		{"none", nil, ""},
+		{"one", []slack.File{{Name: "a.png"}}, "*(1 file attached in Slack, not copied here: `a.png`.)*"},
+		{"title when no name", []slack.File{{Title: "Screenshot"}}, "*(1 file attached in Slack, not copied here: `Screenshot`.)*"},
+		{"backticks cannot break out", []slack.File{{Name: "a`b`.go"}}, "*(1 file attached in Slack, not copied here: `a'b'.go`.)*"},
+		{"no names", []slack.File{{}, {}}, "*(2 files attached in Slack, not copied here.)*"},
+		{"many", many, "*(7 files attached in Slack, not copied here: `f0.txt`, `f1.txt`, `f2.txt`, `f3.txt`, `f4.txt` and 2 more.)*"},
+	} {
+		if got := filesNote(c.files); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -182,8 +182,8 @@ func (a *Feature) prefillFromThread(ctx context.Context, channel string, th *thr
 	}
 	author := authorName(parent, names)
 	body := strings.TrimSpace(mrkdwn.SlackToMarkdown(parent.Text, names))
-	if n := len(parent.Files); n > 0 {
-		body += fmt.Sprintf("\n\n*(%s attached in Slack, not copied here.)*", plural(n, "file", "files"))
+	if files := filesNote(parent.Files); files != "" {
+		body = strings.TrimSpace(body + "\n\n" + files)
 	}
 	source := "Slack"
 	if permalink != "" {
@@ -193,6 +193,9 @@ func (a *Feature) prefillFromThread(ctx context.Context, channel string, th *thr
 	body = strings.TrimSpace(body + "\n\n" + line)
 	d := askDraft{Title: mrkdwn.TitleFromSlack(parent.Text, names, askMaxTitle), Body: body}
 	note := fmt.Sprintf("Saving a thread started by %s (%s). Edit anything before saving.", mrkdwn.Escape(author), plural(len(th.replies), "reply", "replies"))
+	if n := len(parent.Files); n > 0 {
+		note += " " + filesHint(n) + "."
+	}
 	replies := th.replies
 	if len(replies) > maxReplyChoices {
 		replies = replies[len(replies)-maxReplyChoices:]

@@ -2,6 +2,8 @@ package ask
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,15 +127,16 @@ func (a *Feature) titleTyped(ctx context.Context, env *chat.Envelope, act *slack
 	if v.ID == "" || v.CallbackID != askCallbackID {
 		return
 	}
+	mark := a.markKeystroke(ctx, v.ID)
 	gen, ok := a.typing.wait(ctx, v.ID, a.debounce)
-	if !ok {
-		return // a newer keystroke does the search
+	if !ok || !a.lastKeystroke(ctx, v.ID, mark) {
+		return // a newer keystroke (here or on another replica) does the search
 	}
 	defer a.typing.done(v.ID, gen)
 	f := formFromView(&v)
 	f.Draft.Title = act.Value
 	qs, ok := a.similarTo(ctx, env, f.Draft)
-	if !ok || !a.typing.current(v.ID, gen) {
+	if !ok || !a.typing.current(v.ID, gen) || !a.lastKeystroke(ctx, v.ID, mark) {
 		return
 	}
 	if len(qs) == 0 && !hasBlock(&v, askBlockSimilar) {
@@ -142,6 +145,33 @@ func (a *Feature) titleTyped(ctx context.Context, env *chat.Envelope, act *slack
 	f.Similar = qs
 	a.updateSimilar(ctx, env, v.ID, v.Hash, f)
 }
+
+// markKeystroke records, cluster-wide (in the Drafts store), that this is
+// the latest keystroke in view id, so that when a burst of keystrokes is
+// spread over replicas only the last one searches. "" when it could not be
+// recorded (then only this replica's debouncer decides).
+func (a *Feature) markKeystroke(ctx context.Context, viewID string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	mark := hex.EncodeToString(b[:])
+	if err := a.tails.Put(ctx, typingKey(viewID), mark); err != nil {
+		a.log.DebugContext(ctx, "ask: keystroke not recorded", "err", err)
+		return ""
+	}
+	return mark
+}
+
+// lastKeystroke reports whether mark is still the latest keystroke of the
+// view on any replica (true when it cannot tell).
+func (a *Feature) lastKeystroke(ctx context.Context, viewID, mark string) bool {
+	if mark == "" {
+		return true
+	}
+	got, ok, err := a.tails.Get(ctx, typingKey(viewID))
+	return err != nil || !ok || got == mark
+}
+
+func typingKey(viewID string) string { return "typing:" + viewID }
 
 // similarAfterOpen looks for questions like a prefilled title once the form
 // is open (view is what Slack answered: its id and hash).

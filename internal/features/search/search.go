@@ -547,6 +547,9 @@ func (x *Feature) post(ctx context.Context, env *chat.Envelope, card *postcard.C
 		Text:   mrkdwn.Escape(soetext.Title(card.Title, 150)) + " — shared by " + mrkdwn.Mention(env.UserID),
 		Blocks: append(postcard.Render(card), blockkit.Context("Shared by "+mrkdwn.Mention(env.UserID)+" with "+mrkdwn.Code(x.router.Command()+" search"))),
 	}
+	if row, ok := postcard.RowFor(card); ok { // Upvote, Bookmark, Accept (features/cardactions)
+		msg.Blocks = append(msg.Blocks, row)
+	}
 	channel := env.ChannelID()
 	if _, err := x.slack.Post(ctx, channel, msg); err != nil {
 		x.log.WarnContext(ctx, "search share: post failed; falling back to response_url", "channel", channel, "err", err)

@@ -126,16 +126,13 @@ func renderAudit(entries []notify.AuditEntry, page int, cmd string, now time.Tim
 // auditLine is one subscription: channel, scope, tags and posts, owners,
 // state, last delivery and last error.
 func auditLine(e notify.AuditEntry, now time.Time) string {
-	what := "every tag"
-	if !e.AllTags() {
-		what = notify.TagList(e.Tags)
-	}
+	what := what(e.Subscription)
 	var owners []string
 	for _, o := range e.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
 	}
 	lines := []string{
-		fmt.Sprintf("%s · %s · %s — %s", mrkdwn.ChannelMention(e.ChannelID), mrkdwn.Escape(e.Scope.String()), what, e.Kinds.String()),
+		fmt.Sprintf("%s · %s · %s — %s", mrkdwn.ChannelMention(e.ChannelID), mrkdwn.Escape(e.Scope.String()), what, e.Kinds.String()+timersSuffix(e.Timers)),
 		"Kept running by " + strings.Join(owners, ", ") + " · " + mrkdwn.Escape(e.State()),
 		"Last delivery: " + ago(e.LastDelivery, now),
 	}

@@ -6,11 +6,13 @@
 package subscriptions
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,6 +58,9 @@ type Service interface {
 	Unsubscribe(ctx context.Context, teamID, channelID string, scope *soe.Scope, tags []string) (notify.Unsubscribed, error)
 	ChannelSubscriptions(ctx context.Context, teamID, channelID string) ([]notify.Subscription, error)
 	UserSubscriptions(ctx context.Context, teamID, userID string) ([]notify.Subscription, error)
+	ChannelAudit(ctx context.Context, teamID, channelID string) ([]notify.AuditEntry, error)
+	UserAudit(ctx context.Context, teamID, userID string) ([]notify.AuditEntry, error)
+	UnsubscribeCommunity(ctx context.Context, teamID, channelID string, match func(name string) bool) (int, error)
 	Prefs(ctx context.Context, teamID, userID string) (notify.Prefs, error)
 	SetAlert(ctx context.Context, teamID, userID string, a notify.Alert, on bool) (notify.Prefs, error)
 	RememberIM(ctx context.Context, teamID, userID, channelID string) error
@@ -124,6 +129,9 @@ type Deps struct {
 	// Settings are the channel settings other features own, set with
 	// /soe config <name> … (e.g. suggest).
 	Settings []ConfigSetting
+	// Decliner records an escalation DM's "Not for me" (nil: the button
+	// does nothing).
+	Decliner Decliner
 	// Threads nil: no /soe config threads.
 	Threads ThreadSettings
 	Logger  *slog.Logger
@@ -156,6 +164,7 @@ type Feature struct {
 	audit    Auditor
 	users    UserInfo
 	settings []ConfigSetting
+	decliner Decliner
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -164,7 +173,7 @@ type Feature struct {
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
 	f := &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
-		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, log: d.Logger, now: d.Now}
+		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, decliner: d.Decliner, log: d.Logger, now: d.Now}
 	if d.Threads != nil {
 		f.settings = append(f.settings, &threadsConfig{n: f, s: d.Threads})
 	}
@@ -176,7 +185,7 @@ func New(cfg Config, d Deps) *Feature {
 // whoever wires the Home.
 func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "subscribe", Aliases: []string{"sub", "follow"},
-		Usage:     "subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]",
+		Usage:     "subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]",
 		Summary:   "Post new questions, answers or accepted answers in these tags to this channel (`all` for every tag).",
 		Quick:     n.quickSubscribe,
 		Run:       n.runSubscribe,
@@ -201,11 +210,13 @@ func (n *Feature) Register(r *router.Router) {
 	r.Subcommand(&router.Subcommand{Name: "config", Usage: usage + "]", Summary: summary + ".", Run: n.runConfig, NamesTeam: router.TeamOption})
 	r.Action(actionSubConfirm, n.confirm)
 	r.Action(actionSubCancel, n.cancel)
+	r.Action(actionPreviewCreate, n.previewCreate)
 	r.Action(actionAlert, n.toggle)
 	r.Action(actionAuditPage, n.auditPage)
 	r.Action(notify.ActionReconnect, n.reconnect)
 	r.Action(notify.ActionAdopt, n.adopt)
 	r.Action(actionAdoptConfirm, n.adoptConfirmed)
+	r.Action(notify.ActionEscalationDecline, n.decline)
 }
 
 // refreshHome re-publishes the user's App Home (nothing when there is none).
@@ -223,6 +234,12 @@ type subscribeArgs struct {
 	Every bool // "all" in place of tags: every tag
 	Kinds notify.Kind
 	Team  string
+	// Filter, Preview: see filters.go; problem says how a problem is answered.
+	Filter  filterSpec
+	Preview bool
+	problem problemKind
+	// Timers: unanswered and escalate (escalate.go).
+	Timers notify.Timers
 }
 
 // parseSubscribeArgs reads tags, kinds and "team <slug>". A first "all"
@@ -230,11 +247,21 @@ type subscribeArgs struct {
 // that looks like a kind word can be given in brackets: [questions].
 func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 	var out subscribeArgs
+	var err0 string
 	team, rest, err := router.TakeTeam(args)
 	if err != nil {
 		return out, err.Error()
 	}
 	out.Team = team
+	if out.Filter.Community, rest, err0 = takeCommunity(rest); err0 != "" {
+		out.problem = problemFilter
+		return out, err0
+	}
+	timers, rest, problem := takeTimers(rest)
+	if problem != "" {
+		return out, problem
+	}
+	out.Timers = timers
 	for _, a := range rest {
 		for _, part := range strings.Split(a, ",") {
 			if strings.TrimSpace(part) == "" {
@@ -250,6 +277,17 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 					out.Kinds |= k
 					continue
 				}
+				if strings.EqualFold(part, "preview") {
+					out.Preview = true
+					continue
+				}
+				if done, p := out.filterTerm(part); done {
+					if p != "" {
+						out.problem = problemFilter
+						return out, p
+					}
+					continue
+				}
 			}
 			t := router.NormalizeTag(part)
 			if p := router.ValidateTag(t); p != "" {
@@ -260,16 +298,23 @@ func parseSubscribeArgs(args []string) (subscribeArgs, string) {
 			}
 		}
 	}
+	if kind, p := out.checkFilters(); p != "" {
+		out.problem = kind
+		return out, p
+	}
 	switch {
 	case out.Every && len(out.Tags) > 0:
 		return out, "give either tags or `all` (every tag), not both"
-	case !out.Every && len(out.Tags) == 0:
+	case !out.Every && len(out.Tags) == 0 && out.Filter.isZero():
 		return out, "name a tag, or `all` for every tag"
 	case len(out.Tags) > maxSubscribeTags:
 		return out, fmt.Sprintf("subscribe to at most %d tags at once", maxSubscribeTags)
 	}
 	if out.Kinds == 0 {
 		out.Kinds = notify.DefaultKinds
+		if out.Timers.Unanswered > 0 {
+			out.Kinds = notify.KindQuestions // the unanswered filter posts questions, later
+		}
 	}
 	return out, ""
 }
@@ -322,7 +367,7 @@ func contains(ss []string, s string) bool {
 func (n *Feature) usage(problem string) chat.Message {
 	cmd := n.router.Command()
 	return blockkit.Warning(fmt.Sprintf("That did not work: %s.\nUsage: %s, for example %s, %s or %s.", problem,
-		mrkdwn.Code(cmd+" subscribe <tag> [tag…] [questions|answers|accepted|all] [team <slug>]"),
+		mrkdwn.Code(cmd+" subscribe <tag>|<tag+tag>|community <name> [tag…] [-tag…] [questions|answers|accepted|all] [unanswered <delay>] [escalate <delay> [<delay>]] [team <slug>] [preview]"),
 		mrkdwn.Code(cmd+" subscribe go kubernetes"), mrkdwn.Code(cmd+" subscribe terraform accepted"),
 		mrkdwn.Code(cmd+" subscribe all team platform")))
 }
@@ -394,18 +439,28 @@ type pendingSub struct {
 	Tags    []string `json:"t,omitempty"`
 	Kinds   int      `json:"k"`
 	Channel string   `json:"c"`
+	// The filters (filters.go); the community is resolved on confirmation.
+	AllOf     [][]string    `json:"g,omitempty"`
+	Exclude   []string      `json:"x,omitempty"`
+	Community string        `json:"m,omitempty"`
+	Timers    notify.Timers `json:"tm,omitzero"`
 }
 
 // quickSubscribe answers a usage error from the text alone, in the ack.
 func (n *Feature) quickSubscribe(r *router.Request) (chat.Message, bool) {
-	if _, problem := parseSubscribeArgs(r.Args); problem != "" {
-		return n.usage(problem), true
+	if args, problem := parseSubscribeArgs(r.Args); problem != "" {
+		return n.problemMessage(args.problem, problem), true
 	}
 	return chat.Message{}, false
 }
 
 // quickUnsubscribe answers a usage error from the text alone, in the ack.
 func (n *Feature) quickUnsubscribe(r *router.Request) (chat.Message, bool) {
+	if name, rest, p := takeCommunity(r.Args); p != "" || (name != "" && len(rest) > 0) {
+		return n.unsubscribeUsage(cmp.Or(p, "give just `community <name>`")), true
+	} else if name != "" {
+		return chat.Message{}, false
+	}
 	if _, _, _, problem := parseUnsubscribeArgs(r.Args); problem != "" {
 		return n.unsubscribeUsage(problem), true
 	}
@@ -426,19 +481,29 @@ func (n *Feature) runSubscribe(ctx context.Context, r *router.Request) {
 	}
 	scope := n.router.ScopeFor(ctx, r.Env, args.Team)
 	resume := &linking.Resume{Text: r.Env.Slash.Text, ChannelID: r.ChannelID, ResponseURL: r.ResponseURL}
-	n.router.WithSOE(ctx, r.Env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
-		if text, err := n.checkTags(ctx, c, args.Tags); err != nil {
+	if args.Preview {
+		n.runPreview(ctx, r.Env, r.ChannelID, scope, args, resume)
+		return
+	}
+	n.subscribe(ctx, r.Env, r.ChannelID, scope, args, resume)
+}
+
+// subscribe checks the tags and creates the subscription (or asks first, for
+// a private team) with the caller's client.
+func (n *Feature) subscribe(ctx context.Context, env *chat.Envelope, channel string, scope soe.Scope, args subscribeArgs, resume *linking.Resume) {
+	n.router.WithSOE(ctx, env, scope, resume, func(ctx context.Context, c *soe.Client, _ *linking.Link) error {
+		if text, err := n.checkTags(ctx, c, append(slices.Clone(args.Tags), args.Filter.filterTags()...)); err != nil {
 			return err
 		} else if text != "" {
-			n.router.Reply(ctx, r.Env, blockkit.Warning(text))
+			n.router.Reply(ctx, env, blockkit.Warning(text))
 			return nil
 		}
-		if !n.maySee(ctx, r.TeamID, r.ChannelID, scope) {
+		if !n.maySee(ctx, env.TeamID, channel, scope) {
 			// Team content where not everyone is known to be on the team.
-			n.router.Reply(ctx, r.Env, n.confirmMessage(scope, args, r.ChannelID))
+			n.router.Reply(ctx, env, n.confirmMessage(scope, args, channel))
 			return nil
 		}
-		return n.create(ctx, r.Env, c, r.ChannelID, scope, args.Tags, args.Kinds)
+		return n.create(ctx, env, c, channel, scope, args.Tags, args.Kinds, args.Filter, args.Timers)
 	})
 }
 
@@ -451,8 +516,12 @@ func (n *Feature) maySee(ctx context.Context, teamID, channelID string, scope so
 // confirmMessage asks before a private team's posts go to a channel whose
 // members are not all known to be on the team.
 func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel string) chat.Message {
-	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel})
+	v, _ := json.Marshal(pendingSub{Scope: scope.Key(), Tags: args.Tags, Kinds: int(args.Kinds), Channel: channel,
+		AllOf: args.Filter.AllOf, Exclude: args.Filter.Exclude, Community: args.Filter.Community, Timers: args.Timers})
 	what := notify.TagList(args.Tags)
+	if !args.Filter.isZero() {
+		what = mrkdwn.Code(expression(specSubscription(args)))
+	}
 	text := fmt.Sprintf(":warning: *%s* is a private team. If you subscribe %s to %s (%s), team content will be visible to everyone in %s, "+
 		"including people who are not known to be on the team. Subscribe anyway?",
 		mrkdwn.Escape(scope.String()), mrkdwn.ChannelMention(channel), what, args.Kinds.String(), mrkdwn.ChannelMention(channel))
@@ -470,7 +539,15 @@ func (n *Feature) confirmMessage(scope soe.Scope, args subscribeArgs, channel st
 // create primes the scope, stores the subscription and confirms in the
 // channel. It returns the error of priming (an SOE call) for WithSOE to
 // explain; it answers every other problem itself.
-func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind) error {
+func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client, channel string, scope soe.Scope, tags []string, kinds notify.Kind,
+	spec filterSpec, timers notify.Timers) error {
+	filter, text, err := n.notifyFilter(ctx, c, tags, spec)
+	if err != nil {
+		return err
+	} else if text != "" {
+		n.router.Reply(ctx, env, blockkit.Warning(text))
+		return nil
+	}
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.SOETimeout)
 	since, err := n.svc.Prime(pctx, c)
 	cancel()
@@ -478,7 +555,7 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		return err
 	}
 	sub, err := n.svc.Subscribe(ctx, notify.SubscribeRequest{TeamID: env.TeamID, ChannelID: channel, CreatorID: env.UserID,
-		Scope: scope, Tags: tags, Kinds: kinds, Since: since})
+		Scope: scope, Tags: tags, Kinds: kinds, Since: since, Filter: filter, Timers: timers})
 	switch {
 	case errors.Is(err, notify.ErrTooMany):
 		n.router.Reply(ctx, env, blockkit.Warning(fmt.Sprintf("This channel already has %d subscriptions; remove some with %s first.",
@@ -489,7 +566,11 @@ func (n *Feature) create(ctx context.Context, env *chat.Envelope, c *soe.Client,
 		n.router.Reply(ctx, env, blockkit.Warning("I could not save the subscription. Please try again."))
 		return nil
 	}
-	n.router.Reply(ctx, env, n.subscribedMessage(env.UserID, sub))
+	m := n.subscribedMessage(env.UserID, sub)
+	if note := n.smesOffNote(ctx, c, timers, tags); note != "" {
+		m.Blocks = append(m.Blocks, blockkit.Context(":warning: "+note))
+	}
+	n.router.Reply(ctx, env, m)
 	n.refreshHome(ctx, env.TeamID, env.UserID)
 	return nil
 }
@@ -501,11 +582,17 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 		what = notify.TagList(sub.Tags)
 		stop = n.router.Command() + " unsubscribe " + strings.Join(sub.Tags, " ")
 	}
+	if sub.Filtered() {
+		what, stop = filteredWhat(n.router.Command(), sub)
+	}
 	text := fmt.Sprintf(":bell: %s subscribed this channel to %s: %s", mrkdwn.Mention(user), what, sub.Kinds.String())
 	if sub.Scope.IsTeam() {
 		text += " on " + mrkdwn.Escape(sub.Scope.String())
 	}
 	text += "."
+	if t := timersText(sub.Timers); t != "" {
+		text += " " + strings.ToUpper(t[:1]) + t[1:] + "."
+	}
 	m := chat.Message{Text: text, InChannel: true, Blocks: []slack.Block{
 		blockkit.Section(text),
 		blockkit.Context(fmt.Sprintf("Stop with %s · list with %s", mrkdwn.Code(mrkdwn.Truncate(stop, 200)), mrkdwn.Code(n.router.Command()+" subscriptions"))),
@@ -518,7 +605,8 @@ func (n *Feature) subscribedMessage(user string, sub notify.Subscription) chat.M
 func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	var p pendingSub
 	stale := blockkit.Warning("That button is out of date; run the command again.")
-	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags {
+	if err := json.Unmarshal([]byte(a.Value), &p); err != nil || p.Channel == "" || p.Channel != env.ChannelID() || len(p.Tags) > maxSubscribeTags ||
+		!p.validFilters() {
 		n.router.Reply(ctx, env, stale)
 		return
 	}
@@ -530,6 +618,10 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		return
 	}
 	kinds := notify.Kind(p.Kinds)
+	if p.Timers.Check() != nil {
+		n.router.Reply(ctx, env, stale)
+		return
+	}
 	for _, t := range p.Tags {
 		if router.ValidateTag(t) != "" {
 			n.router.Reply(ctx, env, stale)
@@ -544,7 +636,7 @@ func (n *Feature) confirm(ctx context.Context, env *chat.Envelope, a *slack.Bloc
 		if u := env.ResponseURL(); u != "" {
 			_ = n.slack.Respond(ctx, u, chat.Message{DeleteOriginal: true})
 		}
-		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds)
+		return n.create(ctx, env, c, p.Channel, scope, p.Tags, kinds, filterSpec{AllOf: p.AllOf, Exclude: p.Exclude, Community: p.Community}, p.Timers)
 	})
 }
 
@@ -557,6 +649,10 @@ func (n *Feature) cancel(ctx context.Context, env *chat.Envelope, _ *slack.Block
 // --- /soe unsubscribe ------------------------------------------------------------
 
 func (n *Feature) runUnsubscribe(ctx context.Context, r *router.Request) {
+	if name, _, _ := takeCommunity(r.Args); name != "" {
+		n.unsubscribeCommunity(ctx, r, name)
+		return
+	}
 	tags, all, team, _ := parseUnsubscribeArgs(r.Args) // a usage problem was answered by quickUnsubscribe
 	if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
 		n.router.Reply(ctx, r.Env, n.dmRefusal())
@@ -617,36 +713,36 @@ func (n *Feature) runSubscriptions(ctx context.Context, r *router.Request) {
 			mrkdwn.Code(n.router.Command()+" subscriptions"), mrkdwn.Code(n.router.Command()+" subscriptions mine"), mrkdwn.Code(n.router.Command()+" subscriptions all"))))
 		return
 	}
-	var subs []notify.Subscription
+	var subs []notify.AuditEntry
 	var err error
 	if mine {
-		subs, err = n.svc.UserSubscriptions(ctx, r.TeamID, r.UserID)
+		subs, err = n.svc.UserAudit(ctx, r.TeamID, r.UserID)
 	} else {
 		if r.ChannelID == "" || strings.HasPrefix(r.ChannelID, "D") {
 			n.router.Reply(ctx, r.Env, n.dmRefusal())
 			return
 		}
-		subs, err = n.svc.ChannelSubscriptions(ctx, r.TeamID, r.ChannelID)
+		subs, err = n.svc.ChannelAudit(ctx, r.TeamID, r.ChannelID)
 	}
 	if err != nil {
 		n.log.ErrorContext(ctx, "listing subscriptions failed", "err", err)
 		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read the subscriptions. Please try again."))
 		return
 	}
-	n.router.Reply(ctx, r.Env, renderSubscriptions(subs, mine, n.router.Command()))
+	n.router.Reply(ctx, r.Env, renderListing(subs, mine, n.router.Command(), n.now()))
 }
 
 // subscriptionLine is one subscription as a list item.
 func subscriptionLine(s notify.Subscription, withChannel bool) string {
-	what := "every tag"
-	if !s.AllTags() {
-		what = notify.TagList(s.Tags)
-	}
+	what := what(s)
 	line := "• "
 	if withChannel {
 		line += mrkdwn.ChannelMention(s.ChannelID) + ": "
 	}
 	line += fmt.Sprintf("%s — %s · %s", what, s.Kinds.String(), mrkdwn.Escape(s.Scope.String()))
+	if t := timersLine(s.Timers); t != "" {
+		line += " · " + t
+	}
 	var owners []string
 	for _, o := range s.OwnerIDs() {
 		owners = append(owners, mrkdwn.Mention(o))
@@ -659,37 +755,6 @@ func subscriptionLine(s notify.Subscription, withChannel bool) string {
 		line += " · :double_vertical_bar: *paused* (none of the people who keep it running can read it on Stack Overflow any more: they reconnect, or someone presses *Keep it running as me* on the notice in the channel)"
 	}
 	return line
-}
-
-// renderSubscriptions lists subscriptions (mine: across channels).
-func renderSubscriptions(subs []notify.Subscription, mine bool, cmd string) chat.Message {
-	if len(subs) == 0 {
-		text := fmt.Sprintf("This channel has no subscriptions. Start one with %s, for example %s.",
-			mrkdwn.Code(cmd+" subscribe <tag>"), mrkdwn.Code(cmd+" subscribe go kubernetes"))
-		if mine {
-			text = fmt.Sprintf("You keep no subscriptions running. Run %s in a channel to start one.", mrkdwn.Code(cmd+" subscribe <tag>"))
-		}
-		return blockkit.Text(text)
-	}
-	title := "*Subscriptions in this channel*"
-	if mine {
-		title = "*Subscriptions you keep running*"
-	}
-	var lines []string
-	for i, s := range subs {
-		if i == 40 {
-			lines = append(lines, fmt.Sprintf("…and %d more.", len(subs)-40))
-			break
-		}
-		lines = append(lines, subscriptionLine(s, mine))
-	}
-	return chat.Message{
-		Text: fmt.Sprintf("%d subscriptions", len(subs)),
-		Blocks: []slack.Block{
-			blockkit.Section(title + "\n" + strings.Join(lines, "\n")),
-			blockkit.Context(fmt.Sprintf("Change with %s or %s.", mrkdwn.Code(cmd+" subscribe <tag> [questions|answers|accepted|all]"), mrkdwn.Code(cmd+" unsubscribe <tag>|all"))),
-		},
-	}
 }
 
 // reconnect answers the Reconnect button of a "paused" notice.

@@ -92,9 +92,9 @@ func subsFixture() []notify.Subscription {
 func TestNotifyGolden(t *testing.T) {
 	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	subs := subsFixture()
-	golden.Message(t, "notify_subscriptions_channel", renderSubscriptions(subs[:2], false, "/soe"))
-	golden.Message(t, "notify_subscriptions_mine", renderSubscriptions(subs, true, "/soe"))
-	golden.Message(t, "notify_subscriptions_none", renderSubscriptions(nil, false, "/soe"))
+	golden.Message(t, "notify_subscriptions_channel", renderListing(auditEntries(subs[:2]), false, "/soe", listingNow))
+	golden.Message(t, "notify_subscriptions_mine", renderListing(auditEntries(subs), true, "/soe", listingNow))
+	golden.Message(t, "notify_subscriptions_none", renderListing(nil, false, "/soe", listingNow))
 	golden.Message(t, "notify_subscribed", n.subscribedMessage("UALICE", subs[0]))
 	golden.Message(t, "notify_subscribed_every_tag_team", n.subscribedMessage("UCAROL", subs[1]))
 	golden.Message(t, "notify_confirm_team_public", n.confirmMessage(soe.TeamScope("platform"), subscribeArgs{Tags: []string{"kubernetes"}, Kinds: notify.DefaultKinds}, "CGENERAL"))
@@ -115,7 +115,7 @@ func TestNotifyMessagesEscape(t *testing.T) {
 	n := New(Config{}, Deps{Router: router.New(router.Config{}, router.Deps{})})
 	sub := notify.Subscription{ChannelID: "C1><!channel", CreatorID: "U1", Scope: soe.TeamScope("x<!here>"), Tags: []string{"a<@U2>"}, Kinds: notify.AllKinds,
 		Disabled: true, DisabledReason: "<!everyone>"}
-	for _, m := range []chat.Message{renderSubscriptions([]notify.Subscription{sub}, true, "/soe"), n.subscribedMessage("U1", sub)} {
+	for _, m := range []chat.Message{renderListing(auditEntries([]notify.Subscription{sub}), true, "/soe", listingNow), n.subscribedMessage("U1", sub)} {
 		js := m.Text + string(golden.Marshal(t, m.Blocks))
 		for _, bad := range []string{"<!channel", "<!here>", "<@U2>", "<!everyone>"} {
 			if strings.Contains(js, bad) {
@@ -128,7 +128,8 @@ func TestNotifyMessagesEscape(t *testing.T) {
 // FuzzParseSubscribeArgs: whatever is typed, a parse that succeeds yields
 // valid tags (or every tag), known kinds and a valid team slug.
 func FuzzParseSubscribeArgs(f *testing.F) {
-	for _, s := range []string{"go", "all all team platform", "[questions], go accepted", "“go kubernetes” answers", "team", "<!channel> go", "all go"} {
+	for _, s := range []string{"go", "all all team platform", "[questions], go accepted", "“go kubernetes” answers", "team", "<!channel> go", "all go",
+		"go escalate 4h 8h", "go unanswered 90m all", "go escalate 2d unanswered 1h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -136,7 +137,7 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 		if problem != "" {
 			return
 		}
-		if a.Every == (len(a.Tags) > 0) || len(a.Tags) > maxSubscribeTags {
+		if a.Every == (len(a.Tags) > 0 || len(a.Filter.AllOf) > 0 || a.Filter.Community != "") || len(a.Tags) > maxSubscribeTags {
 			t.Fatalf("%q: %+v", in, a)
 		}
 		if a.Kinds == 0 || a.Kinds&^notify.AllKinds != 0 {
@@ -149,6 +150,9 @@ func FuzzParseSubscribeArgs(f *testing.F) {
 		}
 		if a.Team != "" && !router.ValidTeamSlug(a.Team) {
 			t.Fatalf("%q: team %q", in, a.Team)
+		}
+		if a.Timers.Check() != nil {
+			t.Fatalf("%q: timers %+v", in, a.Timers)
 		}
 		tags, all, _, p := parseUnsubscribeArgs(router.Fields(in))
 		if p == "" && all == (len(tags) > 0) {

@@ -160,6 +160,10 @@ type User struct {
 	// IsAdmin and IsOwner are the workspace roles users.info reports (an
 	// owner is an admin too, as in Slack).
 	IsAdmin, IsOwner bool
+	// Deleted: deactivated (users.info says deleted; conversations.open
+	// fails with user_disabled). DMsClosed: the user turned off the app's
+	// messages (conversations.open fails with messages_tab_disabled).
+	Deleted, DMsClosed bool
 }
 
 // Channel is a conversation. Members includes the bot user id when the bot is a member.

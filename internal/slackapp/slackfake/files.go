@@ -187,3 +187,42 @@ func (f *Fake) WaitFile(ctx context.Context, channel, match string) (File, error
 		}
 	}
 }
+
+// ShareFilesAsUser is user sharing files (by name) in channel with text as
+// the message's comment, as a person does from Slack's composer: one
+// message carrying the files (its "files" in the Web API and in shortcut
+// payloads).
+func (f *Fake) ShareFilesAsUser(user, channel, text, threadTS string, names ...string) Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.files == nil {
+		f.files = map[string]*File{}
+	}
+	now := time.Now()
+	m := Message{Channel: channel, TS: f.nextTSLocked(), ThreadTS: threadTS, User: user, Text: text, Kind: "message", At: now}
+	for _, name := range names {
+		id := fmt.Sprintf("F%08d", f.nextIDLocked())
+		content := []byte("contents of " + name)
+		f.files[id] = &File{ID: id, Name: name, Title: name, Length: len(content), Content: content,
+			Channel: channel, ThreadTS: threadTS, MessageTS: m.TS, At: now}
+		m.FileIDs = append(m.FileIDs, id)
+	}
+	f.history[channel] = append(f.history[channel], &msgRec{m: m})
+	f.bumpThreadLocked(channel, threadTS)
+	f.notifyLocked()
+	return m
+}
+
+// filesJSONLocked is the "files" of a message as Slack shows it.
+func (f *Fake) filesJSONLocked(ids []string) []map[string]any {
+	var out []map[string]any
+	for _, id := range ids {
+		file := f.files[id]
+		if file == nil {
+			continue
+		}
+		out = append(out, map[string]any{"id": file.ID, "name": file.Name, "title": file.Title, "size": file.Length,
+			"mimetype": "application/octet-stream", "filetype": "binary", "mode": "hosted", "created": file.At.Unix()})
+	}
+	return out
+}

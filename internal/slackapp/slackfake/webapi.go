@@ -523,6 +523,9 @@ func (f *Fake) messageJSON(m Message) map[string]any {
 	if m.Edits > 0 {
 		out["edited"] = map[string]any{"user": f.opts.BotUserID, "ts": m.TS}
 	}
+	if files := f.filesJSONLocked(m.FileIDs); len(files) > 0 {
+		out["files"], out["upload"] = files, false
+	}
 	return out
 }
 
@@ -552,6 +555,9 @@ func (f *Fake) apiPostMessage(q *apiReq) apiResp {
 	}
 	if code := f.canPostLocked(ch); code != "" {
 		return fail(code)
+	}
+	if u := f.users[strings.TrimPrefix(chID, "D")]; ch == nil && u != nil && (u.Deleted || u.DMsClosed) {
+		return fail(map[bool]string{true: "user_disabled", false: "messages_tab_disabled"}[u.Deleted])
 	}
 	mb, bad, good := f.parseMessageBody(q)
 	if !good {
@@ -760,8 +766,13 @@ func (f *Fake) apiConvOpen(q *apiReq) apiResp {
 		return fail("users_list_not_supplied")
 	}
 	u := strings.TrimSpace(users[0])
-	if f.users[u] == nil {
+	switch fu := f.users[u]; {
+	case fu == nil:
 		return fail("user_not_found")
+	case fu.Deleted:
+		return fail("user_disabled")
+	case fu.DMsClosed:
+		return fail("messages_tab_disabled")
 	}
 	id := imID(u)
 	_, open := f.history[id]
@@ -962,7 +973,7 @@ func (f *Fake) userJSON(u *User) map[string]any {
 	}
 	display := u.Name
 	return map[string]any{
-		"id": u.ID, "team_id": f.opts.TeamID, "name": u.Name, "deleted": false, "real_name": u.RealName,
+		"id": u.ID, "team_id": f.opts.TeamID, "name": u.Name, "deleted": u.Deleted, "real_name": u.RealName,
 		"tz": tz, "tz_label": tz, "tz_offset": 0, "is_bot": u.IsBot, "is_app_user": false,
 		"is_admin": u.IsAdmin || u.IsOwner, "is_owner": u.IsOwner, "is_restricted": false, "is_ultra_restricted": false,
 		"is_email_confirmed": u.Email != "", "updated": 1700000000,

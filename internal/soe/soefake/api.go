@@ -115,6 +115,9 @@ func (s *Server) routeLocked(w *httptest.ResponseRecorder, r *http.Request, c *a
 	}
 	get, post := r.Method == http.MethodGet, r.Method == http.MethodPost
 	n := len(segs)
+	if s.voteRouteLocked(w, c, r.Method, segs, id) {
+		return
+	}
 	switch {
 	case segs[0] == "users" && n == 2 && segs[1] == "me" && get:
 		s.getUser(w, c, c.user.ID)

@@ -137,6 +137,7 @@ type Server struct {
 	requests    []RecordedRequest
 	validator   func(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) error
 	validErrs   []error
+	votes       *voteBook // votes.go; made on first use
 }
 
 type tokenInfo struct {
