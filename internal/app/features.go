@@ -132,7 +132,7 @@ func (a *App) addSubscriptions(svc *notify.Service) {
 	bc := a.fc
 	f := subscriptions.New(subscriptions.Config{SOETimeout: bc.SOETimeout, AdminUsers: a.cfg.AdminSlackUsers}, subscriptions.Deps{
 		Router: a.router, Slack: a.slack.Slack(), Service: svc, Channels: a.chans, Links: a.links, Home: a.home, Audience: a.aud,
-		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg}, Decliner: svc,
+		Audit: svc, Users: a.slack.Slack(), Settings: []subscriptions.ConfigSetting{a.sugg}, Decliner: svc, Threads: a.chans,
 		Logger: a.log.With("component", "subscriptions"), Now: a.opts.Now,
 	})
 	f.Register(a.router)

@@ -33,6 +33,7 @@ func (a *App) addNotify(cfg Config, who *people.Directory) error {
 		Now: a.opts.Now, Interval: cfg.PollInterval, IntervalMin: cfg.PollIntervalMin, People: who, Leader: a.lease,
 		OnCycle:      func(st notify.CycleStats) { a.observeCycle(st); observeSchedules(sched, st) },
 		CommunityTTL: cfg.CacheTTL,
+		Threads:      a.chans,
 	})
 	if err != nil {
 		return err

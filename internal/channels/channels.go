@@ -26,7 +26,7 @@ var bucketScope = []byte("notify_channel_scope")
 var ErrBadInput = errors.New("channels: bad input")
 
 // Buckets are the top-level buckets this package uses (store.Options.Buckets).
-func Buckets() [][]byte { return [][]byte{bucketScope, bucketAllowed, bucketSuggest} }
+func Buckets() [][]byte { return [][]byte{bucketScope, bucketAllowed, bucketSuggest, bucketThreads} }
 
 // Settings reads and writes channel settings.
 type Settings struct{ db store.Store }

@@ -41,9 +41,20 @@ func (t *tour) subscribeStep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the new answer was not posted in #general: %w", err)
 	}
+	elapsed := time.Since(start).Round(10 * time.Millisecond)
+	// A living card: the question's card in the channel, the answer in its thread.
+	th := t.e.Slack.Thread(e2e.General, m.ThreadTS)
+	if m.ThreadTS == "" || len(th) == 0 {
+		return fmt.Errorf("the new answer is not in a question card's thread")
+	}
+	t.show(th[0])
+	t.printf("  in the card's thread:\n")
 	t.show(m)
-	t.printf("    (posted %v after the answer was written)\n", time.Since(start).Round(10*time.Millisecond))
-	return t.expect(t.r.Message(m), title, "No reflection needed", "Erin Evans")
+	t.printf("    (posted %v after the answer was written)\n", elapsed)
+	if err := t.expect(t.r.Message(th[0]), title); err != nil {
+		return err
+	}
+	return t.expect(t.r.Message(m), "No reflection needed", "Erin Evans")
 }
 
 // questionTagged finds an open main-site question with tag in the fake SOE

@@ -96,13 +96,30 @@ type subSpec struct {
 	tags    []string
 }
 
-func crashProperty(t *testing.T, seed uint64) {
+func crashProperty(t *testing.T, seed uint64) { crashPropertyMode(t, seed, propPlain) }
+
+// Property modes: one message per event; living cards (threads on in
+// two of the three channels, cards_test.go); backlog folds (a tiny
+// BacklogAfter, backlog_test.go).
+const (
+	propPlain = iota
+	propThreads
+	propFold
+)
+
+func crashPropertyMode(t *testing.T, seed uint64, mode int) {
 	rng := rand.New(rand.NewPCG(seed, 0xc0ffee))
 	cr := &crasher{rng: rand.New(rand.NewPCG(seed, 7)), p: 0.25}
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	e := newEnv(t, func(o *Options) {
 		o.BeforePost, o.AfterPost, o.Now = cr.hook, cr.hook, clock
+		switch mode {
+		case propThreads:
+			o.Threads = threadsIn{chGeneral: true, chOps: true}
+		case propFold:
+			o.BacklogAfter = 3
+		}
 	})
 	ctx := context.Background()
 	tags := []string{"go", "kubernetes", "postgresql"}
@@ -209,6 +226,13 @@ func crashProperty(t *testing.T, seed uint64) {
 		}
 	}
 
+	if mode == propThreads {
+		// The last replies made their cards due a minute later.
+		offset.Add(int64(10 * time.Minute))
+		if _, err := e.svc.Deliver(ctx); err != nil {
+			t.Fatalf("card updates: %v", err)
+		}
+	}
 	// 1. Exactly once: no delivery id posted twice; every delivery done and posted.
 	posted := map[string]int{}
 	all := map[string][]string{}  // channel → message texts
@@ -234,9 +258,19 @@ func crashProperty(t *testing.T, seed uint64) {
 		if d.Status != StatusDone {
 			t.Errorf("delivery %s is %s (%s)", d.ID, d.Status, d.LastError)
 		}
+		if d.FoldedInto != "" {
+			checkFolded(t, e, d, posted)
+			continue
+		}
 		if posted[d.ID] != 1 {
 			t.Errorf("delivery %s done but posted %d times", d.ID, posted[d.ID])
 		}
+	}
+	if mode == propThreads {
+		checkCards(t, e, ds)
+	}
+	if mode == propFold {
+		return // folded events are checked against their fold (checkFolded)
 	}
 	// 2. Nothing lost: each channel saw what it subscribed to.
 	//

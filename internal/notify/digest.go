@@ -405,15 +405,6 @@ func capEntries(es []DigestEntry) []DigestEntry {
 	return es
 }
 
-// siteOf is the SOE site of a question URL ("https://soe.example/questions/1/x"
-// → "https://soe.example"; teams keep their /c/<team> part).
-func siteOf(url string) string {
-	if i := strings.Index(url, "/questions/"); i > 0 {
-		return url[:i]
-	}
-	return ""
-}
-
 // --- settings -------------------------------------------------------------------
 
 // SetAlertCadence sets a personal alert's cadence: off, immediate, or a

@@ -77,13 +77,6 @@ func tagNames(tags []string) []string {
 	return tags
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // digestCounts is "*12* new questions (5 unanswered) · *30* new answers · *4* accepted answers".
 func digestCounts(d *Digest) string {
 	var parts []string

@@ -17,6 +17,7 @@ const (
 	EventAccepted EventKind = "accepted" // an answer was accepted
 	EventPaused   EventKind = "paused"   // notice: subscriptions paused (no owner can read the scope)
 	EventDisabled EventKind = "disabled" // notice: a channel's subscriptions turned off
+	EventFold     EventKind = "fold"     // a channel's backlog folded into one message (backlog.go)
 )
 
 // Person is an SOE user as shown on a card.
@@ -35,6 +36,11 @@ type QuestionInfo struct {
 	Tags     []string `json:"tags,omitempty"`
 	Owner    Person   `json:"owner"`
 	BodyHTML string   `json:"body,omitempty"`
+	// What a living card shows of the question (cards.go).
+	Score       int  `json:"score,omitempty"`
+	AnswerCount int  `json:"answer_count,omitempty"`
+	Closed      bool `json:"closed,omitempty"`
+	Obsolete    bool `json:"obsolete,omitempty"`
 }
 
 // AnswerInfo is what a card shows of an answer.
@@ -65,6 +71,7 @@ type Event struct {
 	// accepted answer (EventAccepted).
 	Answers []AnswerInfo `json:"answers,omitempty"`
 	Notice  *Notice      `json:"notice,omitempty"`
+	Fold    *Fold        `json:"fold,omitempty"`  // EventFold
 	Timer   *TimerInfo   `json:"timer,omitempty"` // timer events (escalate.go)
 	At      time.Time    `json:"at,omitzero"`     // SOE time of the activity
 	Created time.Time    `json:"created"`         // when the bot saw it
@@ -128,6 +135,11 @@ type Delivery struct {
 	Channel   string `json:"posted_channel,omitempty"`
 	TS        string `json:"ts,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// Mode is "card" once a channel delivery goes the living-card way
+	// (cards.go): its post is, or is in the thread of, the question's card.
+	Mode string `json:"mode,omitempty"`
+	// FoldedInto is the fold delivery that carries this one (backlog.go).
+	FoldedInto string `json:"folded_into,omitempty"`
 }
 
 func deliveryID(t Target, eventID string) string { return t.Key() + "|" + eventID }
@@ -162,7 +174,8 @@ func questionInfo(q *soe.QuestionSummary) *QuestionInfo {
 	if url == "" {
 		url = q.ShareURL
 	}
-	return &QuestionInfo{ID: q.ID, Title: q.Title, URL: url, Tags: tags, Owner: person(q.Owner), BodyHTML: cutBody(q.Body)}
+	return &QuestionInfo{ID: q.ID, Title: q.Title, URL: url, Tags: tags, Owner: person(q.Owner), BodyHTML: cutBody(q.Body),
+		Score: q.Score, AnswerCount: q.AnswerCount, Closed: q.IsClosed, Obsolete: q.IsObsolete}
 }
 
 func answerInfo(a *soe.AnswerSummary) AnswerInfo {

@@ -61,7 +61,8 @@ var (
 // store.Open in Options.Buckets). The package needs no migrations.
 func Buckets() [][]byte {
 	return append([][]byte{bucketSubs, bucketSubsByChan, bucketSubsByScope, bucketScopes, bucketQuestions,
-		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily}, digestBuckets()...)
+		bucketEvents, bucketOutbox, bucketPending, bucketPrefs, bucketAdaptive, bucketWatches, bucketEscDaily,
+		bucketCards, bucketCardsDue}, digestBuckets()...)
 }
 
 // Kind is a set of event kinds a subscription wants.
@@ -267,6 +268,13 @@ type Options struct {
 	// Leader, when set, says whether this replica polls and delivers (one
 	// replica of a cluster does; cluster.Lease). Nil: always this one.
 	Leader Leader
+	// Threads, when set, says which channels get living question cards
+	// (cards.go); nil: one message per event everywhere.
+	Threads ThreadSettings
+	// BacklogAfter is how many undelivered posts one channel may have
+	// before they are folded into one message (backlog.go; default 60:
+	// a minute at Slack's pace of about one message a second).
+	BacklogAfter int
 }
 
 // Leader is the replica's claim on polling and delivering.

@@ -50,6 +50,14 @@ func (s *Service) Deliver(ctx context.Context) (DeliveryStats, error) {
 	if !s.leading() {
 		return st, nil // the replica holding the claim delivers
 	}
+	defer func() {
+		if err := s.updateCards(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "updating cards had errors", "err", err)
+		}
+	}()
+	if err := s.foldBacklogs(ctx); err != nil {
+		return st, err
+	}
 	due, err := s.dueDeliveries(ctx)
 	if err != nil {
 		return st, err
@@ -196,6 +204,12 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 			channel = p.IMChannel
 		}
 	}
+	if card, err := s.cardDelivery(ctx, d, ev); err != nil || card {
+		if err != nil {
+			return resNone, err
+		}
+		return s.deliverCard(ctx, d, ev, channel)
+	}
 	if d.Status == StatusAttempting {
 		ts, found, err := s.findPosted(ctx, d, channel)
 		if !found && err == nil {
@@ -227,8 +241,7 @@ func (s *Service) deliverOne(ctx context.Context, d Delivery) (result, error) {
 		}
 	}
 	msg := s.render(ev, d.Target)
-	msg.Metadata = &slack.SlackMetadata{EventType: MetadataType, EventPayload: map[string]any{
-		"delivery_id": d.ID, "event_id": ev.ID}}
+	msg.Metadata = deliveryMetadata(d, ev)
 	var ts string
 	if channel != "" {
 		ts, err = s.slack.Post(ctx, channel, msg)
@@ -555,6 +568,9 @@ func (s *Service) Prune(ctx context.Context) error {
 		return json.Unmarshal(v, &q) != nil || now.Sub(q.Seen) > s.opts.KeepQuestions
 	})
 	errs = append(errs, err)
+	n4, err := s.pruneCards(ctx) // cards.go
+	errs = append(errs, err)
+	n3 += n4
 	errs = append(errs, s.pruneTimers(ctx))
 	if n1+n3 > 0 {
 		s.log.DebugContext(ctx, "pruned notification state", "outbox_and_events", n1, "questions", n3)

@@ -397,6 +397,9 @@ func (s *Service) pollScope(ctx context.Context, p *scopePlan, cycleStart time.T
 	if err := s.commitCycle(ctx, p, state, d.watermark, d.states, d.events, deliveries, st); err != nil {
 		return err
 	}
+	if err := s.refreshCards(ctx, p.scope, items); err != nil { // cards.go
+		return err
+	}
 	return s.runTimers(ctx, p, st) // escalate_scan.go
 }
 

@@ -54,6 +54,8 @@ func Render(ev *Event, reason, command string) chat.Message {
 		return renderDisabled(ev, command)
 	case EventDigest:
 		return renderDigest(ev, command)
+	case EventFold:
+		return renderFold(ev)
 	}
 	return chat.Message{Text: "Stack Overflow activity", Blocks: []slack.Block{blockkit.Section("Stack Overflow activity")}}
 }

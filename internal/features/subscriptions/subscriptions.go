@@ -134,8 +134,10 @@ type Deps struct {
 	// Decliner records an escalation DM's "Not for me" (nil: the button
 	// does nothing).
 	Decliner Decliner
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Threads nil: no /soe config threads.
+	Threads ThreadSettings
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // ConfigSetting is a channel setting another feature owns: /soe config
@@ -172,8 +174,12 @@ type Feature struct {
 // New builds the feature.
 func New(cfg Config, d Deps) *Feature {
 	d.Logger, d.Now, cfg.SOETimeout = router.Defaults(d.Logger, d.Now, cfg.SOETimeout)
-	return &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
+	f := &Feature{cfg: cfg, router: d.Router, slack: d.Slack, svc: d.Service, channels: d.Channels, links: d.Links,
 		home: d.Home, audience: d.Audience, audit: d.Audit, users: d.Users, settings: d.Settings, decliner: d.Decliner, log: d.Logger, now: d.Now}
+	if d.Threads != nil {
+		f.settings = append(f.settings, &threadsConfig{n: f, s: d.Threads})
+	}
+	return f
 }
 
 // Register registers /soe subscribe, unsubscribe, subscriptions, notify and

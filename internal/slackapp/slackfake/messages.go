@@ -35,6 +35,7 @@ type Message struct {
 	Attachments  json.RawMessage
 	FileIDs      []string  // files shared with the message (files.completeUploadExternal; see Files)
 	ReplyCount   int       // thread parents
+	Broadcast    bool      // a thread reply also sent to the channel (reply_broadcast)
 	Edits        int       // how many times the content was replaced
 	At           time.Time // posted (or last changed)
 }

@@ -594,7 +594,7 @@ func (f *Fake) apiPostMessage(q *apiReq) apiResp {
 		Channel: chID, TS: f.nextTSLocked(), ThreadTS: threadTS, User: f.opts.BotUserID,
 		Text: mb.text, Blocks: mb.blocks, Attachments: mb.attachments,
 		MetadataType: mb.mdType, MetadataPayload: mb.mdPayload,
-		BotPosted: true, Kind: "message", At: time.Now(),
+		BotPosted: true, Kind: "message", At: time.Now(), Broadcast: threadTS != "" && q.bool("reply_broadcast"),
 	}
 	f.history[chID] = append(f.history[chID], &msgRec{m: m})
 	f.bumpThreadLocked(chID, threadTS)
@@ -904,8 +904,8 @@ func (f *Fake) apiConvHistory(q *apiReq) apiResp {
 	var sel []Message
 	for _, r := range f.history[chID] {
 		m := r.m
-		if m.Deleted || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
-			continue // history shows top-level messages only
+		if m.Deleted || (m.ThreadTS != "" && m.ThreadTS != m.TS && !m.Broadcast) {
+			continue // history shows top-level messages (and replies also sent to the channel) only
 		}
 		if oldest != "" && (tsLess(m.TS, oldest) || (!inclusive && m.TS == oldest)) {
 			continue

@@ -589,7 +589,7 @@ func (s *Server) questionJSON(st *site, q *FakeQuestion) questionJSON {
 		Owner: s.userJSON(s.users[q.AuthorID]), CreationDate: fmtTime(q.Created), LastActivityDate: fmtTimePtr(q.LastActivity),
 		Score: q.Score, IsAnswered: q.isAnswered(st), AnswerCount: len(q.AnswerIDs), ViewCount: q.ViewCount,
 		WebURL: s.sitePrefix(st) + "/questions/" + itoa(q.ID) + "/" + slug(q.Title), ShareURL: s.sitePrefix(st) + "/q/" + itoa(q.ID),
-		IsClosed: q.Closed}
+		IsClosed: q.Closed, IsObsolete: q.Obsolete}
 }
 
 func (s *Server) questionFull(st *site, q *FakeQuestion) questionFullJSON {

@@ -84,6 +84,7 @@ type FakeQuestion struct {
 	Score            int
 	ViewCount        int
 	Closed           bool
+	Obsolete         bool
 	Created          time.Time
 	LastActivity     time.Time
 }
