@@ -8,7 +8,6 @@ import (
 
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
-	"github.com/soebot/soebot/internal/mrkdwn"
 )
 
 // cardMessage is a question's living card as it should look now.
@@ -83,17 +82,5 @@ func RenderThreadReply(ev *Event) chat.Message {
 	if n != 1 {
 		lead, text = fmt.Sprintf(":speech_balloon: *%d new answers*", n), fmt.Sprintf("%d new answers: %s", n, plainText(q.Title, titleLen))
 	}
-	blocks := []slack.Block{blockkit.Section(lead)}
-	for i, a := range ev.Answers {
-		if i == maxCardAnswers {
-			more := fmt.Sprintf("…and %d more.", n-maxCardAnswers)
-			if q.URL != "" {
-				more += " " + mrkdwn.Link(q.URL, "See them all on Stack Overflow")
-			}
-			blocks = append(blocks, blockkit.Context(more))
-			break
-		}
-		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(a, "answered"))), ev, a, false)
-	}
-	return chat.Message{Text: text, Blocks: blocks}
+	return chat.Message{Text: text, Blocks: answerBlocks([]slack.Block{blockkit.Section(lead)}, ev)}
 }

@@ -264,12 +264,8 @@ func (s *Service) findCardPost(ctx context.Context, d Delivery, channel string) 
 	if err != nil {
 		return "", false, err
 	}
-	for _, m := range msgs {
-		if m.Metadata.EventType == CardMetadataType && m.Metadata.EventPayload["delivery_id"] == d.ID {
-			return m.Timestamp, true, nil
-		}
-	}
-	return "", false, nil
+	ts, ok := findByMetadata(msgs, CardMetadataType, delivered(d))
+	return ts, ok, nil
 }
 
 // findReply looks for d's reply in the thread of the card at threadTS.
@@ -278,12 +274,8 @@ func (s *Service) findReply(ctx context.Context, d Delivery, channel, threadTS s
 	if err != nil {
 		return "", false, err
 	}
-	for _, m := range msgs {
-		if m.Metadata.EventType == MetadataType && m.Metadata.EventPayload["delivery_id"] == d.ID {
-			return m.Timestamp, true, nil
-		}
-	}
-	return "", false, nil
+	ts, ok := findByMetadata(msgs, MetadataType, delivered(d))
+	return ts, ok, nil
 }
 
 func (s *Service) afterCardPost(ctx context.Context, d Delivery, c *Card, ts string, err error, _ chat.Message) (result, error) {
@@ -589,12 +581,8 @@ func (s *Service) findRepost(ctx context.Context, c Card) (string, bool, error) 
 	if err != nil {
 		return "", false, err
 	}
-	for _, m := range msgs {
-		if m.Metadata.EventType == CardMetadataType && m.Metadata.EventPayload["card"] == c.Key && m.Metadata.EventPayload["repost"] != nil {
-			return m.Timestamp, true, nil
-		}
-	}
-	return "", false, nil
+	ts, ok := findByMetadata(msgs, CardMetadataType, func(p map[string]any) bool { return p["card"] == c.Key && p["repost"] != nil })
+	return ts, ok, nil
 }
 
 // saveCard changes the stored card (if it is still there).

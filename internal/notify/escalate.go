@@ -343,17 +343,5 @@ func (s *Service) findThreadReply(ctx context.Context, d Delivery, ev *Event, ch
 	if ev.Timer == nil || ev.Timer.ThreadTS == "" || channel == "" {
 		return "", false, nil
 	}
-	msgs, err := s.slack.Replies(ctx, channel, ev.Timer.ThreadTS)
-	if err != nil {
-		return "", false, err
-	}
-	for _, m := range msgs {
-		if m.Metadata.EventType != MetadataType {
-			continue
-		}
-		if id, _ := m.Metadata.EventPayload["delivery_id"].(string); id == d.ID {
-			return m.Timestamp, true, nil
-		}
-	}
-	return "", false, nil
+	return s.findReply(ctx, d, channel, ev.Timer.ThreadTS)
 }

@@ -340,15 +340,27 @@ func (s *Service) findPosted(ctx context.Context, d Delivery, channel string) (s
 	if err != nil {
 		return "", false, err
 	}
+	ts, ok := findByMetadata(msgs, MetadataType, delivered(d))
+	return ts, ok, nil
+}
+
+// findByMetadata is the ts of the first of msgs whose metadata is of
+// eventType and whose payload match accepts.
+func findByMetadata(msgs []slack.Message, eventType string, match func(payload map[string]any) bool) (string, bool) {
 	for _, m := range msgs {
-		if m.Metadata.EventType != MetadataType {
-			continue
-		}
-		if id, _ := m.Metadata.EventPayload["delivery_id"].(string); id == d.ID {
-			return m.Timestamp, true, nil
+		if m.Metadata.EventType == eventType && match(m.Metadata.EventPayload) {
+			return m.Timestamp, true
 		}
 	}
-	return "", false, nil
+	return "", false
+}
+
+// delivered matches the metadata of the message that delivery d posted.
+func delivered(d Delivery) func(map[string]any) bool {
+	return func(p map[string]any) bool {
+		id, _ := p["delivery_id"].(string)
+		return id == d.ID
+	}
 }
 
 func (s *Service) event(ctx context.Context, id string) (*Event, error) {

@@ -161,20 +161,24 @@ func renderAnswers(ev *Event, reason string) chat.Message {
 		lead = fmt.Sprintf(":speech_balloon: *%d new answers* to *%s*", n, title)
 		text = fmt.Sprintf("%d new answers: %s", n, plainText(q.Title, titleLen))
 	}
-	blocks := []slack.Block{blockkit.Section(lead)}
+	blocks := append(answerBlocks([]slack.Block{blockkit.Section(lead)}, ev), footer(ev))
+	return chat.Message{Text: text, Blocks: blocks}
+}
+
+// answerBlocks appends ev's answers (at most maxCardAnswers, then a link to
+// the rest), each with its button row, to blocks.
+func answerBlocks(blocks []slack.Block, ev *Event) []slack.Block {
 	for i, a := range ev.Answers {
 		if i == maxCardAnswers {
-			more := fmt.Sprintf("…and %d more.", n-maxCardAnswers)
-			if q.URL != "" {
-				more += " " + mrkdwn.Link(q.URL, "See them all on Stack Overflow")
+			more := fmt.Sprintf("…and %d more.", len(ev.Answers)-maxCardAnswers)
+			if ev.Question.URL != "" {
+				more += " " + mrkdwn.Link(ev.Question.URL, "See them all on Stack Overflow")
 			}
-			blocks = append(blocks, blockkit.Context(more))
-			break
+			return append(blocks, blockkit.Context(more))
 		}
 		blocks = withAnswerRow(append(blocks, blockkit.Section(answerText(a, "answered"))), ev, a, false)
 	}
-	blocks = append(blocks, footer(ev))
-	return chat.Message{Text: text, Blocks: blocks}
+	return blocks
 }
 
 func answerText(a AnswerInfo, verb string) string {
