@@ -299,6 +299,53 @@ func closeStreamTx(tx store.Tx, stream string, now time.Time) (int, error) {
 	return n, store.PutJSON(tx, bucketDigests, stream, &st)
 }
 
+// flushStreamTx closes stream's open period now: what it collected is
+// queued as a digest at once and the stream ends. A digest subscription
+// replaced by a new one (the same tags subscribed again, another cadence)
+// so loses nothing of its period.
+func flushStreamTx(tx store.Tx, stream string, now time.Time) (int, error) {
+	var st digestState
+	ok, err := store.GetJSON(tx, bucketDigests, stream, &st)
+	if err != nil || !ok {
+		return 0, err
+	}
+	items, err := takeItemsTx(tx, stream, now.Add(time.Nanosecond))
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Bucket(bucketDigests).Delete([]byte(stream)); err != nil || len(items) == 0 {
+		return 0, err
+	}
+	st.Due = now
+	ev := &Event{ID: fmt.Sprintf("digest/%s/%d", stream, now.Unix()), Kind: EventDigest, Scope: st.Scope,
+		Digest: summarize(tx, st, items), Created: now}
+	return enqueueTx(tx, ev, []Target{st.Target}, now)
+}
+
+// flushReplacedTx flushes the streams of the digest subscriptions among
+// before that are gone from the store (replaced in this transaction).
+func flushReplacedTx(tx store.Tx, before []Subscription, now time.Time) (int, error) {
+	queued := 0
+	for _, old := range before {
+		if !old.Digest.IsDigest() {
+			continue
+		}
+		ok, err := store.GetJSON(tx, bucketSubs, old.ID, &Subscription{})
+		if err != nil {
+			return queued, err
+		}
+		if ok {
+			continue
+		}
+		n, err := flushStreamTx(tx, subStream(old.ID), now)
+		if err != nil {
+			return queued, err
+		}
+		queued += n
+	}
+	return queued, nil
+}
+
 // streamLiveTx reports whether the stream's subscription or alert is still
 // there and on (live: what was collected is posted), and whether it still
 // wants digests (wants: the stream goes on).

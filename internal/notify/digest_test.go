@@ -371,3 +371,33 @@ func FuzzRenderDigest(f *testing.F) {
 		}
 	})
 }
+
+// Subscribing the same tags again with another cadence replaces the digest
+// subscription: what its open period collected is posted at once, not lost.
+func TestReplacedDigestPostsWhatItCollected(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 2, 10, 15, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	e := newEnv(t, func(o *Options) { o.Now = clock })
+	e.subscribeDigest("alice", chDigest, CadenceDaily, "Europe/Berlin", "go")
+	e.cycle()
+	tick()
+	q := e.question(mainSite, "judy", "Collected before the cadence changed", "go")
+	now.Add(int64(10 * time.Minute))
+	e.cycle()
+	if ps := e.posts(chDigest); len(ps) != 0 {
+		t.Fatalf("posted before the period ended:%s", flat(ps))
+	}
+	e.subscribeDigest("alice", chDigest, CadenceHourly, "Europe/Berlin", "go")
+	e.cycle()
+	ps := e.posts(chDigest)
+	if len(ps) != 1 || !strings.Contains(ps[0].Flat(), fmt.Sprintf("/questions/%d/", q)) {
+		t.Fatalf("want the replaced digest's period posted once:%s", flat(ps))
+	}
+	// The new hourly digest starts empty: nothing more at its end.
+	now.Add(int64(time.Hour))
+	e.cycle()
+	if ps := e.posts(chDigest); len(ps) != 1 {
+		t.Fatalf("the flushed question was posted again:%s", flat(ps))
+	}
+}

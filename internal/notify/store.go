@@ -78,6 +78,7 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if r.Digest.IsDigest() {
 		sub.Digest, sub.TZ = r.Digest, r.TZ
 	}
+	flushed := 0
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		existing, err := channelSubsTx(tx, r.TeamID, r.ChannelID)
 		if err != nil {
@@ -131,10 +132,17 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 			return err
 		}
 		sub.ID = fmt.Sprintf("%010d", seq)
-		return putSubTx(tx, sub)
+		if err := putSubTx(tx, sub); err != nil {
+			return err
+		}
+		flushed, err = flushReplacedTx(tx, existing, s.now().UTC())
+		return err
 	})
 	if err != nil {
 		return Subscription{}, fmt.Errorf("notify: subscribe: %w", err)
+	}
+	if flushed > 0 {
+		s.wake() // the replaced digest's period, posted now
 	}
 	s.log.InfoContext(ctx, "subscription created", "id", sub.ID, "team", sub.TeamID, "channel", sub.ChannelID,
 		"creator", sub.CreatorID, "scope", sub.Scope.Key(), "tags", len(sub.Tags), "kinds", sub.Kinds.String())
