@@ -117,6 +117,9 @@ const (
 	StatusAttempting = "attempting" // a post may have happened; check history before reposting
 	StatusDone       = "done"
 	StatusDropped    = "dropped" // given up (channel gone, too old)
+	// StatusHeld: a post to a channel of a workspace the app was removed
+	// from (Enterprise Grid), kept until access is granted again.
+	StatusHeld = "held"
 )
 
 // Delivery is one (target, event) in the outbox.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/soebot/soebot/internal/chat"
 	"github.com/soebot/soebot/internal/store"
@@ -48,7 +49,7 @@ func (s *Service) WorkspaceAccess(ctx context.Context, workspace string, granted
 			}
 		}
 		n = len(changed)
-		return nil
+		return holdDeliveriesTx(tx, changed, granted, s.now().UTC())
 	})
 	if err != nil {
 		return 0, fmt.Errorf("notify: workspace access: %w", err)
@@ -79,4 +80,29 @@ func accessChange(sub Subscription, granted bool) (Subscription, bool) {
 		return sub, true
 	}
 	return sub, false
+}
+
+// holdDeliveriesTx keeps the channel posts queued for the subscriptions'
+// channels while their workspace has no access (held: never attempted,
+// never folded), and queues them again when it is granted back, so a
+// workspace removed for a while loses nothing.
+func holdDeliveriesTx(tx store.Tx, subs []Subscription, granted bool, now time.Time) error {
+	channels := map[string]bool{}
+	for _, sub := range subs {
+		channels[sub.TeamID+"/"+sub.ChannelID] = true
+	}
+	from, to := StatusPending, StatusHeld
+	if granted {
+		from, to = StatusHeld, StatusPending
+	}
+	return forPending(tx, func(_ []byte, d *Delivery) error {
+		if d.Status != from || d.Target.ChannelID == "" || !channels[d.Target.TeamID+"/"+d.Target.ChannelID] {
+			return nil
+		}
+		d.Status = to
+		if granted {
+			d.NextTry = now
+		}
+		return store.PutJSON(tx, bucketOutbox, d.ID, d)
+	})
 }

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/soebot/soebot/internal/soe"
@@ -89,5 +90,51 @@ func TestWorkspaceAccessKeepsAndResumes(t *testing.T) {
 	}
 	if _, err := e.svc.WorkspaceAccess(ctx, "bad id!", false); !errors.Is(err, ErrBadInput) {
 		t.Fatalf("bad id: %v", err)
+	}
+}
+
+// Posts already queued for a workspace's channels when the app is removed
+// from it are held, not attempted and not dropped, and go out once access
+// is granted again.
+func TestWorkspaceRemovedHoldsQueuedPosts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	main := soe.MainSite()
+	e.link("alice", main)
+	since, err := e.svc.Prime(ctx, e.client("alice", main))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Subscribe(ctx, SubscribeRequest{TeamID: team, Workspace: "T0B", ChannelID: chOps, CreatorID: slackID("alice"),
+		Scope: main, Tags: []string{"go"}, Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	e.cycle()
+	tick()
+	e.question(main, "judy", "Queued while the workspace goes away", "go")
+	if _, err := e.svc.pollCycle(ctx); err != nil { // polls and queues, without delivering
+		t.Fatal(err)
+	}
+	if n, err := e.svc.WorkspaceAccess(ctx, "T0B", false); err != nil || n != 1 {
+		t.Fatalf("revoke: %d, %v", n, err)
+	}
+	if _, err := e.svc.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.posts(chOps); len(ps) != 0 {
+		t.Fatalf("posted to a removed workspace:%s", flat(ps))
+	}
+	ds, err := e.svc.Deliveries(ctx)
+	if err != nil || len(ds) == 0 || ds[len(ds)-1].Status != StatusHeld {
+		t.Fatalf("deliveries %+v, %v; want the last one held", ds, err)
+	}
+	if _, err := e.svc.WorkspaceAccess(ctx, "T0B", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.posts(chOps); len(ps) != 1 || !strings.Contains(ps[0].Flat(), "Queued while the workspace goes away") {
+		t.Fatalf("want the held post once:%s", flat(ps))
 	}
 }
