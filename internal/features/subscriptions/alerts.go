@@ -29,16 +29,6 @@ func parseAlert(word string) (notify.Alert, bool) {
 	return "", false
 }
 
-func parseOnOff(word string) (on, ok bool) {
-	switch strings.ToLower(word) {
-	case "on", "yes", "true", "enable":
-		return true, true
-	case "off", "no", "false", "disable":
-		return false, true
-	}
-	return false, false
-}
-
 func (n *Feature) runNotify(ctx context.Context, r *router.Request) {
 	cmd := n.router.Command()
 	if len(r.Args) == 0 {
@@ -57,7 +47,7 @@ func (n *Feature) runNotify(ctx context.Context, r *router.Request) {
 	alert, ok1 := parseAlert(r.Args[0])
 	on, ok2 := false, false
 	if len(r.Args) == 2 {
-		on, ok2 = parseOnOff(r.Args[1])
+		on, ok2 = router.ParseOnOff(r.Args[1])
 	}
 	if !ok1 || !ok2 {
 		n.router.Reply(ctx, r.Env, blockkit.Warning(fmt.Sprintf("Usage: %s, %s or %s (and %s to see them).",
@@ -183,7 +173,7 @@ func renderAlerts(p notify.Prefs, cmd string) chat.Message {
 func (n *Feature) toggle(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	name, state, _ := strings.Cut(a.Value, ":")
 	alert, ok1 := parseAlert(name)
-	on, ok2 := parseOnOff(state)
+	on, ok2 := router.ParseOnOff(state)
 	if !ok1 || !ok2 {
 		n.router.Reply(ctx, env, blockkit.Warning("That button is out of date."))
 		return

@@ -94,7 +94,7 @@ func parseCadenceChoice(args []string) (cadenceChoice, bool, string) {
 		if len(args) != 2 {
 			return cadenceChoice{}, true, "say `weekly` or `off`"
 		}
-		if on, ok := parseOnOff(args[1]); ok {
+		if on, ok := router.ParseOnOff(args[1]); ok {
 			return cadenceChoice{Digest: true, On: on, Cadence: notify.CadenceWeekly}, true, ""
 		}
 		if c, ok := notify.ParseCadence(args[1]); ok && c == notify.CadenceWeekly {
@@ -106,7 +106,7 @@ func parseCadenceChoice(args []string) (cadenceChoice, bool, string) {
 	if !ok || len(args) != 2 {
 		return cadenceChoice{}, false, ""
 	}
-	if _, onoff := parseOnOff(args[1]); onoff {
+	if _, onoff := router.ParseOnOff(args[1]); onoff {
 		return cadenceChoice{}, false, "" // on|off: the older grammar
 	}
 	c, ok := notify.ParseCadence(args[1])
@@ -260,7 +260,7 @@ func digestBlocks(p notify.Prefs) []slack.Block {
 func (n *Feature) cadenceClicked(ctx context.Context, env *chat.Envelope, a *slack.BlockAction) {
 	name, word, _ := strings.Cut(a.Value, ":")
 	var ch cadenceChoice
-	switch on, onoff := parseOnOff(word); {
+	switch on, onoff := router.ParseOnOff(word); {
 	case name == "digest" && onoff:
 		ch = cadenceChoice{Digest: true, On: on}
 	case name == "digest" && word == string(notify.CadenceWeekly):

@@ -3,7 +3,6 @@ package subscriptions
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
@@ -32,39 +31,12 @@ func (c *threadsConfig) ConfigSummary() string {
 
 // RunConfig shows or sets the channel's threads setting.
 func (c *threadsConfig) RunConfig(ctx context.Context, r *router.Request, args []string) {
-	n := c.n
-	cmd := n.router.Command()
-	usage := blockkit.Warning(fmt.Sprintf("Usage: %s or %s in a channel (%s alone says which is on).",
-		mrkdwn.Code(cmd+" config threads on"), mrkdwn.Code(cmd+" config threads off"), mrkdwn.Code(cmd+" config threads")))
-	if !chat.ValidID(r.ChannelID) || strings.HasPrefix(r.ChannelID, "D") || len(args) > 1 {
-		n.router.Reply(ctx, r.Env, usage)
-		return
-	}
-	if len(args) == 0 {
-		on, err := c.s.ThreadsOn(ctx, r.TeamID, r.ChannelID)
-		if err != nil {
-			n.log.ErrorContext(ctx, "reading the threads setting failed", "err", err)
-			n.router.Reply(ctx, r.Env, blockkit.Warning("I could not read this channel's settings. Please try again."))
-			return
-		}
-		n.router.Reply(ctx, r.Env, threadsShowMessage(on, cmd))
-		return
-	}
-	var on bool
-	switch strings.ToLower(args[0]) {
-	case "on", "yes", "true":
-		on = true
-	case "off", "no", "false":
-	default:
-		n.router.Reply(ctx, r.Env, usage)
-		return
-	}
-	if err := c.s.SetThreads(ctx, r.TeamID, r.ChannelID, on); err != nil {
-		n.log.ErrorContext(ctx, "saving the threads setting failed", "err", err)
-		n.router.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
-		return
-	}
-	n.router.Reply(ctx, r.Env, threadsSetMessage(r.UserID, on, cmd))
+	cmd := c.n.router.Command()
+	router.RunSwitch(ctx, c.n.router, c.n.log, r, args, router.Switch{
+		Name: "threads", Alone: "says which is on", Get: c.s.ThreadsOn, Set: c.s.SetThreads,
+		Shown:   func(on bool) chat.Message { return threadsShowMessage(on, cmd) },
+		Changed: func(user string, on bool) chat.Message { return threadsSetMessage(user, on, cmd) },
+	})
 }
 
 func threadsShowMessage(on bool, cmd string) chat.Message {

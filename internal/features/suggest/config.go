@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/soebot/soebot/internal/blockkit"
 	"github.com/soebot/soebot/internal/chat"
@@ -21,44 +20,31 @@ func (f *Feature) ConfigUsage() string { return "suggest on|off" }
 // ConfigSummary is its part of /soe config's help line.
 func (f *Feature) ConfigSummary() string { return "turn answer suggestions on or off" }
 
-// RunConfig is /soe config suggest [on|off] in a channel.
+// RunConfig is /soe config suggest [on|off] in a channel. Turning it on
+// needs the bot in the channel (it sees only the messages of its channels).
 func (f *Feature) RunConfig(ctx context.Context, r *router.Request, args []string) {
+	if f.settings == nil {
+		f.r.Reply(ctx, r.Env, blockkit.Warning("Answer suggestions are not available here."))
+		return
+	}
 	cmd := f.r.Command()
-	usage := blockkit.Warning(fmt.Sprintf("Usage: %s or %s in a channel (%s alone says whether they are on).",
-		mrkdwn.Code(cmd+" config suggest on"), mrkdwn.Code(cmd+" config suggest off"), mrkdwn.Code(cmd+" config suggest")))
-	if !chat.ValidID(r.ChannelID) || strings.HasPrefix(r.ChannelID, "D") || len(args) > 1 || f.settings == nil {
-		f.r.Reply(ctx, r.Env, usage)
-		return
-	}
-	if len(args) == 0 {
-		set, err := f.settings.SuggestSetting(ctx, r.TeamID, r.ChannelID)
-		if err != nil {
-			f.log.ErrorContext(ctx, "suggest: reading the setting failed", "err", err)
-			f.r.Reply(ctx, r.Env, blockkit.Warning("I could not read this channel's settings. Please try again."))
-			return
-		}
-		f.r.Reply(ctx, r.Env, showMessage(set.On, cmd))
-		return
-	}
-	var on bool
-	switch strings.ToLower(args[0]) {
-	case "on", "yes", "true":
-		on = true
-	case "off", "no", "false":
-	default:
-		f.r.Reply(ctx, r.Env, usage)
-		return
-	}
-	if on && !f.inChannel(ctx, r.ChannelID) {
-		f.r.Reply(ctx, r.Env, blockkit.Warning("I only see the messages of channels I am in. Invite me with `/invite @soebot`, then turn suggestions on."))
-		return
-	}
-	if err := f.settings.SetSuggest(ctx, r.TeamID, r.ChannelID, on); err != nil {
-		f.log.ErrorContext(ctx, "suggest: saving the setting failed", "err", err)
-		f.r.Reply(ctx, r.Env, blockkit.Warning("I could not save this channel's settings. Please try again."))
-		return
-	}
-	f.r.Reply(ctx, r.Env, setMessage(r.UserID, on, cmd))
+	router.RunSwitch(ctx, f.r, f.log, r, args, router.Switch{
+		Name: "suggest", Alone: "says whether they are on",
+		Get: func(ctx context.Context, team, channel string) (bool, error) {
+			set, err := f.settings.SuggestSetting(ctx, team, channel)
+			return set.On, err
+		},
+		Set:     f.settings.SetSuggest,
+		Shown:   func(on bool) chat.Message { return showMessage(on, cmd) },
+		Changed: func(user string, on bool) chat.Message { return setMessage(user, on, cmd) },
+		Refuse: func(ctx context.Context, r *router.Request, on bool) *chat.Message {
+			if !on || f.inChannel(ctx, r.ChannelID) {
+				return nil
+			}
+			m := blockkit.Warning("I only see the messages of channels I am in. Invite me with `/invite @soebot`, then turn suggestions on.")
+			return &m
+		},
+	})
 }
 
 // inChannel reports whether the bot is a member of channel.
