@@ -45,6 +45,7 @@ func (s *Service) runDigests(ctx context.Context) error {
 type digestSME struct {
 	TeamID, UserID string
 	Prefs
+	state digestState // the stream's state as read with the prefs
 }
 
 func (s *Service) smeDigestUsers(ctx context.Context) ([]digestSME, error) {
@@ -53,10 +54,13 @@ func (s *Service) smeDigestUsers(ctx context.Context) ([]digestSME, error) {
 		return tx.Bucket(bucketPrefs).ForEach(func(k, v []byte) error {
 			team, user, ok := strings.Cut(string(k), "/")
 			var p Prefs
-			if ok && json.Unmarshal(v, &p) == nil && p.ExpertDigest {
-				out = append(out, digestSME{TeamID: team, UserID: user, Prefs: p})
+			if !ok || json.Unmarshal(v, &p) != nil || !p.ExpertDigest {
+				return nil
 			}
-			return nil
+			u := digestSME{TeamID: team, UserID: user, Prefs: p}
+			_, err := store.GetJSON(tx, bucketDigests, smeStream(team, user), &u.state)
+			out = append(out, u)
+			return err
 		})
 	})
 	if err != nil {
@@ -86,14 +90,7 @@ func (s *Service) expertDigest(ctx context.Context, u digestSME) error {
 	now := s.now().UTC()
 	stream := smeStream(u.TeamID, u.UserID)
 	loc := Location(u.TZ)
-	var st digestState
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		_, err := store.GetJSON(tx, bucketDigests, stream, &st)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("notify: read expert digest: %w", err)
-	}
+	st := u.state
 	if st.Due.IsZero() || st.TZ != u.TZ {
 		st = digestState{Kind: DigestSME, Target: Target{TeamID: u.TeamID, UserID: u.UserID, Reason: "digest"}, Cadence: CadenceWeekly,
 			TZ: u.TZ, Start: PrevBoundary(CadenceWeekly, loc, now).UTC(), Due: NextBoundary(CadenceWeekly, loc, now).UTC()}
