@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -294,6 +293,3 @@ func (e *Env) closeFakes() {
 
 // DBPath is the bot's database file.
 func (e *Env) DBPath() string { return e.Config.DBPath }
-
-// Exists reports whether path exists (helper for tests and the demo).
-func Exists(path string) bool { _, err := os.Stat(path); return err == nil }

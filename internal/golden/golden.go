@@ -16,9 +16,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
 
-// Updating reports whether the test binary runs with -update.
-func Updating() bool { return *update }
-
 // Assert compares got with the file at path (relative to the package
 // directory), or writes it with -update.
 func Assert(t testing.TB, path string, got []byte) {
