@@ -2,8 +2,6 @@ package ask
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/soebot/soebot/internal/reveal"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/vault"
 )
 
 // After a thread is saved: the thread gets one message linking the question,
@@ -58,27 +57,14 @@ func (a *Feature) sealSaved(v savedAnswer) (string, error) {
 	if a.sealer == nil {
 		return "", errors.New("ask: no sealer for the saved-answer buttons")
 	}
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	sealed, err := a.sealer.Seal(plain, savedAAD)
-	if err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(sealed), nil
+	return vault.SealText(a.sealer, v, savedAAD)
 }
 
 // parseSavedAnswer opens a value made by sealSaved; anything else (forged,
 // altered, or sealed with a key the bot no longer has) is not ok.
 func (a *Feature) parseSavedAnswer(s string) (savedAnswer, soe.Scope, bool) {
 	var v savedAnswer
-	sealed, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil || a.sealer == nil {
-		return v, soe.Scope{}, false
-	}
-	plain, err := a.sealer.Open(sealed, savedAAD)
-	if err != nil || json.Unmarshal(plain, &v) != nil || v.ID <= 0 || !chat.ValidID(v.Channel) || !chat.ValidID(v.Saver) ||
+	if a.sealer == nil || vault.OpenText(a.sealer, s, savedAAD, &v) != nil || v.ID <= 0 || !chat.ValidID(v.Channel) || !chat.ValidID(v.Saver) ||
 		v.Thread == "" || v.Reply == "" {
 		return v, soe.Scope{}, false
 	}

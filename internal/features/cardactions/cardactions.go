@@ -11,8 +11,6 @@ package cardactions
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -25,6 +23,7 @@ import (
 	"github.com/soebot/soebot/internal/postcard"
 	"github.com/soebot/soebot/internal/router"
 	"github.com/soebot/soebot/internal/soe"
+	"github.com/soebot/soebot/internal/vault"
 )
 
 // Subcommand replays a click after the clicker connects (hidden from help;
@@ -178,28 +177,19 @@ func (f *Feature) resume(env *chat.Envelope, j job) *linking.Resume {
 	if f.sealer == nil {
 		return nil
 	}
-	plain, err := json.Marshal(j)
-	if err != nil {
-		return nil
-	}
-	sealed, err := f.sealer.Seal(plain, aad)
+	sealed, err := vault.SealText(f.sealer, j, aad)
 	if err != nil {
 		f.log.Warn("cardactions: could not seal the replay", "err", err)
 		return nil
 	}
-	return &linking.Resume{Text: Subcommand + " " + base64.RawURLEncoding.EncodeToString(sealed),
+	return &linking.Resume{Text: Subcommand + " " + sealed,
 		ChannelID: env.ChannelID(), ResponseURL: env.ResponseURL()}
 }
 
 // open reads a sealed job; anything forged or altered is not ok.
 func (f *Feature) open(s string) (job, bool) {
 	var j job
-	sealed, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil || f.sealer == nil {
-		return j, false
-	}
-	plain, err := f.sealer.Open(sealed, aad)
-	if err != nil || json.Unmarshal(plain, &j) != nil || !validVerb(j.Verb) || j.Q <= 0 || !chat.ValidID(j.User) {
+	if f.sealer == nil || vault.OpenText(f.sealer, s, aad, &j) != nil || !validVerb(j.Verb) || j.Q <= 0 || !chat.ValidID(j.User) {
 		return j, false
 	}
 	if _, err := soe.ParseScopeKey(j.Scope); err != nil || (j.Verb == verbAccept && j.A <= 0) {
