@@ -55,7 +55,7 @@ func (s *Service) smeDigestUsers(ctx context.Context) ([]digestSME, error) {
 			team, user, ok := strings.Cut(string(k), "/")
 			var p Prefs
 			if !ok || json.Unmarshal(v, &p) != nil || !p.ExpertDigest {
-				return nil
+				return nil //nolint:nilerr // unreadable settings are skipped, as before
 			}
 			u := digestSME{TeamID: team, UserID: user, Prefs: p}
 			_, err := store.GetJSON(tx, bucketDigests, smeStream(team, user), &u.state)
